@@ -1,0 +1,50 @@
+"""One exception base for ouhub; each stage subclasses it.
+
+Every error a user can cause or meet carries a message that names the thing,
+and a ``hint`` that says what to do. The CLI's single error boundary prints
+both; anything else is a bug and gets a traceback in the data dir's log.
+"""
+
+from __future__ import annotations
+
+
+class OuhubError(Exception):
+    """An expected failure: printed as one message plus a hint, never a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(OuhubError):
+    exit_code = 2
+
+
+class StoreError(OuhubError):
+    pass
+
+
+class SyncError(OuhubError):
+    pass
+
+
+class CoverageError(OuhubError):
+    pass
+
+
+class RunnerError(OuhubError):
+    pass
+
+
+class SiteError(OuhubError):
+    pass
+
+
+class CheckError(OuhubError):
+    exit_code = 3
