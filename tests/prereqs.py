@@ -1,0 +1,44 @@
+"""Install what the test suite needs on a fresh machine (run by `make test` before pytest).
+
+PostgreSQL: nothing to do when $OUHUB_TEST_DSN is set or a server answers on
+127.0.0.1:5432; else initdb/pg_ctl must exist for a throwaway cluster, installed
+from Debian's packages when absent. Chromium for the site's browser tests likewise.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from ouhub import pgcluster
+
+_apt_updated = False
+
+
+def apt_install(*packages: str) -> None:
+    global _apt_updated
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        sys.exit(f"tests need {' '.join(packages)}: install them (apt-get install ...) and rerun")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if not _apt_updated:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        _apt_updated = True
+    print(f"prereqs: installing {' '.join(packages)}", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+
+
+def main() -> None:
+    if not (os.environ.get("OUHUB_TEST_DSN")
+            or pgcluster.reachable("postgresql://postgres@127.0.0.1:5432/postgres")):
+        print("prereqs: no PostgreSQL on 127.0.0.1:5432; tests will start a throwaway cluster")
+    if not pgcluster.find_pg_program("initdb") or not shutil.which("pg_restore"):
+        apt_install("postgresql", "postgresql-client")
+    if not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
+        apt_install("chromium", "chromium-driver")
+
+
+if __name__ == "__main__":
+    main()
