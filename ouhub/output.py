@@ -16,6 +16,9 @@ from rich.table import Table
 log = logging.getLogger("ouhub")
 
 stdout = Console(highlight=False, soft_wrap=True)
+if not stdout.is_terminal:
+    # Piped into a file or a CI log: do not fold tables at 80 columns.
+    stdout = Console(highlight=False, soft_wrap=True, width=160)
 stderr = Console(stderr=True, highlight=False)
 
 

@@ -1,0 +1,3 @@
+from ouhub.cli import main
+
+main(prog_name="ouhub")
