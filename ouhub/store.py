@@ -49,6 +49,61 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX stage_log_stage ON stage_log (stage, finished_at);
         """,
     ),
+    (
+        "0004_runner",
+        """
+        CREATE TABLE sample_templates (
+            sample TEXT PRIMARY KEY,
+            release TEXT NOT NULL,
+            dbname TEXT NOT NULL,
+            checksum TEXT NOT NULL,
+            dump TEXT NOT NULL,
+            filestore TEXT,
+            imported_at TEXT NOT NULL
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL DEFAULT 'run',
+            release TEXT NOT NULL,
+            previous TEXT,
+            sample TEXT,
+            source_db TEXT,
+            status TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            duration REAL,
+            revisions TEXT NOT NULL DEFAULT '{}',
+            log_path TEXT,
+            scratch_db TEXT,
+            exit_code INTEGER,
+            message TEXT NOT NULL DEFAULT '',
+            chain_id INTEGER,
+            host TEXT NOT NULL DEFAULT '',
+            pid INTEGER
+        );
+        CREATE INDEX runs_release ON runs (release, sample, id);
+        CREATE TABLE run_modules (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            module TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            version_before TEXT,
+            version_after TEXT,
+            scripts TEXT NOT NULL DEFAULT '[]',
+            excerpt TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (run_id, module)
+        );
+        CREATE TABLE scratch_databases (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            run_id INTEGER,
+            host TEXT NOT NULL DEFAULT '',
+            pid INTEGER,
+            keep INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            dropped_at TEXT
+        );
+        """,
+    ),
 ]
 
 
@@ -199,6 +254,278 @@ class Store:
     # -- coverage (0003) ------------------------------------------------------------------------
 
     # -- runner (0004) --------------------------------------------------------------------------
+
+    def sample_template(self, sample: str) -> SampleTemplate | None:
+        row = self._execute("SELECT * FROM sample_templates WHERE sample = ?", (sample,)).fetchone()
+        return _template(row) if row else None
+
+    def sample_templates(self) -> list[SampleTemplate]:
+        rows = self._execute("SELECT * FROM sample_templates ORDER BY sample")
+        return [_template(r) for r in rows]
+
+    def set_sample_template(self, template: SampleTemplate) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT OR REPLACE INTO sample_templates "
+                "(sample, release, dbname, checksum, dump, filestore, imported_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (template.sample, template.release, template.dbname, template.checksum,
+                 template.dump, template.filestore, template.imported_at),
+            )
+
+    def register_database(
+        self, name: str, kind: str, run_id: int | None = None, host: str = "",
+        pid: int | None = None, keep: bool = False,
+    ) -> None:
+        """Record a database name ouhub generated, before it is created."""
+        with self.transaction():
+            self._execute(
+                "INSERT OR REPLACE INTO scratch_databases "
+                "(name, kind, run_id, host, pid, keep, created_at, dropped_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                (name, kind, run_id, host, pid, int(keep), utcnow()),
+            )
+
+    def database_record(self, name: str) -> ScratchDatabase | None:
+        row = self._execute("SELECT * FROM scratch_databases WHERE name = ?", (name,)).fetchone()
+        return _scratch(row) if row else None
+
+    def live_databases(self) -> list[ScratchDatabase]:
+        """Databases ouhub created and has not dropped yet."""
+        rows = self._execute(
+            "SELECT * FROM scratch_databases WHERE dropped_at IS NULL ORDER BY created_at, name"
+        )
+        return [_scratch(r) for r in rows]
+
+    def mark_database_dropped(self, name: str) -> None:
+        with self.transaction():
+            self._execute(
+                "UPDATE scratch_databases SET dropped_at = ? WHERE name = ?", (utcnow(), name)
+            )
+
+    def rename_database_record(self, old: str, new: str, kind: str) -> None:
+        with self.transaction():
+            self._execute(
+                "UPDATE scratch_databases SET name = ?, kind = ? WHERE name = ?", (new, kind, old)
+            )
+
+    def set_database_keep(self, name: str, keep: bool) -> None:
+        with self.transaction():
+            self._execute("UPDATE scratch_databases SET keep = ? WHERE name = ?", (int(keep), name))
+
+    def start_run(
+        self, *, kind: str, release: str, previous: str | None, sample: str | None = None,
+        source_db: str | None = None, revisions: dict[str, Any] | None = None,
+        chain_id: int | None = None, host: str = "", pid: int | None = None,
+        started_at: str | None = None,
+    ) -> int:
+        """A run in status `running`; returns its id."""
+        with self.transaction():
+            cur = self._execute(
+                "INSERT INTO runs (kind, release, previous, sample, source_db, status, started_at, "
+                "revisions, chain_id, host, pid) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                (kind, release, previous, sample, source_db, started_at or utcnow(),
+                 json.dumps(revisions or {}, sort_keys=True), chain_id, host, pid),
+            )
+            return int(cur.lastrowid)
+
+    def update_run(self, run_id: int, **fields: Any) -> None:
+        """Set some of: scratch_db, log_path, chain_id, message."""
+        allowed = {"scratch_db", "log_path", "chain_id", "message"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"update_run: unknown fields {sorted(unknown)}")
+        if not fields:
+            return
+        names = sorted(fields)
+        with self.transaction():
+            self._execute(
+                f"UPDATE runs SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
+                (*[fields[n] for n in names], run_id),
+            )
+
+    def finish_run(
+        self, run_id: int, *, status: str, duration: float, exit_code: int | None,
+        message: str, modules: list[RunModule] | tuple[RunModule, ...] = (),
+        log_path: str | None = None,
+    ) -> None:
+        with self.transaction():
+            self._execute(
+                "UPDATE runs SET status = ?, finished_at = ?, duration = ?, exit_code = ?, "
+                "message = ?, log_path = COALESCE(?, log_path) WHERE id = ?",
+                (status, utcnow(), duration, exit_code, message, log_path, run_id),
+            )
+            self._execute("DELETE FROM run_modules WHERE run_id = ?", (run_id,))
+            for m in modules:
+                self._execute(
+                    "INSERT INTO run_modules (run_id, module, outcome, version_before, "
+                    "version_after, scripts, excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, m.module, m.outcome, m.version_before, m.version_after,
+                     json.dumps(list(m.scripts)), m.excerpt),
+                )
+
+    def run(self, run_id: int) -> Run | None:
+        row = self._execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _run(row) if row else None
+
+    def runs(
+        self, release: str | None = None, sample: str | None = None, limit: int | None = None,
+        kind: str | None = None,
+    ) -> list[Run]:
+        """Runs, newest first, optionally of one release (target), sample or kind."""
+        sql, params = "SELECT * FROM runs WHERE 1 = 1", []
+        for column, value in (("release", release), ("sample", sample), ("kind", kind)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [_run(r) for r in self._execute(sql, tuple(params))]
+
+    def active_runs(self) -> list[Run]:
+        return [_run(r) for r in self._execute("SELECT * FROM runs WHERE status = 'running'")]
+
+    def run_modules(self, run_id: int) -> list[RunModule]:
+        rows = self._execute(
+            "SELECT * FROM run_modules WHERE run_id = ? ORDER BY module", (run_id,)
+        )
+        return [_run_module(r) for r in rows]
+
+    def last_run_outcomes(self, release: str) -> dict[str, ModuleRunOutcome]:
+        """Per module, its outcome in the newest finished sample run into ``release``."""
+        rows = self._execute(
+            "SELECT m.*, r.status AS run_status, r.sample, r.previous, r.finished_at "
+            "FROM run_modules m JOIN runs r ON r.id = m.run_id "
+            "WHERE r.release = ? AND r.kind = 'run' AND r.status != 'running' "
+            "ORDER BY r.id",
+            (release,),
+        )
+        outcomes: dict[str, ModuleRunOutcome] = {}
+        for r in rows:  # ascending ids: the newest run of each module wins
+            outcomes[r["module"]] = ModuleRunOutcome(
+                module=r["module"], outcome=r["outcome"], run_id=r["run_id"],
+                run_status=r["run_status"], sample=r["sample"], previous=r["previous"],
+                release=release, finished_at=r["finished_at"],
+                version_before=r["version_before"], version_after=r["version_after"],
+                excerpt=r["excerpt"],
+            )
+        return dict(sorted(outcomes.items()))
+
+
+
+# -- runner records (0004) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SampleTemplate:
+    """The template database a sample's dump was restored into, keyed by the dump's checksum."""
+
+    sample: str
+    release: str
+    dbname: str
+    checksum: str
+    dump: str
+    filestore: str | None
+    imported_at: str
+
+
+@dataclass(frozen=True)
+class ScratchDatabase:
+    """A database whose name ouhub generated and recorded (kind: template, scratch, copy, restore)."""
+
+    name: str
+    kind: str
+    run_id: int | None
+    host: str
+    pid: int | None
+    keep: bool
+    created_at: str
+    dropped_at: str | None
+
+
+@dataclass(frozen=True)
+class RunModule:
+    """One module's outcome in a run: upgraded, failed (with excerpt) or not_reached."""
+
+    module: str
+    outcome: str
+    version_before: str | None = None
+    version_after: str | None = None
+    scripts: tuple[str, ...] = ()
+    excerpt: str = ""
+    run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One upgrade of a sample (kind `run`) or of a user's copy (kind `migrate`) over one step."""
+
+    id: int
+    kind: str
+    release: str
+    previous: str | None
+    sample: str | None
+    source_db: str | None
+    status: str  # running, passed, failed, timeout, error
+    started_at: str
+    finished_at: str | None
+    duration: float | None
+    revisions: dict[str, Any]
+    log_path: str | None
+    scratch_db: str | None
+    exit_code: int | None
+    message: str
+    chain_id: int | None
+    host: str
+    pid: int | None
+
+
+@dataclass(frozen=True)
+class ModuleRunOutcome:
+    """A module's outcome in the newest finished run into a release, with that run's status."""
+
+    module: str
+    outcome: str
+    run_id: int
+    run_status: str
+    sample: str | None
+    previous: str | None
+    release: str
+    finished_at: str | None
+    version_before: str | None
+    version_after: str | None
+    excerpt: str
+
+
+def _template(r: sqlite3.Row) -> SampleTemplate:
+    return SampleTemplate(r["sample"], r["release"], r["dbname"], r["checksum"], r["dump"],
+                          r["filestore"], r["imported_at"])
+
+
+def _scratch(r: sqlite3.Row) -> ScratchDatabase:
+    return ScratchDatabase(r["name"], r["kind"], r["run_id"], r["host"], r["pid"],
+                           bool(r["keep"]), r["created_at"], r["dropped_at"])
+
+
+def _run_module(r: sqlite3.Row) -> RunModule:
+    return RunModule(
+        module=r["module"], outcome=r["outcome"], version_before=r["version_before"],
+        version_after=r["version_after"], scripts=tuple(json.loads(r["scripts"])),
+        excerpt=r["excerpt"], run_id=r["run_id"],
+    )
+
+
+def _run(r: sqlite3.Row) -> Run:
+    return Run(
+        id=r["id"], kind=r["kind"], release=r["release"], previous=r["previous"],
+        sample=r["sample"], source_db=r["source_db"], status=r["status"],
+        started_at=r["started_at"], finished_at=r["finished_at"], duration=r["duration"],
+        revisions=json.loads(r["revisions"] or "{}"), log_path=r["log_path"],
+        scratch_db=r["scratch_db"], exit_code=r["exit_code"], message=r["message"],
+        chain_id=r["chain_id"], host=r["host"], pid=r["pid"],
+    )
 
 
 def _statements(sql: str) -> list[str]:
