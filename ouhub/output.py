@@ -36,7 +36,7 @@ def setup_logging(verbose: int, quiet: bool) -> None:
 
 def print_json(data: Any) -> None:
     """Machine-readable output: sorted keys, ISO dates, one document on stdout."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 def print_table(

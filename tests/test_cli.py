@@ -1,0 +1,57 @@
+"""The CLI's shape: help teaches with examples, status shows the store, errors are one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+from click.testing import CliRunner
+
+from ouhub.cli import main
+from ouhub.store import Store, utcnow
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, prefix + (name,))
+
+
+def test_every_command_explains_itself_with_an_example():
+    runner = CliRunner()
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0 and "Example:" in result.output
+    for path, command in _commands(main):
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, path
+        if not isinstance(command, click.Group):
+            assert "Example:" in result.output, f"`ouhub {' '.join(path)} --help` has no example"
+
+
+def test_status_on_an_empty_store_and_after_a_stage(tmp_path):
+    config = tmp_path / "ouhub.toml"
+    config.write_text('[releases."7.0"]\n[releases."7.0".branches.server]\nurl = "/srv/x"\n')
+    runner = CliRunner()
+    result = runner.invoke(main, ["--config", str(config), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["releases"] == [{"name": "7.0", "previous": None, "branches": ["server"]}]
+    assert data["stages"]["sync"] is None
+    with Store.open(tmp_path / "data" / "ouhub.sqlite") as store:
+        store.record_stage("sync", utcnow(), False, {"branches": 2, "failed": 1})
+    result = runner.invoke(main, ["--config", str(config), "status"])
+    assert result.exit_code == 0
+    assert "FAILED" in result.stdout and "failed=1" in result.stdout
+
+
+def test_missing_config_is_one_clear_line_not_a_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "ouhub", "--config", str(tmp_path / "none.toml"), "status"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and "no such config file" in proc.stderr
+    assert "Traceback" not in proc.stderr
