@@ -1,0 +1,131 @@
+"""Classify the files of a tree as migration scripts, from their relative paths alone.
+
+Two layouts hold scripts: in-module ``<module>/migrations/<version>/`` (at any depth:
+modules at a branch's root, ``openerp/addons/``, ``bin/addons/``, ``addons/``,
+``odoo/addons/``) and the modern ``openupgrade_scripts/scripts/<module>/<version>/``.
+A script is what the upgrade mechanism runs: a ``*.py`` whose name starts with
+``pre-``, ``post-`` or ``end-``. Look-alikes are kept as warnings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+STAGES = ("pre", "post", "end")
+LAYOUT_MODULE = "module"  # <module>/migrations/<version>/
+LAYOUT_SCRIPTS = "openupgrade_scripts"  # openupgrade_scripts/scripts/<module>/<version>/
+NOT_RUN = "not run by the upgrade mechanism"
+
+_SCRIPT_RE = re.compile(r"^(pre|post|end)-.*\.py$")
+# Names a contributor plausibly meant as a script: pre.py, post_migration.py, migration.py.
+_LOOKALIKE_RE = re.compile(r"^(pre|post|end)([-_. ]|$)|migrat", re.IGNORECASE)
+_VERSION_RE = re.compile(r"^(saas~)?\d+(\.\d+)*$")
+
+
+@dataclass(frozen=True)
+class VersionFolder:
+    """A ``<module>/<version>`` folder of either layout, with the release it belongs to."""
+
+    module: str
+    version: str
+    release: str
+    layout: str
+    path: str  # relative, '/'-separated
+
+
+@dataclass(frozen=True)
+class ScriptFile:
+    """One migration script the upgrade mechanism runs."""
+
+    module: str
+    version: str
+    release: str
+    stage: str  # pre | post | end
+    path: str
+    layout: str
+
+
+@dataclass(frozen=True)
+class PathWarning:
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ScriptIndex:
+    """Every version folder, script and look-alike found among a tree's paths."""
+
+    folders: tuple[VersionFolder, ...]
+    scripts: tuple[ScriptFile, ...]
+    warnings: tuple[PathWarning, ...]
+
+    def for_release(self, release: str) -> tuple[ScriptFile, ...]:
+        return tuple(s for s in self.scripts if s.release == release)
+
+
+def release_of_version(version: str, scanned_release: str) -> str:
+    """The release a version folder belongs to: its series prefix, else the scanned release.
+
+    Like the upgrade mechanism, a version with three or more parts carries its series
+    (``7.0.1.1`` -> 7.0, ``17.0.1.03.00`` -> 17.0); a shorter one (``1.1``) belongs to
+    the release being scanned.
+    """
+    saas = version.startswith("saas~")
+    parts = version.removeprefix("saas~").split(".")
+    if len(parts) >= 3 and parts[0].isdigit() and int(parts[0]) >= 5:
+        return ("saas~" if saas else "") + f"{int(parts[0])}.{parts[1]}"
+    return scanned_release
+
+
+def version_folder_of(relpath: str, scanned_release: str) -> tuple[VersionFolder, str] | None:
+    """The version folder a file sits directly in, and the file's name; None if none."""
+    parts = relpath.replace("\\", "/").split("/")
+    if len(parts) < 3:
+        return None
+    name = parts[-1]
+    version, module = parts[-2], parts[-3]
+    if not _VERSION_RE.match(version):
+        return None
+    folder = "/".join(parts[:-1])
+    if module == "migrations" and len(parts) >= 4:
+        # <module>/migrations/<version>/<file>
+        owner = parts[-4]
+        return VersionFolder(
+            owner, version, release_of_version(version, scanned_release), LAYOUT_MODULE, folder
+        ), name
+    if len(parts) >= 5 and parts[-4] == "scripts" and parts[-5] == "openupgrade_scripts":
+        return VersionFolder(
+            module, version, release_of_version(version, scanned_release), LAYOUT_SCRIPTS, folder
+        ), name
+    return None
+
+
+def classify_paths(paths: Iterable[str], scanned_release: str) -> ScriptIndex:
+    """Scripts, version folders and look-alike warnings among relative file paths."""
+    folders: dict[str, VersionFolder] = {}
+    scripts: list[ScriptFile] = []
+    warnings: list[PathWarning] = []
+    for path in paths:
+        found = version_folder_of(path, scanned_release)
+        if found is None:
+            continue
+        folder, name = found
+        folders.setdefault(folder.path, folder)
+        if not name.endswith(".py") or name == "__init__.py":
+            continue
+        match = _SCRIPT_RE.match(name)
+        if match:
+            scripts.append(ScriptFile(
+                folder.module, folder.version, folder.release, match.group(1), path, folder.layout
+            ))
+        elif _LOOKALIKE_RE.search(name):
+            warnings.append(PathWarning(
+                path, f"{name} is {NOT_RUN}: only pre-*.py, post-*.py and end-*.py are run"
+            ))
+    return ScriptIndex(
+        folders=tuple(sorted(folders.values(), key=lambda f: f.path)),
+        scripts=tuple(sorted(scripts, key=lambda s: s.path)),
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,188 @@
+"""Decide the coverage status of every module in one step, with its evidence.
+
+Pure: takes what the scan found (modules, scripts, the declared table, apriori)
+and returns one ``ModuleStatus`` per module. Statuses are DESIGN.md's:
+``done`` (scripts for this step, or declared Done), ``nothing_to_do`` and
+``partial`` (declared), ``todo`` (in both releases, no scripts, no declaration),
+``new``, ``removed``, ``renamed``/``merged`` (with the target), ``unknown`` (we
+cannot tell whether the module existed in the previous release). A ``todo`` is
+never silent: it has neither scripts nor a declaration, while ``nothing_to_do``
+always carries the declaration line that says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ouhub.coverage.scripts import ScriptFile
+
+STATUSES = (
+    "done", "nothing_to_do", "partial", "todo", "new", "removed", "renamed", "merged", "unknown"
+)
+DECLARED_DONE_WITHOUT_SCRIPTS = "declared Done without scripts"
+SCRIPTS_WITHOUT_DECLARATION = "scripts without a declaration"
+DECLARED_ABSENT = "declared module absent from the tree"
+APRIORI_TARGET_MISSING = "apriori target does not exist"
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """A module found in a release's tree (a directory with a manifest)."""
+
+    name: str
+    path: str
+    version: str | None = None
+    error: str | None = None  # the manifest's parse error, if any
+
+
+@dataclass(frozen=True)
+class Evidence:
+    scripts: tuple[str, ...] = ()
+    declaration: str | None = None  # "<file>:<line>: <row as written>"
+    apriori: str | None = None  # "<file>: renamed_modules['old'] = 'new'"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"scripts": list(self.scripts), "declaration": self.declaration,
+                "apriori": self.apriori}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
+        return cls(tuple(data.get("scripts") or ()), data.get("declaration"), data.get("apriori"))
+
+
+@dataclass(frozen=True)
+class ModuleStatus:
+    module: str
+    status: str
+    target: str | None = None
+    evidence: Evidence = field(default_factory=Evidence)
+    disagreements: tuple[str, ...] = ()
+    in_tree: bool = False
+
+
+@dataclass(frozen=True)
+class StepInputs:
+    """Everything the decision reads for one step previous -> release."""
+
+    release: str
+    previous: str | None
+    modules: Mapping[str, ModuleInfo]  # manifests found in the release's trees
+    scripts: Sequence[ScriptFile] = ()  # every script found; those of other releases are ignored
+    folder_modules: frozenset[str] = frozenset()  # modules with a version folder of this release
+    previous_modules: frozenset[str] | None = None  # None: the previous release was not scanned
+    declarations: Sequence[Any] | None = None  # declared.Declaration rows; None: no table
+    declared_source: str | None = None
+    apriori: Any | None = None  # apriori.Apriori
+    apriori_source: str | None = None
+
+
+def decide(inputs: StepInputs) -> list[ModuleStatus]:
+    """One status per module known to the step, sorted by module name."""
+    release = inputs.release
+    scripts: dict[str, list[str]] = {}
+    for script in inputs.scripts:
+        if script.release == release:
+            scripts.setdefault(script.module, []).append(script.path)
+    declared: dict[str, Any] = {}
+    for row in inputs.declarations or ():
+        declared.setdefault(row.module, row)
+    renamed = dict(getattr(inputs.apriori, "renamed_modules", None) or {})
+    merged = dict(getattr(inputs.apriori, "merged_modules", None) or {})
+
+    # A tree that holds base holds the release's modules: absence from it means something.
+    tree_complete = "base" in inputs.modules
+    known_in_release: set[str] | None = None
+    if tree_complete:
+        known_in_release = set(inputs.modules)
+    elif inputs.declarations is not None:
+        known_in_release = {m for m, d in declared.items() if not d.is_del}
+
+    universe = (
+        set(inputs.modules) | set(declared) | set(scripts) | set(inputs.folder_modules)
+        | set(renamed) | set(merged) | set(inputs.previous_modules or ())
+    )
+    results = []
+    for module in sorted(universe):
+        decl = declared.get(module)
+        found = tuple(sorted(scripts.get(module, ())))
+        evidence = Evidence(scripts=found, declaration=_declaration_text(inputs, decl))
+        in_tree = module in inputs.modules
+        problems: list[str] = []
+        status, target = _status(
+            inputs, module, decl, found, in_tree, tree_complete, renamed, merged
+        )
+        if status in ("renamed", "merged"):
+            kind = "renamed_modules" if status == "renamed" else "merged_modules"
+            if module in (renamed if status == "renamed" else merged):
+                evidence = Evidence(
+                    found, evidence.declaration,
+                    f"{inputs.apriori_source or 'apriori.py'}: {kind}[{module!r}] = {target!r}",
+                )
+                if known_in_release is not None and target not in known_in_release:
+                    problems.append(f"{APRIORI_TARGET_MISSING}: {target} is not in {release}")
+        if decl is not None and decl.status == "done" and not found and status == "done":
+            problems.append(DECLARED_DONE_WITHOUT_SCRIPTS)
+        if found and inputs.declarations is not None and (decl is None or decl.status is None):
+            problems.append(SCRIPTS_WITHOUT_DECLARATION)
+        if (
+            decl is not None and tree_complete and not in_tree and not decl.is_del
+            and status not in ("renamed", "merged", "removed")
+        ):
+            problems.append(DECLARED_ABSENT)
+        results.append(ModuleStatus(module, status, target, evidence, tuple(problems), in_tree))
+    return results
+
+
+def _status(
+    inputs: StepInputs, module: str, decl: Any, scripts: tuple[str, ...], in_tree: bool,
+    tree_complete: bool, renamed: dict, merged: dict,
+) -> tuple[str, str | None]:
+    if module in renamed:
+        return "renamed", str(renamed[module])
+    if module in merged:
+        return "merged", str(merged[module])
+    kind = getattr(decl, "kind", None)
+    if decl is not None and kind in ("renamed", "merged") and getattr(decl, "target", None):
+        return kind, decl.target
+    if decl is not None and decl.is_del:
+        return "removed", None
+    existed = _existed_before(inputs, module, decl)
+    if tree_complete and not in_tree and not scripts and existed:
+        return "removed", None
+    if scripts:
+        return ("partial" if decl is not None and decl.status == "partial" else "done"), None
+    if decl is not None and decl.is_new:
+        return "new", None
+    if inputs.previous_modules is not None and in_tree and module not in inputs.previous_modules:
+        return "new", None
+    if decl is not None and decl.status in ("done", "nothing_to_do", "partial"):
+        return decl.status, None
+    present = in_tree or module in inputs.folder_modules or decl is not None
+    if existed and present:
+        return "todo", None
+    return "unknown", None
+
+
+def _existed_before(inputs: StepInputs, module: str, decl: Any) -> bool | None:
+    """Whether the module was in the previous release; None when nothing tells."""
+    if inputs.previous_modules is not None:
+        return module in inputs.previous_modules
+    if decl is not None:
+        return not decl.is_new
+    return None
+
+
+def _declaration_text(inputs: StepInputs, decl: Any) -> str | None:
+    if decl is None:
+        return None
+    return f"{inputs.declared_source or 'declared table'}:{decl.line}: {decl.raw.strip()}"
+
+
+def totals(statuses: Sequence[ModuleStatus]) -> dict[str, int]:
+    """Count of modules per status, every status present (zero included)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for item in statuses:
+        counts[item.status] = counts.get(item.status, 0) + 1
+    return counts
