@@ -11,13 +11,14 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ouhub import __version__, config as config_mod, output
+from ouhub import __version__, output
+from ouhub import config as config_mod
 from ouhub.errors import OuhubError
 from ouhub.store import Store
 
@@ -84,7 +85,7 @@ def _write_crash_log(ctx: click.Context) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:
-            fh.write(f"--- {datetime.now(timezone.utc).isoformat()} ouhub {' '.join(sys.argv[1:])}\n")
+            fh.write(f"--- {datetime.now(UTC).isoformat()} ouhub {' '.join(sys.argv[1:])}\n")
             fh.write(traceback.format_exc())
     except OSError:
         traceback.print_exc()

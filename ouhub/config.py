@@ -289,7 +289,9 @@ def _line_of(text: str, keys: tuple) -> int | None:
     if not text or not keys:
         return None
     lines = text.splitlines()
-    key_re = lambda k: r'(?:"?%s"?)' % re.escape(str(k))  # noqa: E731
+    def key_re(key: Any) -> str:
+        return r'(?:"?' + re.escape(str(key)) + r'"?)'
+
     # Look for the deepest table header that matches a prefix of the path, then the key.
     for depth in range(len(keys), 0, -1):
         header = r"\s*\[\[?\s*" + r"\s*\.\s*".join(key_re(k) for k in keys[:depth]) + r"\s*\]\]?"

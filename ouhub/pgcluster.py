@@ -128,10 +128,7 @@ class ThrowawayCluster:
 
 
 def _traversable_by_others(path: Path) -> bool:
-    for part in [path, *path.resolve().parents]:
-        if not os.stat(part).st_mode & 0o001:
-            return False
-    return True
+    return all(os.stat(part).st_mode & 0o001 for part in [path, *path.resolve().parents])
 
 
 def _unprivileged_user() -> str:

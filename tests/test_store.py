@@ -47,11 +47,10 @@ def test_failed_migration_rolls_back_and_stays_pending(tmp_path):
 def test_exception_inside_a_transaction_leaves_the_store_as_before(tmp_path):
     with Store.open(tmp_path / "s.sqlite") as store:
         store.record_stage("coverage", utcnow(), True, {"modules": 1})
-        with pytest.raises(RuntimeError):
-            with store.transaction():
-                store.record_stage("coverage", utcnow(), False, {"modules": 2})
-                store.record_stage("sync", utcnow(), True)
-                raise RuntimeError("stage crashed half way")
+        with pytest.raises(RuntimeError), store.transaction():
+            store.record_stage("coverage", utcnow(), False, {"modules": 2})
+            store.record_stage("sync", utcnow(), True)
+            raise RuntimeError("stage crashed half way")
         events = store.last_stage_events()
         assert set(events) == {"coverage"}
         assert events["coverage"].summary == {"modules": 1}

@@ -251,7 +251,7 @@ def declared_table(modules: tuple[DemoModule, ...]) -> str:
         return "+" + "+".join(char * w for w in widths) + "+"
 
     def row(cells: tuple[str, str, str]) -> str:
-        return "|" + "|".join(c.ljust(w) for c, w in zip(cells, widths)) + "|"
+        return "|" + "|".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + "|"
 
     out = [
         "Module coverage 6.1 -> 7.0",
@@ -370,8 +370,9 @@ def server_dsn(root: Path) -> tuple[str, pgcluster.ThrowawayCluster | None]:
 
 
 def build_sample(dsn: str, dump: Path) -> None:
-    from examples.demo.sampledb import SampleModule, create_sample_database, dump_database
     from psycopg2.extensions import make_dsn, parse_dsn
+
+    from examples.demo.sampledb import SampleModule, create_sample_database, dump_database
 
     name = f"ouhub_demo_build_{uuid.uuid4().hex[:8]}"
     admin = psycopg2.connect(dsn)

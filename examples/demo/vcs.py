@@ -97,7 +97,7 @@ class BzrServer:
     def stop(self) -> None:
         self._server.stop_background_thread()
 
-    def __enter__(self) -> "BzrServer":
+    def __enter__(self) -> BzrServer:
         self.start()
         return self
 
