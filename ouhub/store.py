@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from ouhub.errors import StoreError
 
 def utcnow() -> str:
     """Timestamps are stored as ISO 8601 UTC strings: sortable and readable."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # -- migrations ---------------------------------------------------------------------------------
@@ -104,6 +104,49 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0003_coverage",
+        """
+        CREATE TABLE coverage_scans (
+            id INTEGER PRIMARY KEY,
+            release TEXT NOT NULL,
+            previous TEXT,
+            source TEXT NOT NULL,
+            revisions_key TEXT NOT NULL,
+            revisions TEXT NOT NULL DEFAULT '{}',
+            scanned_at TEXT NOT NULL,
+            duration REAL NOT NULL DEFAULT 0,
+            totals TEXT NOT NULL DEFAULT '{}',
+            summary TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE UNIQUE INDEX coverage_scans_key ON coverage_scans (release, source, revisions_key);
+        CREATE TABLE coverage_modules (
+            scan_id INTEGER NOT NULL REFERENCES coverage_scans (id) ON DELETE CASCADE,
+            module TEXT NOT NULL,
+            status TEXT NOT NULL,
+            target TEXT,
+            version TEXT,
+            path TEXT,
+            in_tree INTEGER NOT NULL DEFAULT 0,
+            manifest_error TEXT,
+            evidence TEXT NOT NULL DEFAULT '{}',
+            analysis_size INTEGER NOT NULL DEFAULT 0,
+            analysis_annotated INTEGER NOT NULL DEFAULT 0,
+            analysed_share REAL,
+            analysis_counts TEXT NOT NULL DEFAULT '{}',
+            analysis_source TEXT,
+            disagreements TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (scan_id, module)
+        );
+        CREATE TABLE coverage_warnings (
+            id INTEGER PRIMARY KEY,
+            scan_id INTEGER NOT NULL REFERENCES coverage_scans (id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            message TEXT NOT NULL
+        );
+        CREATE INDEX coverage_warnings_scan ON coverage_warnings (scan_id);
+        """,
+    ),
 ]
 
 
@@ -128,7 +171,7 @@ class Store:
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: str | Path, migrations: list[tuple[str, str]] | None = None) -> "Store":
+    def open(cls, path: str | Path, migrations: list[tuple[str, str]] | None = None) -> Store:
         """Open (creating if needed) the store at ``path`` and apply pending migrations."""
         path = Path(path)
         try:
@@ -152,7 +195,7 @@ class Store:
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -161,7 +204,7 @@ class Store:
     # -- transactions and migrations ------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator["Store"]:
+    def transaction(self) -> Iterator[Store]:
         """All writes inside commit together, or none do; nested blocks join the outer one."""
         with self._lock:
             if self._depth:
@@ -252,6 +295,109 @@ class Store:
     # -- upstream -------------------------------------------------------------------------------
 
     # -- coverage (0003) ------------------------------------------------------------------------
+
+    def find_coverage_scan(
+        self, release: str, source: str, revisions_key: str
+    ) -> CoverageScan | None:
+        """The stored scan of exactly these revisions of this source, if any (the scan cache)."""
+        row = self._execute(
+            "SELECT * FROM coverage_scans WHERE release = ? AND source = ? AND revisions_key = ?",
+            (release, source, revisions_key),
+        ).fetchone()
+        return _coverage_scan(row) if row else None
+
+    def record_coverage_scan(
+        self, scan: CoverageScan, modules: list[ModuleCoverage],
+        warnings: list[tuple[str, str]],
+    ) -> int:
+        """Store one scan with its modules and warnings (replacing a scan of the same key)."""
+        with self.transaction():
+            self._execute(
+                "DELETE FROM coverage_scans WHERE release = ? AND source = ? AND revisions_key = ?",
+                (scan.release, scan.source, scan.revisions_key),
+            )
+            scan_id = self._execute(
+                "INSERT INTO coverage_scans (release, previous, source, revisions_key, revisions, "
+                "scanned_at, duration, totals, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    scan.release, scan.previous, scan.source, scan.revisions_key,
+                    json.dumps(scan.revisions, sort_keys=True), scan.scanned_at, scan.duration,
+                    json.dumps(scan.totals, sort_keys=True),
+                    json.dumps(scan.summary, sort_keys=True),
+                ),
+            ).lastrowid
+            self._conn.executemany(
+                "INSERT INTO coverage_modules (scan_id, module, status, target, version, path, "
+                "in_tree, manifest_error, evidence, analysis_size, analysis_annotated, "
+                "analysed_share, analysis_counts, analysis_source, disagreements) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        scan_id, m.module, m.status, m.target, m.version, m.path, int(m.in_tree),
+                        m.manifest_error, json.dumps(m.evidence.as_dict(), sort_keys=True),
+                        m.analysis_size, m.analysis_annotated, m.analysed_share,
+                        json.dumps(m.analysis_counts, sort_keys=True), m.analysis_source,
+                        json.dumps(list(m.disagreements)),
+                    )
+                    for m in modules
+                ],
+            )
+            self._conn.executemany(
+                "INSERT INTO coverage_warnings (scan_id, path, message) VALUES (?, ?, ?)",
+                [(scan_id, path, message) for path, message in warnings],
+            )
+        return int(scan_id)
+
+    def coverage_scan(self, scan_id: int) -> CoverageScan | None:
+        row = self._execute("SELECT * FROM coverage_scans WHERE id = ?", (scan_id,)).fetchone()
+        return _coverage_scan(row) if row else None
+
+    def latest_coverage_scan(self, release: str) -> CoverageScan | None:
+        """The newest scan of a release, whatever its source (mirrors or a directory)."""
+        row = self._execute(
+            "SELECT * FROM coverage_scans WHERE release = ? ORDER BY id DESC LIMIT 1", (release,)
+        ).fetchone()
+        return _coverage_scan(row) if row else None
+
+    def coverage_history(self, release: str) -> list[CoverageScan]:
+        """Every stored scan of a release, oldest first: scan time, revisions, counts per status."""
+        rows = self._execute(
+            "SELECT * FROM coverage_scans WHERE release = ? ORDER BY id", (release,)
+        )
+        return [_coverage_scan(r) for r in rows]
+
+    def coverage_of_scan(self, scan_id: int) -> list[ModuleCoverage]:
+        """The modules of one scan, sorted by module name."""
+        scan = self.coverage_scan(scan_id)
+        if scan is None:
+            return []
+        rows = self._execute(
+            "SELECT * FROM coverage_modules WHERE scan_id = ? ORDER BY module", (scan_id,)
+        )
+        return [_module_coverage(r, scan) for r in rows]
+
+    def latest_coverage(self, release: str) -> list[ModuleCoverage]:
+        """The modules of the newest scan of a release (empty if never scanned)."""
+        scan = self.latest_coverage_scan(release)
+        return self.coverage_of_scan(scan.id) if scan else []
+
+    def coverage_warnings(self, scan_id: int) -> list[tuple[str, str]]:
+        """(path, message) of each warning a scan recorded."""
+        rows = self._execute(
+            "SELECT path, message FROM coverage_warnings WHERE scan_id = ? ORDER BY id", (scan_id,)
+        )
+        return [(r["path"], r["message"]) for r in rows]
+
+    def release_modules(self, release: str) -> frozenset[str] | None:
+        """Modules found in the release's tree by its newest scan; None if never scanned."""
+        scan = self.latest_coverage_scan(release)
+        if scan is None:
+            return None
+        rows = self._execute(
+            "SELECT module FROM coverage_modules WHERE scan_id = ? AND in_tree = 1", (scan.id,)
+        )
+        return frozenset(r["module"] for r in rows)
+
 
     # -- runner (0004) --------------------------------------------------------------------------
 
@@ -545,3 +691,70 @@ def _statements(sql: str) -> list[str]:
 def open_store(config: Any) -> Store:
     """The store of a loaded Config."""
     return Store.open(config.store_path)
+
+
+# -- coverage records (0003) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoverageScan:
+    """One stored scan of a release: its revisions, when, how long, and counts per status."""
+
+    id: int | None
+    release: str
+    previous: str | None
+    source: str  # "mirrors", or the scanned directory
+    revisions_key: str
+    revisions: dict[str, str]
+    scanned_at: str
+    duration: float
+    totals: dict[str, int]  # status -> number of modules
+    summary: dict[str, Any]  # scripts_by_stage, disagreements, warnings, files_read, ...
+
+
+@dataclass(frozen=True)
+class ModuleCoverage:
+    """A module's coverage status in a step, as the newest (or a given) scan decided it."""
+
+    release: str
+    module: str
+    status: str
+    target: str | None
+    version: str | None
+    path: str | None
+    in_tree: bool
+    manifest_error: str | None
+    evidence: Any  # ouhub.coverage.status.Evidence (scripts, declaration, apriori)
+    analysis_size: int  # changes listed in the module's analysis: ranks `todo` modules
+    analysis_annotated: int
+    analysed_share: float | None  # annotated / size; None without an analysis
+    analysis_counts: dict[str, int]
+    analysis_source: str | None
+    disagreements: tuple[str, ...]
+    scan_id: int | None = None
+    scanned_at: str | None = None
+
+
+def _coverage_scan(row: sqlite3.Row) -> CoverageScan:
+    return CoverageScan(
+        id=row["id"], release=row["release"], previous=row["previous"], source=row["source"],
+        revisions_key=row["revisions_key"], revisions=json.loads(row["revisions"]),
+        scanned_at=row["scanned_at"], duration=row["duration"], totals=json.loads(row["totals"]),
+        summary=json.loads(row["summary"]),
+    )
+
+
+def _module_coverage(row: sqlite3.Row, scan: CoverageScan) -> ModuleCoverage:
+    from ouhub.coverage.status import Evidence  # the record's home; imported late (no cycle)
+
+    return ModuleCoverage(
+        release=scan.release, module=row["module"], status=row["status"], target=row["target"],
+        version=row["version"], path=row["path"], in_tree=bool(row["in_tree"]),
+        manifest_error=row["manifest_error"],
+        evidence=Evidence.from_dict(json.loads(row["evidence"])),
+        analysis_size=row["analysis_size"], analysis_annotated=row["analysis_annotated"],
+        analysed_share=row["analysed_share"], analysis_counts=json.loads(row["analysis_counts"]),
+        analysis_source=row["analysis_source"],
+        disagreements=tuple(json.loads(row["disagreements"])), scan_id=scan.id,
+        scanned_at=scan.scanned_at,
+    )
