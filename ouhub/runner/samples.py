@@ -1,0 +1,256 @@
+"""`ouhub samples import`: restore each sample dump once into a template database.
+
+The template is named from the sample and the dump's checksum
+(``ouhub_tpl_<sample>_<sha12>``), so an unchanged dump is not restored again and
+a changed one makes a new template (the old one is dropped afterwards). A dump is
+restored into a temporary database first and renamed only when the restore
+succeeded and the result looks like an OpenERP database: a corrupt or truncated
+dump leaves no half-built template.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import shutil
+import tarfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ouhub.config import Config, Sample
+from ouhub.errors import OuhubError, RunnerError
+from ouhub.pgcluster import find_pg_program
+from ouhub.runner.pg import (
+    MAX_NAME,
+    Databases,
+    database_exists,
+    module_rows,
+    pg_env,
+    safe_part,
+    server_params,
+)
+from ouhub.runner.proc import run_command
+from ouhub.store import SampleTemplate, Store, utcnow
+
+log = logging.getLogger(__name__)
+
+PLAIN_END = b"PostgreSQL database dump complete"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    sample: str
+    status: str  # imported, unchanged, failed
+    template: str | None = None
+    dropped: str | None = None  # the previous template, when the dump changed
+    message: str = ""
+
+
+def dump_format(path: Path) -> str:
+    """custom (pg_dump -Fc), gzip (.sql.gz) or plain (.sql), from the file's first bytes."""
+    with path.open("rb") as fh:
+        head = fh.read(5)
+    if head.startswith(b"PGDMP"):
+        return "custom"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    return "plain"
+
+
+def checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def template_name(sample: str, sha: str) -> str:
+    tail = f"_{sha[:12]}"
+    return "ouhub_tpl_" + safe_part(sample, MAX_NAME - len("ouhub_tpl_") - len(tail)) + tail
+
+
+def samples_dir(config: Config) -> Path:
+    return config.data_dir / "samples"
+
+
+def import_samples(
+    config: Config, store: Store, names: list[str] | None = None
+) -> list[ImportResult]:
+    """Import the named samples (all when None); one failing sample does not stop the others."""
+    samples = [config.sample(n) for n in names] if names else list(config.samples)
+    results = []
+    for sample in samples:
+        try:
+            results.append(import_sample(config, store, sample))
+        except OuhubError as exc:
+            log.error("sample %s: %s", sample.name, exc.message)
+            results.append(ImportResult(sample.name, "failed", message=exc.message))
+    return results
+
+
+def import_sample(config: Config, store: Store, sample: Sample) -> ImportResult:
+    if not sample.dump.is_file():
+        raise RunnerError(f"sample {sample.name}: dump {sample.dump} does not exist",
+                          hint="fix `dump` in the sample's [[samples]] table")
+    if sample.filestore is not None and not sample.filestore.exists():
+        raise RunnerError(f"sample {sample.name}: filestore {sample.filestore} does not exist",
+                          hint="fix or remove `filestore` in the sample's [[samples]] table")
+    dbs = Databases(store, config.dsn)
+    sha = checksum(sample.dump)
+    name = template_name(sample.name, sha)
+    current = store.sample_template(sample.name)
+    if (current and current.dbname == name and database_exists(config.dsn, name)
+            and store.database_record(name) and not store.database_record(name).dropped_at):
+        return ImportResult(sample.name, "unchanged", template=name)
+    if database_exists(config.dsn, name):
+        rec = store.database_record(name)
+        if rec is None or rec.dropped_at:
+            raise RunnerError(
+                f"sample {sample.name}: database {name} exists but ouhub did not record it",
+                hint=f"drop it yourself (dropdb {name}) if it is a leftover, then import again",
+            )
+        dbs.drop(name)  # ours, but not the recorded template: rebuild it cleanly
+
+    temporary = dbs.new_name("tmp", sample.name)
+    dbs.create(temporary, "restore")
+    try:
+        _restore(config, sample, temporary)
+        rows = module_rows(config.dsn, temporary)
+        if "base" not in rows:
+            raise RunnerError(f"sample {sample.name}: {sample.dump} restored without a `base` "
+                              "module in ir_module_module",
+                              hint="the dump must be of an OpenERP/Odoo database")
+        filestore = _keep_filestore(config, sample, name)
+        dbs.rename(temporary, name, "template")
+    except BaseException:
+        dbs.drop(temporary)
+        shutil.rmtree(samples_dir(config) / name, ignore_errors=True)
+        raise
+    store.set_sample_template(SampleTemplate(
+        sample=sample.name, release=sample.release, dbname=name, checksum=sha,
+        dump=str(sample.dump), filestore=str(filestore) if filestore else None,
+        imported_at=utcnow(),
+    ))
+    dropped = None
+    if current and current.dbname != name:
+        rec = store.database_record(current.dbname)
+        if rec and not rec.dropped_at:
+            dbs.drop(current.dbname)
+            dropped = current.dbname
+        shutil.rmtree(samples_dir(config) / current.dbname, ignore_errors=True)
+    log.info("sample %s: imported into %s", sample.name, name)
+    return ImportResult(sample.name, "imported", template=name, dropped=dropped)
+
+
+def _program(name: str) -> str:
+    found = find_pg_program(name)
+    if not found:
+        raise RunnerError(f"{name} is not installed",
+                          hint="install the PostgreSQL client programs (postgresql-client)")
+    return found
+
+
+def _restore(config: Config, sample: Sample, dbname: str) -> None:
+    fmt = dump_format(sample.dump)
+    env = pg_env(config.dsn)
+    secret = [server_params(config.dsn)["password"]]
+    where = f"sample {sample.name}: restoring {sample.dump} ({fmt} dump)"
+    log_path = samples_dir(config) / f"{dbname}.restore.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "custom":
+        result = run_command(
+            [_program("pg_restore"), "--exit-on-error", "--no-owner", "--no-privileges",
+             "-d", dbname, str(sample.dump)],
+            env=env, secrets=secret, log_file=log_path, what="restore",
+        )
+        _check(result.returncode, where, log_path)
+        return
+    if fmt == "plain":
+        _check_complete_plain(sample, _tail(sample.dump))
+        with sample.dump.open("rb") as stdin:
+            result = run_command(
+                [_program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+                 "-d", dbname],
+                env=env, stdin=stdin, secrets=secret, log_file=log_path, what="restore",
+            )
+        _check(result.returncode, where, log_path)
+        return
+    # gzip: stream the decompressed SQL into psql through a pipe; remember what the reader saw.
+    read_fd, write_fd = os.pipe()
+    seen: dict[str, object] = {"tail": b"", "error": None}
+
+    def feed() -> None:
+        try:
+            with gzip.open(sample.dump, "rb") as src, os.fdopen(write_fd, "wb") as sink:
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    seen["tail"] = (seen["tail"] + chunk)[-4096:]  # type: ignore[operator]
+                    sink.write(chunk)
+        except (OSError, EOFError) as exc:
+            seen["error"] = exc
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    with os.fdopen(read_fd, "rb") as stdin:
+        result = run_command(
+            [_program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+             "-d", dbname],
+            env=env, stdin=stdin, secrets=secret, log_file=log_path, what="restore",
+        )
+    writer.join()
+    if seen["error"] is not None:
+        raise RunnerError(f"{where} failed: the gzip file is corrupt or truncated "
+                          f"({seen['error']})",
+                          hint="make the dump again: pg_dump DB | gzip > FILE.sql.gz")
+    _check(result.returncode, where, log_path)
+    _check_complete_plain(sample, seen["tail"])  # type: ignore[arg-type]
+
+
+def _tail(path: Path, size: int = 4096) -> bytes:
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - size))
+        return fh.read()
+
+
+def _check_complete_plain(sample: Sample, tail: bytes) -> None:
+    # pg_dump ends a plain dump with this line; psql silently stops at a truncated one.
+    if PLAIN_END not in tail:
+        raise RunnerError(
+            f"sample {sample.name}: {sample.dump} looks truncated (no '-- {PLAIN_END.decode()}' "
+            "line at its end)",
+            hint="make the dump again with pg_dump and check the disk was not full",
+        )
+
+
+def _check(returncode: int | None, where: str, log_path: Path) -> None:
+    if returncode == 0:
+        return
+    lines = log_path.read_text(errors="replace").strip().splitlines()
+    detail = "; ".join(line for line in lines if "error" in line.lower())[-600:] or (
+        "\n".join(lines[-5:]))
+    raise RunnerError(
+        f"{where} failed (exit {returncode}): {detail or 'no output'}",
+        hint=f"the dump is corrupt or truncated; make it again (full log: {log_path})",
+    )
+
+
+def _keep_filestore(config: Config, sample: Sample, template: str) -> Path | None:
+    """Copy (or unpack) the sample's filestore beside its template, for the runs to copy."""
+    if sample.filestore is None:
+        return None
+    dest = samples_dir(config) / template / "filestore"
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if sample.filestore.is_dir():
+        shutil.copytree(sample.filestore, dest)
+        return dest
+    try:
+        with tarfile.open(sample.filestore) as tar:
+            tar.extractall(dest, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise RunnerError(f"sample {sample.name}: cannot unpack filestore {sample.filestore}: "
+                          f"{exc}", hint="give a directory or a tar/tar.gz archive") from exc
+    return dest

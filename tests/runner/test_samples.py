@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from examples.demo.sampledb import SampleModule
+from ouhub.errors import RunnerError
+from ouhub.runner.pg import database_exists, module_rows
+from ouhub.runner.samples import import_sample, import_samples, template_name
+from tests.runner.conftest import build_config, make_dump
+
+MODULES = [SampleModule("sale", "1.0", depends=("base",))]
+
+
+@pytest.mark.parametrize("fmt, suffix", [("custom", ".dump"), ("plain", ".sql"),
+                                         ("gzip", ".sql.gz")])
+def test_import_each_format_once(tmp_path: Path, pg_server: str, runner_store, fmt, suffix):
+    dump = make_dump(pg_server, tmp_path / f"s61{suffix}", "6.1", MODULES, fmt=fmt)
+    fs = tmp_path / "fs"
+    (fs / "ab").mkdir(parents=True)
+    (fs / "ab" / "abcdef").write_bytes(b"attachment")
+    config = build_config(tmp_path, pg_server, samples=[
+        {"name": "s61", "release": "6.1", "dump": str(dump), "filestore": str(fs)}])
+    store = runner_store(config)
+
+    first = import_samples(config, store)
+    assert [r.status for r in first] == ["imported"], first
+    name = first[0].template
+    assert name.startswith("ouhub_tpl_s61_")
+    assert module_rows(config.dsn, name)["sale"].version == "6.1.1.0"
+    tpl = store.sample_template("s61")
+    assert tpl.dbname == name
+    assert (Path(tpl.filestore) / "ab" / "abcdef").read_bytes() == b"attachment"
+
+    again = import_samples(config, store)
+    assert [r.status for r in again] == ["unchanged"]
+
+
+def test_changed_dump_makes_new_template_and_drops_old(tmp_path, pg_server, runner_store):
+    dump = make_dump(pg_server, tmp_path / "s.dump", "6.1", MODULES)
+    config = build_config(tmp_path, pg_server, samples=[
+        {"name": "s61", "release": "6.1", "dump": str(dump)}])
+    store = runner_store(config)
+    old = import_sample(config, store, config.sample("s61")).template
+    make_dump(pg_server, dump, "6.1", [*MODULES, SampleModule("stock", "1.1")])
+    result = import_sample(config, store, config.sample("s61"))
+    assert result.status == "imported" and result.template != old and result.dropped == old
+    assert not database_exists(config.dsn, old)
+    assert "stock" in module_rows(config.dsn, result.template)
+
+
+@pytest.mark.parametrize("fmt, suffix", [("custom", ".dump"), ("plain", ".sql"),
+                                         ("gzip", ".sql.gz")])
+def test_truncated_dump_is_a_clear_error_and_leaves_nothing(
+    tmp_path, pg_server, runner_store, fmt, suffix
+):
+    dump = make_dump(pg_server, tmp_path / f"s{suffix}", "6.1", MODULES, fmt=fmt, partners=300)
+    data = dump.read_bytes()
+    dump.write_bytes(data[: len(data) * 2 // 3])
+    config = build_config(tmp_path, pg_server, samples=[
+        {"name": "s61", "release": "6.1", "dump": str(dump)}])
+    store = runner_store(config)
+    with pytest.raises(RunnerError) as info:
+        import_sample(config, store, config.sample("s61"))
+    assert "s61" in info.value.message and str(dump) in info.value.message
+    assert store.sample_template("s61") is None
+    assert store.live_databases() == []  # the temporary restore target is gone
+    import hashlib
+    assert not database_exists(
+        config.dsn, template_name("s61", hashlib.sha256(dump.read_bytes()).hexdigest()))
+
+
+def test_garbage_dump_and_failure_does_not_stop_other_samples(tmp_path, pg_server, runner_store):
+    bad = tmp_path / "bad.sql.gz"
+    bad.write_bytes(gzip.compress(b"this is not SQL at all;\n"))
+    good = make_dump(pg_server, tmp_path / "good.dump", "6.1", MODULES)
+    config = build_config(tmp_path, pg_server, samples=[
+        {"name": "bad", "release": "6.1", "dump": str(bad)},
+        {"name": "good", "release": "6.1", "dump": str(good)}])
+    store = runner_store(config)
+    results = {r.sample: r for r in import_samples(config, store)}
+    assert results["bad"].status == "failed" and "bad.sql.gz" in results["bad"].message
+    assert results["good"].status == "imported"
+    assert [d.kind for d in store.live_databases()] == ["template"]
