@@ -1,0 +1,581 @@
+"""`ouhub check`: can a set of modules be migrated from one release to another?
+
+Three parts, kept apart:
+
+- ``decide(modules, source, target, data)``: the verdict rules, pure. ``data`` is
+  the check data (``build_check_data``), the very document the site publishes as
+  ``api/check-data.json``; ``ouhub/site/static/check.js`` applies the same rules
+  to it in the browser, and ``tests/check_vectors.json`` holds them to agreeing.
+- ``parse_module_list(text)``: a pasted or saved module list, pure.
+- ``build_check_data`` (the store) and ``read_database`` (a live database, in a
+  read-only transaction): the I/O.
+
+Verdict rules, per module and step along the chain source -> target:
+
+=============  ===============================================================
+``ok``         done, nothing_to_do, new (or renamed/merged into a module that is)
+``at_risk``    partial; declared and found disagree; the last nightly run failed
+               on the module; coverage status unknown
+``blocked``    todo; removed without a replacement (the chain stops there)
+``not_covered`` not in OpenUpgrade's coverage of that step: a custom or community
+               module the user migrates; or no coverage stored for the step
+=============  ===============================================================
+
+A renamed or merged module is judged with its target's entry in the same step,
+and looked up under the target's name in later steps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ouhub.errors import CheckError
+
+SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 1
+# Order is severity: a module's overall verdict is the worst of its steps.
+VERDICTS = ("ok", "at_risk", "not_covered", "blocked")
+_SEVERITY = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
+STATUS_VERDICT = {
+    "done": "ok",
+    "nothing_to_do": "ok",
+    "new": "ok",
+    "partial": "at_risk",
+    "unknown": "at_risk",
+    "todo": "blocked",
+    "removed": "blocked",
+}
+# A rename's or merge's target entry in the same step that decides the verdict too; a `new`
+# target is just the new name showing up, not news about the module.
+_JUDGED_TARGET = ("done", "nothing_to_do", "partial", "unknown", "todo", "removed")
+MODULE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+LIST_HINT = (
+    "a module list holds technical names (account, sale_stock, ...) separated by newlines, "
+    "commas or spaces; '#' starts a comment"
+)
+
+
+# -- records -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a verdict: a stable code, a sentence, and the evidence it rests on."""
+
+    code: str
+    text: str
+    evidence: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "text": self.text, "evidence": list(self.evidence)}
+
+
+@dataclass(frozen=True)
+class StepVerdict:
+    """The verdict of one module in one step; ``name`` is the name looked up there."""
+
+    previous: str
+    release: str
+    name: str
+    status: str | None
+    verdict: str
+    reasons: tuple[Reason, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "previous": self.previous,
+            "release": self.release,
+            "name": self.name,
+            "status": self.status,
+            "verdict": self.verdict,
+            "reasons": [r.to_dict() for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True)
+class ModuleVerdict:
+    """A module of the user's list: its worst verdict and one entry per step it reached."""
+
+    module: str
+    verdict: str
+    steps: tuple[StepVerdict, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "module": self.module,
+            "verdict": self.verdict,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    source: str
+    target: str
+    steps: tuple[tuple[str, str], ...]
+    modules: tuple[ModuleVerdict, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {verdict: 0 for verdict in VERDICTS}
+        for module in self.modules:
+            counts[module.verdict] += 1
+        return counts
+
+    @property
+    def exit_code(self) -> int:
+        """0 all ok, 1 something at risk, 2 something blocked or not covered."""
+        counts = self.counts
+        if counts["blocked"] or counts["not_covered"]:
+            return 2
+        return 1 if counts["at_risk"] else 0
+
+    def step_counts(self) -> list[dict[str, Any]]:
+        rows = []
+        for previous, release in self.steps:
+            row: dict[str, Any] = {"previous": previous, "release": release}
+            row.update({verdict: 0 for verdict in VERDICTS})
+            for module in self.modules:
+                for step in module.steps:
+                    if step.release == release:
+                        row[step.verdict] += 1
+            rows.append(row)
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON form (README "Check"); check.js returns exactly this."""
+        return {
+            "schema_version": REPORT_SCHEMA_VERSION,
+            "source": self.source,
+            "target": self.target,
+            "steps": [{"previous": p, "release": r} for p, r in self.steps],
+            "modules": [m.to_dict() for m in self.modules],
+            "summary": {"modules": len(self.modules), **self.counts, "steps": self.step_counts()},
+            "exit_code": self.exit_code,
+        }
+
+
+# -- the rules -----------------------------------------------------------------------------------
+
+
+def chain(data: Mapping[str, Any], source: str, target: str) -> list[tuple[str, str]]:
+    """The steps (previous, release) from ``source`` to ``target`` in the check data."""
+    previous_of = {r["name"]: r.get("previous") for r in data.get("releases", [])}
+    known = ", ".join(previous_of) or "none"
+    for name in (source, target):
+        if name not in previous_of:
+            raise CheckError(
+                f"unknown release {name!r}", hint=f"known releases: {known}"
+            )
+    steps: list[tuple[str, str]] = []
+    current = target
+    while current != source:
+        previous = previous_of.get(current)
+        if previous is None or len(steps) > len(previous_of):
+            raise CheckError(
+                f"release {target} does not follow {source}",
+                hint="an upgrade goes forward, one release at a time: pick a later --to",
+            )
+        steps.append((previous, current))
+        current = previous
+    if not steps:
+        raise CheckError(
+            f"--from and --to are both {source}: there is nothing to upgrade",
+            hint="pick a later target release with --to",
+        )
+    return steps[::-1]
+
+
+def decide(
+    modules: Iterable[str], source: str, target: str, data: Mapping[str, Any]
+) -> CheckReport:
+    """Verdicts for ``modules`` upgraded from ``source`` to ``target`` (see the module doc)."""
+    steps = chain(data, source, target)
+    step_data = data.get("steps", {})
+    verdicts = []
+    for module in sorted(set(modules)):
+        name: str | None = module
+        entries: list[StepVerdict] = []
+        for previous, release in steps:
+            if name is None:
+                break
+            step = step_data.get(release) or {}
+            entry, name = _judge(name, previous, release, step.get("modules") or {})
+            entries.append(entry)
+        worst = max((e.verdict for e in entries), key=_SEVERITY.__getitem__)
+        verdicts.append(ModuleVerdict(module, worst, tuple(entries)))
+    return CheckReport(source, target, tuple(steps), tuple(verdicts))
+
+
+def _judge(
+    name: str, previous: str, release: str, coverage: Mapping[str, Any]
+) -> tuple[StepVerdict, str | None]:
+    """One step: the verdict for ``name``, and the name to follow in the next step (or None)."""
+    hop = f"{previous} → {release}"
+    entry = coverage.get(name)
+    if entry is None:
+        if not coverage:
+            reason = Reason(
+                "no_coverage",
+                f"ouhub holds no coverage for {hop}, so it cannot tell whether {name} migrates; "
+                "the coverage scan has not run for this step",
+            )
+        else:
+            reason = Reason(
+                "not_in_openupgrade",
+                f"{name} is not in OpenUpgrade's coverage of {hop}: a custom or community "
+                f"(e.g. OCA) module. ouhub cannot know whether it has a {release} version or "
+                "migration scripts: you migrate it yourself",
+            )
+        return StepVerdict(previous, release, name, None, "not_covered", (reason,)), name
+
+    status = entry.get("status") or "unknown"
+    reasons: list[Reason] = []
+    follow: str | None = name
+    if status in ("renamed", "merged"):
+        new_name = entry.get("target")
+        word = "renamed to" if status == "renamed" else "merged into"
+        if not new_name:
+            reasons.append(Reason(
+                "missing_target",
+                f"{name} is {status} in {release}, but the coverage does not say into what; "
+                "ouhub cannot follow it further",
+                _evidence(entry),
+            ))
+            return StepVerdict(previous, release, name, status, "at_risk", tuple(reasons)), None
+        reasons.append(Reason(status, f"{name} is {word} {new_name} in {release}", _evidence(entry)))
+        verdict = "ok"
+        follow = new_name
+        target_entry = coverage.get(new_name)
+        if target_entry is not None and target_entry.get("status") in _JUDGED_TARGET:
+            verdict = _status_verdict(new_name, release, hop, target_entry, reasons, verdict)
+            verdict = _disagreements_and_run(new_name, target_entry, reasons, verdict)
+        verdict = _disagreements_and_run(name, entry, reasons, verdict)
+        return StepVerdict(previous, release, name, status, verdict, tuple(reasons)), follow
+
+    verdict = _status_verdict(name, release, hop, entry, reasons, "ok")
+    if status == "removed":
+        follow = None
+    verdict = _disagreements_and_run(name, entry, reasons, verdict)
+    return StepVerdict(previous, release, name, status, verdict, tuple(reasons)), follow
+
+
+def _worse(a: str, b: str) -> str:
+    return a if _SEVERITY[a] >= _SEVERITY[b] else b
+
+
+def _evidence(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(e) for e in entry.get("evidence") or ())
+
+
+def _status_verdict(
+    name: str, release: str, hop: str, entry: Mapping[str, Any], reasons: list[Reason],
+    verdict: str,
+) -> str:
+    status = entry.get("status") or "unknown"
+    evidence = _evidence(entry)
+    if status == "done":
+        text = f"{name} has migration scripts for {hop}"
+    elif status == "nothing_to_do":
+        text = f"{name} is declared to need nothing for {hop}"
+    elif status == "new":
+        text = f"{name} is new in {release}: nothing to migrate"
+    elif status == "partial":
+        text = f"{name} is declared only partly migrated for {hop}"
+    elif status == "todo":
+        text = (f"{name} exists in both releases but has no migration scripts and no "
+                f"declaration for {hop}")
+    elif status == "removed":
+        text = f"{name} is removed in {release} without a replacement"
+    else:
+        status = "unknown"
+        text = f"ouhub could not establish the coverage of {name} for {hop}"
+    reasons.append(Reason(status, text, evidence))
+    return _worse(verdict, STATUS_VERDICT[status])
+
+
+def _disagreements_and_run(
+    name: str, entry: Mapping[str, Any], reasons: list[Reason], verdict: str
+) -> str:
+    disagreements = tuple(str(d) for d in entry.get("disagreements") or ())
+    if disagreements:
+        reasons.append(Reason(
+            "disagreement",
+            f"what is declared for {name} and what is found in the branch disagree",
+            disagreements,
+        ))
+        verdict = _worse(verdict, "at_risk")
+    run = entry.get("run")
+    if run:
+        where = f"sample {run.get('sample') or '?'}, {run.get('at') or 'unknown time'}"
+        run_status = run.get("run_status") or "unknown"
+        evidence = tuple(str(e) for e in run.get("evidence") or ())
+        outcome = run.get("outcome")
+        if outcome == "failed":
+            reasons.append(Reason(
+                "run_failed",
+                f"the last nightly run ({where}; run {run_status}) failed on {name}",
+                evidence,
+            ))
+            verdict = _worse(verdict, "at_risk")
+        elif outcome == "upgraded":
+            reasons.append(Reason(
+                "run_upgraded",
+                f"the last nightly run ({where}; run {run_status}) upgraded {name}",
+                evidence,
+            ))
+        elif outcome == "not_reached":
+            reasons.append(Reason(
+                "run_not_reached",
+                f"the last nightly run ({where}; run {run_status}) stopped before reaching {name}",
+                evidence,
+            ))
+    return verdict
+
+
+# -- module lists --------------------------------------------------------------------------------
+
+
+class ModuleListError(CheckError):
+    """A module list with junk lines (their numbers in ``junk_lines``) or no names at all."""
+
+    def __init__(self, message: str, hint: str | None = None, junk_lines: tuple[int, ...] = ()):
+        super().__init__(message, hint)
+        self.junk_lines = junk_lines
+
+
+def parse_module_list(text: str, source: str = "the module list") -> tuple[str, ...]:
+    """Module names separated by newlines, commas or spaces, '#' comments; first seen order."""
+    names: list[str] = []
+    junk: list[str] = []
+    junk_lines: list[int] = []
+    # Explicit separators, so that check.js splits exactly the same way.
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):
+        body = line.split("#", 1)[0]
+        tokens = [t for t in re.split(r"[ \t\f\v,]+", body) if t]
+        if any(not MODULE_NAME.match(t) for t in tokens):
+            junk.append(f"line {number}: {line.strip()!r}")
+            junk_lines.append(number)
+            continue
+        names.extend(tokens)
+    if junk:
+        count = f"{len(junk)} line" + ("s are" if len(junk) > 1 else " is")
+        shown = junk[:10] + ([f"... and {len(junk) - 10} more"] if len(junk) > 10 else [])
+        raise ModuleListError(
+            f"{source}: {count} not module names:\n  " + "\n  ".join(shown),
+            hint=LIST_HINT, junk_lines=tuple(junk_lines),
+        )
+    unique = tuple(dict.fromkeys(names))
+    if not unique:
+        raise ModuleListError(f"{source}: no module names found", hint=LIST_HINT)
+    return unique
+
+
+# -- check data ----------------------------------------------------------------------------------
+
+
+def load_check_data(text: str, source: str) -> dict[str, Any]:
+    """A check-data document read from a file (e.g. the site's api/check-data.json)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CheckError(
+            f"{source}: not JSON: {exc}", hint="pass the site's api/check-data.json"
+        ) from exc
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise CheckError(
+            f"{source}: not check data of schema version {SCHEMA_VERSION}",
+            hint="pass the api/check-data.json of a site built by this ouhub version",
+        )
+    return data
+
+
+def check_data_js(data: Mapping[str, Any]) -> str:
+    """The check data as a script (api/check-data.js): a page on file:// cannot fetch() JSON."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    # Keep it inert even if someone inlines it in a <script> element.
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f"window.OUHUB_CHECK_DATA = {text};\n"
+
+
+def build_check_data(config: Any, store: Any) -> dict[str, Any]:
+    """Per step, per module: coverage status, target, evidence summary and last run outcome."""
+    releases = [{"name": r.name, "previous": r.previous} for r in config.releases.values()]
+    steps: dict[str, Any] = {}
+    for previous, release in config.steps:
+        modules: dict[str, Any] = {}
+        for cov in store.latest_coverage(release):
+            modules[cov.module] = _coverage_entry(cov)
+        for outcome in store.last_run_outcomes(release):
+            entry = modules.get(_field(outcome, "module"))
+            if entry is not None:
+                entry["run"] = _run_entry(outcome)
+        steps[release] = {"previous": previous, "release": release, "modules": modules}
+    return {"schema_version": SCHEMA_VERSION, "releases": releases, "steps": steps}
+
+
+def _field(record: Any, *names: str) -> Any:
+    for name in names:
+        if isinstance(record, Mapping):
+            if name in record:
+                return record[name]
+        elif hasattr(record, name):
+            return getattr(record, name)
+    return None
+
+
+def _coverage_entry(cov: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"status": cov.status}
+    target = _field(cov, "target")
+    if target:
+        entry["target"] = target
+    evidence = _evidence_lines(_field(cov, "evidence"))
+    if evidence:
+        entry["evidence"] = evidence
+    disagreements = [str(d) for d in (_field(cov, "disagreements") or ())]
+    if disagreements:
+        entry["disagreements"] = disagreements
+    return entry
+
+
+def _evidence_lines(evidence: Any) -> list[str]:
+    """Evidence as short lines: script paths, the declaration line, the apriori entry."""
+    if not evidence:
+        return []
+    if isinstance(evidence, str):
+        return [evidence]
+    if isinstance(evidence, Mapping):
+        return _mapping_evidence(evidence)
+    if isinstance(evidence, Sequence):
+        return [str(e) for e in evidence]
+    lines: list[str] = []
+    for label, names in (
+        ("script", ("scripts", "script_paths")),
+        ("declared", ("declaration", "declared")),
+        ("apriori", ("apriori",)),
+    ):
+        value = _field(evidence, *names)
+        if not value:
+            continue
+        values = [value] if isinstance(value, str) else list(value)
+        lines.extend(f"{label}: {v}" for v in values)
+    return lines or [str(evidence)]
+
+
+def _mapping_evidence(evidence: Mapping[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for key, value in evidence.items():
+        if not value:
+            continue
+        values = [value] if isinstance(value, str) else list(value)
+        lines.extend(f"{key}: {v}" for v in values)
+    return lines
+
+
+def _run_entry(outcome: Any) -> dict[str, Any]:
+    run: dict[str, Any] = {
+        "outcome": _field(outcome, "outcome"),
+        "run_status": _field(outcome, "run_status", "status"),
+        "at": _field(outcome, "at", "finished_at", "started_at", "time"),
+        "sample": _field(outcome, "sample"),
+    }
+    run_id = _field(outcome, "run_id")
+    if run_id is not None:
+        run["run_id"] = run_id
+    excerpt = _field(outcome, "excerpt", "traceback", "message")
+    if excerpt:
+        run["evidence"] = [str(excerpt)[-500:]]
+    return {k: v for k, v in run.items() if v is not None}
+
+
+# -- live databases ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstalledModules:
+    """What a database has installed (state installed or to upgrade), with versions."""
+
+    versions: dict[str, str | None]
+    base_version: str | None
+
+    @property
+    def release(self) -> str | None:
+        """The release of the database, from base's version (7.0.1.3 -> 7.0)."""
+        return release_of_version(self.base_version)
+
+
+def release_of_version(version: str | None) -> str | None:
+    match = re.match(r"^((?:saas~)?\d+\.\d+)(?:\.|$)", version or "")
+    return match.group(1) if match else None
+
+
+def connect_readonly(dsn: str) -> Any:
+    """A psycopg2 connection whose every transaction is READ ONLY: check never writes."""
+    import psycopg2
+
+    from ouhub.config import redact_dsn
+
+    try:
+        conn = psycopg2.connect(dsn, connect_timeout=10)
+    except psycopg2.Error as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckError(
+            f"cannot connect to the database {redact_dsn(dsn)}: {detail}",
+            hint="check the DSN (e.g. postgresql://user@host:5432/dbname), that the server runs "
+            "and that it accepts your connection",
+        ) from exc
+    conn.set_session(readonly=True)
+    return conn
+
+
+def read_installed(conn: Any, dsn: str = "the database") -> InstalledModules:
+    """Installed modules from ir_module_module, inside a read-only transaction."""
+    import psycopg2
+
+    from ouhub.config import redact_dsn
+
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET TRANSACTION READ ONLY")
+            cur.execute("SELECT to_regclass('ir_module_module')")
+            if cur.fetchone()[0] is None:
+                raise CheckError(
+                    f"{redact_dsn(dsn)} is not an OpenERP database: it has no ir_module_module "
+                    "table",
+                    hint="point --database at the OpenERP/Odoo database to upgrade",
+                )
+            cur.execute(
+                "SELECT name, latest_version, state FROM ir_module_module ORDER BY name"
+            )
+            rows = cur.fetchall()
+    except psycopg2.Error as exc:
+        raise CheckError(
+            f"cannot read the installed modules of {redact_dsn(dsn)}: {str(exc).strip()}",
+            hint="the user needs SELECT on ir_module_module",
+        ) from exc
+    finally:
+        conn.rollback()
+    versions = {name: version for name, version, state in rows
+                if state in ("installed", "to upgrade")}
+    base = next((version for name, version, _ in rows if name == "base"), None)
+    return InstalledModules(versions=versions, base_version=base)
+
+
+def read_database(dsn: str) -> InstalledModules:
+    """Connect read-only, read the installed modules, disconnect."""
+    conn = connect_readonly(dsn)
+    try:
+        installed = read_installed(conn, dsn)
+    finally:
+        conn.close()
+    if not installed.versions:
+        raise CheckError(
+            "the database has no installed modules (ir_module_module has none installed or "
+            "to upgrade)",
+            hint="point --database at a database in use, or pass --modules",
+        )
+    return installed

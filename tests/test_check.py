@@ -1,0 +1,173 @@
+"""The check rules in Python: the shared vectors, module lists, and the report's JSON form.
+
+The same vectors run through check.js in the browser (tests/site/test_check_js.py).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ouhub.check import (
+    CheckReport,
+    ModuleListError,
+    check_data_js,
+    decide,
+    load_check_data,
+    parse_module_list,
+    release_of_version,
+)
+from ouhub.errors import CheckError
+
+VECTORS_PATH = Path(__file__).parent / "check_vectors.json"
+VECTORS = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
+
+
+def summarize(report: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a report a vector pins: verdicts, names followed and reason codes."""
+    return {
+        m["module"]: {
+            "verdict": m["verdict"],
+            "steps": [
+                {
+                    "release": s["release"], "name": s["name"], "verdict": s["verdict"],
+                    "codes": [r["code"] for r in s["reasons"]],
+                }
+                for s in m["steps"]
+            ],
+        }
+        for m in report["modules"]
+    }
+
+
+def check_vector(vector: dict[str, Any], report: dict[str, Any]) -> None:
+    """Shared by the Python and the JavaScript tests."""
+    expect = vector["expect"]
+    assert summarize(report) == expect["modules"]
+    assert report["exit_code"] == expect["exit_code"]
+    if "order" in expect:
+        assert [m["module"] for m in report["modules"]] == expect["order"]
+    # every verdict says why
+    for module in report["modules"]:
+        for step in module["steps"]:
+            assert step["reasons"] and all(r["text"] for r in step["reasons"])
+
+
+DECIDE = [v for v in VECTORS["decide"] if "expect" in v]
+ERRORS = [v for v in VECTORS["decide"] if "error" in v]
+
+
+@pytest.mark.parametrize("vector", DECIDE, ids=[v["name"] for v in DECIDE])
+def test_decide_vectors(vector: dict[str, Any]) -> None:
+    data = VECTORS["data"][vector["data"]]
+    report = decide(vector["modules"], vector["source"], vector["target"], data)
+    check_vector(vector, report.to_dict())
+
+
+@pytest.mark.parametrize("vector", ERRORS, ids=[v["name"] for v in ERRORS])
+def test_decide_rejects_bad_releases(vector: dict[str, Any]) -> None:
+    data = VECTORS["data"][vector["data"]]
+    with pytest.raises(CheckError) as info:
+        decide(vector["modules"], vector["source"], vector["target"], data)
+    assert vector["error"] in info.value.message
+    assert info.value.hint and info.value.exit_code == 3
+
+
+@pytest.mark.parametrize("vector", VECTORS["parse"], ids=[v["name"] for v in VECTORS["parse"]])
+def test_parse_vectors(vector: dict[str, Any]) -> None:
+    if "modules" in vector:
+        assert list(parse_module_list(vector["text"])) == vector["modules"]
+        return
+    with pytest.raises(ModuleListError) as info:
+        parse_module_list(vector["text"], "modules.txt")
+    assert info.value.message.startswith("modules.txt: ")
+    assert list(info.value.junk_lines) == vector.get("junk", [])
+    if vector.get("empty"):
+        assert "no module names" in info.value.message
+
+
+def test_junk_message_shows_each_bad_line() -> None:
+    with pytest.raises(ModuleListError) as info:
+        parse_module_list("Installed modules:\naccount\naccount (7.0.1.1)\n", "list.txt")
+    message = info.value.message
+    assert "2 lines are not module names" in message
+    assert "line 1: 'Installed modules:'" in message
+    assert "line 3: 'account (7.0.1.1)'" in message
+    assert "newlines, commas or spaces" in info.value.hint
+
+
+def test_report_json_form_is_stable() -> None:
+    data = VECTORS["data"]["chain"]
+    report = decide(["account", "my_custom", "users_ldap"], "6.1", "8.0", data).to_dict()
+    assert set(report) == {
+        "schema_version", "source", "target", "steps", "modules", "summary", "exit_code",
+    }
+    assert report["steps"] == [
+        {"previous": "6.1", "release": "7.0"}, {"previous": "7.0", "release": "8.0"},
+    ]
+    summary = report["summary"]
+    assert {k: summary[k] for k in ("modules", "ok", "at_risk", "blocked", "not_covered")} == {
+        "modules": 3, "ok": 0, "at_risk": 1, "blocked": 1, "not_covered": 1,
+    }
+    assert summary["steps"][1] == {
+        "previous": "7.0", "release": "8.0", "ok": 1, "at_risk": 0, "blocked": 1,
+        "not_covered": 1,
+    }
+    step = report["modules"][0]["steps"][0]
+    assert set(step) == {"previous", "release", "name", "status", "verdict", "reasons"}
+    assert set(step["reasons"][0]) == {"code", "text", "evidence"}
+    failed = step["reasons"][1]
+    assert failed["code"] == "run_failed" and "sample demo61" in failed["text"]
+    assert failed["evidence"] == ['ProgrammingError: column "currency_mode" does not exist']
+    assert report["exit_code"] == 2
+    json.dumps(report)  # plain data
+
+
+def test_not_covered_says_what_ouhub_cannot_know() -> None:
+    report = decide(["my_custom"], "6.1", "7.0", VECTORS["data"]["chain"])
+    text = report.modules[0].steps[0].reasons[0].text
+    assert "custom or community" in text and "migrate it yourself" in text
+
+
+@pytest.mark.parametrize(
+    ("counts", "code"),
+    [({"ok": 2}, 0), ({"ok": 1, "at_risk": 1}, 1), ({"at_risk": 1, "blocked": 1}, 2),
+     ({"not_covered": 1}, 2)],
+)
+def test_exit_code(counts: dict[str, int], code: int) -> None:
+    from ouhub.check import ModuleVerdict
+
+    modules = tuple(
+        ModuleVerdict(f"{verdict}{i}", verdict, ())
+        for verdict, n in counts.items() for i in range(n)
+    )
+    assert CheckReport("6.1", "7.0", (("6.1", "7.0"),), modules).exit_code == code
+
+
+@pytest.mark.parametrize(
+    ("version", "release"),
+    [("7.0.1.3", "7.0"), ("6.1.1.1", "6.1"), ("12.0.1.3", "12.0"), ("saas~11.1.1.3", "saas~11.1"),
+     ("8.0", "8.0"), ("1.3", "1.3"), ("", None), (None, None), ("garbage", None)],
+)
+def test_release_of_base_version(version: str | None, release: str | None) -> None:
+    assert release_of_version(version) == release
+
+
+def test_check_data_js_is_inert_script() -> None:
+    data = VECTORS["data"]["hostile"]
+    script = check_data_js(data)
+    assert script.startswith("window.OUHUB_CHECK_DATA = ") and script.endswith(";\n")
+    assert "<" not in script and ">" not in script
+    body = script[len("window.OUHUB_CHECK_DATA = "):-2]
+    assert json.loads(body) == data
+
+
+def test_load_check_data_rejects_other_files(tmp_path: Path) -> None:
+    with pytest.raises(CheckError, match="not JSON"):
+        load_check_data("<html>", "x.json")
+    with pytest.raises(CheckError, match="schema version 1"):
+        load_check_data('{"schema_version": 99}', "x.json")
+    assert load_check_data(json.dumps(VECTORS["data"]["chain"]), "x")["steps"]
