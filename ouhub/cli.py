@@ -218,7 +218,98 @@ def status(obj: Context, as_json: bool) -> None:
 # -- sync -----------------------------------------------------------------------------------------
 
 
+@main.command("sync")
+@click.option(
+    "--release", "releases", multiple=True, metavar="R",
+    help="Sync only this release's branches (repeatable; default: all).",
+)
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 64), default=4, show_default=True,
+    help="Branches mirrored at once.",
+)
+@click.option("--force", is_flag=True, help="Re-mirror diverged branches, rebuild damaged mirrors.")
+@click.option(
+    "--wait", is_flag=True, help="Wait for another sync holding a mirror's lock, instead of failing.",
+)
+@json_option
+@pass_ctx
+def sync_command(
+    obj: Context, releases: tuple[str, ...], jobs: int, force: bool, wait: bool, as_json: bool
+) -> None:
+    """Mirror the configured branches into <data_dir>/mirrors/<release>/<branch>.
+
+    The first run branches, later runs pull only new revisions. A branch's
+    `fallback` URLs are tried in order when its `url` fails. Exits 1 when any
+    branch failed; the others are still mirrored and the error is stored.
+
+    \b
+    Example:
+      ouhub sync
+      ouhub sync --release 7.0 --jobs 2 --json
+      ouhub sync --release 6.1 --force
+    """
+    from ouhub.sync.stage import TABLE_COLUMNS, run_sync, table_rows
+
+    results = run_sync(
+        obj.config, obj.store, releases=list(releases) or None, jobs=jobs, force=force,
+        wait=wait, quiet=obj.quiet,
+    )
+    failed = [r for r in results if not r.ok]
+    if as_json:
+        output.print_json({"ok": not failed, "branches": [r.as_dict() for r in results]})
+    else:
+        output.print_table(TABLE_COLUMNS, table_rows(results), title="sync")
+        for result in failed:
+            output.info(f"{result.key}: {result.error}")
+            if result.hint:
+                output.info(f"  hint: {result.hint}")
+    if failed:
+        raise SystemExit(1)
+
+
+
 # -- upstream -------------------------------------------------------------------------------------
+
+
+@main.command("discover")
+@click.option("--project", "projects", multiple=True, required=True, metavar="P",
+              help="Launchpad project name (repeatable), e.g. openupgrade-server.")
+@click.option("--service-root", metavar="URL", default=None,
+              help="Launchpad web service root (default: $OUHUB_LP_SERVICE_ROOT, else "
+              "https://api.launchpad.net/).")
+@click.option("--write", is_flag=True,
+              help="Merge the releases into the config file instead of printing them.")
+@json_option
+@pass_ctx
+def discover_cmd(
+    obj: Context, projects: tuple[str, ...], service_root: str | None, write: bool, as_json: bool
+) -> None:
+    """List Launchpad projects' series and branches; print (or --write) the [releases] TOML.
+
+    Anonymous access; launchpadlib's cache lives under the data dir. With --write the
+    releases are merged into the config file, keeping every other key and comment; it
+    refuses (exit 1, nothing written) when a branch is already configured with another URL.
+
+    \b
+    Example:
+      ouhub discover --project openupgrade-server --project openupgrade-addons
+      ouhub discover --project openupgrade-server --write
+    """
+    from ouhub.sync import launchpad
+
+    if obj.config_path.exists():
+        cache = launchpad.cache_dir_for(obj.config)
+    else:  # bootstrapping a config: the default data dir next to where it will be
+        cache = obj.config_path.resolve().parent / "data" / "launchpadlib"
+    found = launchpad.discover(projects, service_root, cache)
+    if as_json:
+        output.print_json(found.as_dict())
+    elif write:
+        added = launchpad.write_releases(obj.config_path, found)
+        output.info(f"{obj.config_path}: added " + (", ".join(added) if added else "nothing "
+                    "(every discovered branch is already configured)"))
+    else:
+        sys.stdout.write(launchpad.render_releases(found))
 
 
 # -- coverage -------------------------------------------------------------------------------------
