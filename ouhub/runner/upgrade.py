@@ -1,0 +1,267 @@
+"""Run one release step's upgrade command on a database ouhub created, and judge it.
+
+The command is the release's template from ``[runner.commands]``, split like a
+shell line and then filled in token by token (so paths with spaces stay one
+argument). It runs in its own process group with PG* set, its output and its
+``--logfile`` land under ``<data>/runs/<run id>/``, and a timeout kills the
+whole group. Then ``ir_module_module`` is read again and ``verdict.decide``
+weighs the evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ouhub.config import Config
+from ouhub.errors import OuhubError, RunnerError
+from ouhub.runner.logparse import parse_log
+from ouhub.runner.pg import Databases, ModuleRow, module_rows, pg_env, server_params
+from ouhub.runner.proc import run_command
+from ouhub.runner.verdict import ERROR, RunVerdict, decide, version_tuple
+
+log = logging.getLogger(__name__)
+
+MANIFESTS = ("__manifest__.py", "__openerp__.py", "__terp__.py")
+SCRIPT_PREFIXES = ("pre-", "post-", "end-")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One step's outcome: the verdict plus where its evidence lives."""
+
+    previous: str
+    release: str
+    database: str
+    verdict: RunVerdict
+    exit_code: int | None
+    timed_out: bool
+    command_seconds: float
+    log_path: Path
+    server_log: Path
+    pid: int | None
+
+    @property
+    def status(self) -> str:
+        return self.verdict.status
+
+
+def run_dir(config: Config, run_id: int) -> Path:
+    return config.data_dir / "runs" / str(run_id)
+
+
+# -- addons path --------------------------------------------------------------------------------
+
+
+def _has_modules(directory: Path) -> bool:
+    try:
+        return any(
+            child.is_dir() and any((child / m).is_file() for m in MANIFESTS)
+            for child in directory.iterdir()
+        )
+    except OSError:
+        return False
+
+
+def detect_addons(root: Path) -> list[Path]:
+    """Module folders inside a branch: the root, addons/, openerp/addons/, odoo/addons/."""
+    candidates = [root / "openerp" / "addons", root / "odoo" / "addons", root / "addons", root]
+    return [c for c in candidates if c.is_dir() and _has_modules(c)]
+
+
+def addons_dirs(config: Config, release: str) -> list[Path]:
+    dirs: list[Path] = []
+    for branch in config.release(release).branches:
+        root = config.mirror_path(branch)
+        found = [root / a for a in branch.addons] if branch.addons else detect_addons(root)
+        dirs.extend(d for d in found if d not in dirs)
+    return dirs
+
+
+def modules_with_scripts(
+    dirs: Iterable[Path], release: str, before: dict[str, ModuleRow]
+) -> dict[str, list[str]]:
+    """Per installed module, its migration scripts that this step should run.
+
+    Like OpenERP's MigrationManager: ``migrations/<version>/`` folders whose version
+    (short forms prefixed with the release) is above the installed one and in the
+    target release.
+    """
+    found: dict[str, list[str]] = {}
+    for name, row in before.items():
+        for addons in dirs:
+            folder = addons / name / "migrations"
+            if not (addons / name).is_dir():
+                continue
+            if folder.is_dir():
+                for version_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+                    version = version_dir.name
+                    full = version if version.count(".") >= 2 else f"{release}.{version}"
+                    if not (full == release or full.startswith(release + ".")):
+                        continue
+                    if version_tuple(full) <= version_tuple(row.version):
+                        continue
+                    scripts = [f"{version}/{p.name}" for p in sorted(version_dir.iterdir())
+                               if p.name.startswith(SCRIPT_PREFIXES) and p.suffix == ".py"]
+                    if scripts:
+                        found.setdefault(name, []).extend(scripts)
+            break  # the first addons folder holding the module wins, as in the server
+    return found
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def command_values(
+    config: Config, release: str, database: str, logfile: Path, data_dir: Path
+) -> dict[str, str]:
+    rel = config.release(release)
+    params = server_params(config.dsn)
+    values = {
+        "database": database,
+        "db_host": params["host"],
+        "db_port": params["port"],
+        "db_user": params["user"],
+        "db_password": params["password"],
+        "addons_path": ",".join(str(d) for d in addons_dirs(config, release)),
+        "logfile": str(logfile),
+        "data_dir": str(data_dir),
+        "release": release,
+        "previous": rel.previous or "",
+    }
+    for branch in rel.branches:
+        values[f"mirror_{branch.name}"] = str(config.mirror_path(branch))
+    return values
+
+
+def build_argv(template: str, values: dict[str, str]) -> list[str]:
+    """Split the template like a shell line, then fill each token's placeholders."""
+    try:
+        tokens = shlex.split(template)
+    except ValueError as exc:
+        raise RunnerError(f"the upgrade command {template!r} cannot be split: {exc}",
+                          hint="check the quotes in [runner.commands]") from exc
+    argv = []
+    for tok in tokens:
+        try:
+            argv.append(tok.format_map(values))
+        except KeyError as exc:
+            raise RunnerError(
+                f"the upgrade command uses the unknown placeholder {{{exc.args[0]}}}",
+                hint="placeholders: " + ", ".join(f"{{{k}}}" for k in sorted(values)),
+            ) from None
+        except (ValueError, IndexError) as exc:
+            raise RunnerError(f"the upgrade command token {tok!r} is malformed: {exc}",
+                              hint="write a literal brace as {{ or }}") from None
+    if not argv:
+        raise RunnerError("the upgrade command is empty", hint="fill in [runner.commands]")
+    return argv
+
+
+def command_for(config: Config, release: str) -> str:
+    command = config.runner.commands.get(release)
+    if not command:
+        raise RunnerError(
+            f"no upgrade command for release {release}",
+            hint=f'add [runner.commands] "{release}" = "... -d {{database}} -u all '
+            '--stop-after-init ..." to the config',
+        )
+    return command
+
+
+# -- one step -------------------------------------------------------------------------------------
+
+
+def execute_step(
+    config: Config, dbs: Databases, database: str, previous: str, release: str, directory: Path,
+) -> StepResult:
+    """Upgrade ``database`` (an ouhub copy) from ``previous`` to ``release`` and judge it."""
+    dbs.check_upgradable(database)
+    template = command_for(config, release)
+    directory.mkdir(parents=True, exist_ok=True)
+    server_log = directory / "server.log"
+    log_path = directory / "upgrade.log"
+    before = module_rows(config.dsn, database)
+    dirs = addons_dirs(config, release)
+    expected = modules_with_scripts(dirs, release, before)
+    values = command_values(config, release, database, server_log, directory)
+    argv = build_argv(template, values)
+    password = values["db_password"]
+    env = pg_env(config.dsn)
+    env["PGDATABASE"] = database
+    from ouhub.runner.proc import redact_argv
+
+    with log_path.open("w", encoding="utf-8") as fh:
+        fh.write(f"# ouhub: upgrade {previous} -> {release} of database {database}\n")
+        fh.write(f"# command: {redact_argv(argv, [password])}\n# cwd: {directory}\n")
+    result = run_command(argv, cwd=directory, env=env, log_file=log_path,
+                         timeout=config.runner.timeout, secrets=[password], what="upgrade")
+    output = log_path.read_text(encoding="utf-8", errors="replace")
+    server_text = (server_log.read_text(encoding="utf-8", errors="replace")
+                   if server_log.exists() else "")
+    with log_path.open("a", encoding="utf-8") as fh:
+        if result.timed_out:
+            fh.write(f"\n# ouhub: timed out after {config.runner.timeout:g}s; process group "
+                     "killed\n")
+        else:
+            fh.write(f"\n# ouhub: exit code {result.returncode}\n")
+        if server_text:
+            fh.write(f"# ---- server log ({server_log}) ----\n")
+            fh.write(_redact(server_text, password))
+    if password:
+        _redact_file(server_log, password)
+    # Parse the server's log file, plus anything it printed that the file lacks
+    # (a crash traceback goes to stderr).
+    known = set(server_text.splitlines())
+    extra = [line for line in output.splitlines()
+             if line not in known and not line.startswith("# ")]
+    report = parse_log(server_text + "\n" + "\n".join(extra))
+    try:
+        after = module_rows(config.dsn, database)
+    except OuhubError as exc:
+        verdict = RunVerdict(ERROR, f"cannot read the database after the upgrade: {exc}", ())
+    else:
+        verdict = decide(before, after, report, result.returncode, result.timed_out,
+                         with_scripts=set(expected))
+    return StepResult(
+        previous=previous, release=release, database=database, verdict=verdict,
+        exit_code=result.returncode, timed_out=result.timed_out,
+        command_seconds=result.duration, log_path=log_path, server_log=server_log,
+        pid=result.pid,
+    )
+
+
+def _redact(text: str, password: str) -> str:
+    return text.replace(password, "***") if password else text
+
+
+def _redact_file(path: Path, password: str) -> None:
+    if path.exists():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if password in text:
+            path.write_text(text.replace(password, "***"), encoding="utf-8")
+
+
+def detect_release(config: Config, rows: dict[str, ModuleRow]) -> str:
+    """The release of a database, from base's latest_version (``7.0.1.3`` -> ``7.0``)."""
+    base = rows.get("base")
+    if base is None or not base.version:
+        raise RunnerError("the database has no installed `base` module with a version",
+                          hint="is it an OpenERP/Odoo database?")
+    match = re.match(r"((?:saas~)?\d+\.\d+)", base.version)
+    release = match.group(1) if match else base.version
+    if release not in config.releases:
+        raise RunnerError(
+            f"the database is at release {release} (base {base.version}), which is not configured",
+            hint="known releases: " + ", ".join(config.releases),
+        )
+    return release
+
+
+__all__ = ["StepResult", "execute_step", "addons_dirs", "build_argv", "detect_release",
+           "modules_with_scripts", "command_values", "run_dir", "os"]
