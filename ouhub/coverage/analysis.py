@@ -259,8 +259,9 @@ class _Parser:
             return
         counts = self.counts()
         counts.other += 1
-        message = f"{self.source or '<analysis>'}:{number}: line matches no known form: " \
-                  f"{_shorten(line)}"
+        message = (
+            f"{self.source or '<analysis>'}:{number}: line matches no known form: {_shorten(line)}"
+        )
         counts.warnings.append(message)
         if len(self.warnings) < MAX_WARNINGS:
             self.warnings.append(message)

@@ -159,8 +159,10 @@ class _Reader:
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr | ast.Add):
             out.update(self.pairs(name, node.left))
             out.update(self.pairs(name, node.right))
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
-            node.func.id == "dict"
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and (node.func.id == "dict")
         ):
             for arg in node.args:
                 out.update(self.pairs(name, arg))

@@ -36,8 +36,9 @@ _STATUS_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("done", re.compile(r"^done\b")),
 )
 # status cells that carry information rather than a status; not worth a warning
-_INFORMATIVE = re.compile(r"\b(?:merged|renamed|moved|adopted|removed|deleted|oca|replaced)\b",
-                          re.IGNORECASE)
+_INFORMATIVE = re.compile(
+    r"\b(?:merged|renamed|moved|adopted|removed|deleted|oca|replaced)\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -249,9 +250,7 @@ def _declaration(
         warnings.append(f"{source}:{line}: {module_text!r} is not a module name; skipped")
         return None
 
-    footnotes = tuple(
-        note.strip()[1:-2] for note in _FOOTNOTE.findall(f"{status_raw} {extra}")
-    )
+    footnotes = tuple(note.strip()[1:-2] for note in _FOOTNOTE.findall(f"{status_raw} {extra}"))
     status = normalise_status(status_raw)
     kind = target = None
     found = _TARGET.search(f"{status_raw} {extra}")

@@ -119,13 +119,15 @@ def _literal_dict(text: str, source: str) -> dict[Any, Any]:
         stmt
         for stmt in tree.body
         # a string literal before the dict is a docstring, not the manifest
-        if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
-                and isinstance(stmt.value.value, str))
+        if not (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str)
+        )
     ]
     if len(body) != 1 or not isinstance(body[0], ast.Expr):
         raise ManifestError(
-            f"{source}: not a manifest: expected one dict literal, found "
-            f"{_describe(body)}",
+            f"{source}: not a manifest: expected one dict literal, found {_describe(body)}",
             hint=_FIX_HINT,
         )
     node = body[0].value
@@ -171,8 +173,9 @@ def _depends(value: Any, source: str, warnings: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _flag(data: Mapping[Any, Any], key: str, default: bool, source: str,
-          warnings: list[str]) -> bool:
+def _flag(
+    data: Mapping[Any, Any], key: str, default: bool, source: str, warnings: list[str]
+) -> bool:
     value = data.get(key, default)
     if isinstance(value, bool):
         return value
