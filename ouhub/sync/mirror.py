@@ -54,6 +54,12 @@ _IMMUTABLE = (
 )
 _METADATA = (".bzr", ".git")
 # What a remote may fail with while being opened or read: the next URL is tried.
+# What a damaged git mirror fails with when opened (besides breezy's and OS errors).
+_GIT_DAMAGE = (
+    git_errors.FileFormatException, git_errors.ChecksumMismatch, git_errors.NotGitRepository,
+    git_errors.ObjectFormatException, git_errors.PackedRefsException, git_errors.RefFormatError,
+    git_errors.ApplyDeltaError,
+)
 _SOURCE_ERRORS = (bzr_errors.BzrError, OSError, git_errors.GitProtocolError, EOFError)
 
 
@@ -234,7 +240,7 @@ def _open_healthy(dest: Path) -> Branch:
         return branch
     except SyncError:
         raise
-    except (bzr_errors.BzrError, OSError, ValueError, KeyError, git_errors.GitError) as exc:
+    except (bzr_errors.BzrError, OSError, ValueError, KeyError, *_GIT_DAMAGE) as exc:
         detail = str(exc).strip().splitlines()
         raise SyncError(
             f"mirror {dest} is damaged: {type(exc).__name__}: {detail[0] if detail else ''}",
