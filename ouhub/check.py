@@ -174,7 +174,7 @@ def chain(data: Mapping[str, Any], source: str, target: str) -> list[tuple[str, 
     steps: list[tuple[str, str]] = []
     current = target
     while current != source:
-        previous = previous_of.get(current)
+        previous = previous_of.get(current) or None
         if previous is None or len(steps) > len(previous_of):
             raise CheckError(
                 f"release {target} does not follow {source}",

@@ -1,0 +1,125 @@
+"""check.js in the real browser: the shared vectors give the same reports as ouhub.check.
+
+check.js is loaded into a blank page (no site needed) and its pure functions are
+called with each vector; the report must equal Python's ``CheckReport.to_dict()``
+key for key, and both must match the vector's expected verdicts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ouhub.check import ModuleListError, check_data_js, decide, parse_module_list
+from tests.test_check import DECIDE, ERRORS, VECTORS, check_vector
+
+CHECK_JS = Path(__file__).parents[2] / "ouhub" / "site" / "static" / "check.js"
+CHROMIUM = os.environ.get("OUHUB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def js_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A blank page (file://) with check.js loaded; console errors fail the test."""
+    from playwright.sync_api import sync_playwright
+
+    blank = tmp_path_factory.mktemp("checkjs") / "blank.html"
+    blank.write_text("<!doctype html><meta charset=utf-8><title>blank</title><body></body>")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.goto(blank.as_uri())
+        page.add_script_tag(path=str(CHECK_JS))
+        page.js_errors = errors  # type: ignore[attr-defined]
+        yield page
+        browser.close()
+    assert not errors, errors
+
+
+def js_decide(page: Any, vector: dict[str, Any]) -> dict[str, Any]:
+    return page.evaluate(
+        """([modules, source, target, data]) => {
+            try { return {report: OuhubCheck.decide(modules, source, target, data)}; }
+            catch (e) { return {error: e.message, hint: e.hint, name: e.name}; }
+        }""",
+        [vector["modules"], vector["source"], vector["target"], VECTORS["data"][vector["data"]]],
+    )
+
+
+@pytest.mark.parametrize("vector", DECIDE, ids=[v["name"] for v in DECIDE])
+def test_js_decide_agrees_with_python(js_page: Any, vector: dict[str, Any]) -> None:
+    result = js_decide(js_page, vector)
+    assert "report" in result, result
+    check_vector(vector, result["report"])
+    python = decide(vector["modules"], vector["source"], vector["target"],
+                    VECTORS["data"][vector["data"]]).to_dict()
+    assert result["report"] == python
+
+
+@pytest.mark.parametrize("vector", ERRORS, ids=[v["name"] for v in ERRORS])
+def test_js_decide_rejects_bad_releases(js_page: Any, vector: dict[str, Any]) -> None:
+    result = js_decide(js_page, vector)
+    assert result.get("name") == "CheckError"
+    assert vector["error"] in result["error"] and result["hint"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["parse"], ids=[v["name"] for v in VECTORS["parse"]])
+def test_js_parse_agrees_with_python(js_page: Any, vector: dict[str, Any]) -> None:
+    result = js_page.evaluate(
+        """(text) => {
+            try { return {modules: OuhubCheck.parseModuleList(text)}; }
+            catch (e) { return {error: e.message, junk: e.junkLines, hint: e.hint}; }
+        }""",
+        vector["text"],
+    )
+    if "modules" in vector:
+        assert result == {"modules": vector["modules"]}
+        assert tuple(result["modules"]) == parse_module_list(vector["text"])
+        return
+    with pytest.raises(ModuleListError) as info:
+        parse_module_list(vector["text"])
+    assert result["junk"] == vector.get("junk", []) == list(info.value.junk_lines)
+    assert result["error"].split(":")[1] == info.value.message.split(":")[1]
+    assert result["hint"] == info.value.hint
+
+
+def test_check_page_shows_verdicts_as_text(js_page: Any, tmp_path: Path) -> None:
+    """The page part: paste a list, pick releases, read verdicts; hostile data stays text."""
+    data = VECTORS["data"]["hostile"]
+    (tmp_path / "check-data.js").write_text(check_data_js(data))
+    (tmp_path / "check.html").write_text(
+        "<!doctype html><meta charset=utf-8><title>check</title>"
+        '<div id="ouhub-check"></div>'
+        '<script src="check-data.js"></script>'
+        f'<script src="{CHECK_JS.as_uri()}"></script>'
+    )
+    page = js_page.context.browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto((tmp_path / "check.html").as_uri())
+    assert page.input_value("#check-from") == "7.0"
+    assert page.input_value("#check-to") == "8.0"
+    page.fill("#check-modules", "base\n<script>alert(1)</script>\n")
+    page.click("#check-submit")
+    assert "not module names" in page.text_content("#check-error")
+    page.fill("#check-modules", "base, my_custom  # mine\n")
+    page.click("#check-submit")
+    summary = page.text_content("#check-summary")
+    assert summary == "2 modules from 7.0 to 8.0: 1 ok, 0 at risk, 0 blocked, 1 not covered."
+    assert "7.0 → 8.0" in page.text_content("#check-hops")
+    rows = page.eval_on_selector_all(
+        "#check-table tbody tr",
+        "rows => rows.map(r => [r.dataset.module, r.cells[1].textContent, r.cells[2].textContent])",
+    )
+    assert rows == [["base", "ok", "ok"], ["my_custom", "not covered", "not covered"]]
+    assert "javascript:alert(3)" in page.text_content("tr[data-module=base] .reasons")
+    assert page.locator("#check-table a, #check-table img, #check-table script").count() == 0
+    assert not dialogs
+    page.close()
