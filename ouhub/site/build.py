@@ -1,0 +1,616 @@
+"""`ouhub site build`: render the store into a static site (HTML, SVG, JSON), incrementally.
+
+Three steps, as in coverage.py's html.py: gather every page's data from the store
+into frozen records (``model.py``), render each page with a Jinja2 template that
+only loops and reads fields (autoescape on, no ``|safe`` on data), and write only
+what changed. A status file in the output holds a format number, a hash of
+everything global (ouhub's version, the site config, the templates, the static
+files) and a hash per page of its data: an unchanged rebuild rewrites nothing;
+any doubt (no status file, another format, a global change) rebuilds everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ouhub import __version__
+from ouhub.config import version_key
+from ouhub.errors import SiteError
+from ouhub.site import model as m
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+STATUS_FILE = ".ouhub-site-status.json"
+STATUS_FORMAT = 1
+API_SCHEMA_VERSION = 1
+RECENT_RUNS = 60  # runs shown in a timeline on the runs page
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    out: Path
+    index: Path
+    pages: int  # every file of the site
+    written: int
+    unchanged: int
+    removed: int
+    bytes_written: int
+    bytes_total: int
+    check_page: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "out": str(self.out), "index": str(self.index), "pages": self.pages,
+            "written": self.written, "unchanged": self.unchanged, "removed": self.removed,
+            "bytes_written": self.bytes_written, "bytes_total": self.bytes_total,
+            "check_page": self.check_page,
+        }
+
+
+@dataclass
+class Output:
+    """One file to produce: its path, the data that decides it and how to render it."""
+
+    path: str
+    key: Any  # hashed to decide whether the file must be rewritten
+    render: Callable[[], bytes]
+
+
+# -- gathering ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Gathered:
+    """Everything the site shows, read from the store once."""
+
+    title: str
+    steps: list[tuple[str, str]]
+    coverage: dict[str, list[Any]] = field(default_factory=dict)  # release -> ModuleCoverage
+    history: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    scanned_at: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)  # release -> module -> o
+    runs: list[Any] = field(default_factory=list)  # sample runs, newest first
+    run_modules: dict[int, list[Any]] = field(default_factory=dict)
+    sync: dict[str, tuple[str, bool | None]] = field(default_factory=dict)  # release -> (at, ok)
+    upstream: list[m.UpstreamBranch] = field(default_factory=list)
+    check_data: dict[str, Any] | None = None
+
+
+def _attr(record: Any, name: str, default: Any = None) -> Any:
+    if isinstance(record, dict):
+        return record.get(name, default)
+    return getattr(record, name, default)
+
+
+def gather(config: Any, store: Any) -> Gathered:
+    """Read what the pages need; the only place that talks to the store."""
+    data = Gathered(title=config.site.title, steps=list(config.steps))
+    for _previous, release in data.steps:
+        rows = sorted(store.latest_coverage(release), key=lambda c: c.module)
+        data.coverage[release] = rows
+        data.history[release] = _history(store.coverage_history(release))
+        data.scanned_at[release] = data.history[release][-1][0] if data.history[release] else ""
+        data.outcomes[release] = dict(store.last_run_outcomes(release))
+    data.runs = [
+        r for r in store.runs(kind="run") if r.status != "running" and r.sample is not None
+    ]
+    for run in data.runs:
+        data.run_modules[run.id] = store.run_modules(run.id)
+    data.sync = _sync(store, config)
+    data.upstream = _upstream(store, config)
+    data.check_data = _check_data(config, store)
+    return data
+
+
+def _history(scans: Iterable[Any]) -> list[tuple[str, float]]:
+    """(scan time, share done or nothing_to_do) per stored scan, oldest first."""
+    out = []
+    for scan in scans:
+        total = sum(scan.totals.values())
+        if total:
+            good = scan.totals.get("done", 0) + scan.totals.get("nothing_to_do", 0)
+            out.append((scan.scanned_at, good / total))
+    return out
+
+
+def _sync(store: Any, config: Any) -> dict[str, tuple[str, bool | None]]:
+    """Per release: the oldest of its branches' last successful syncs, and whether all are ok."""
+    out: dict[str, tuple[str, bool | None]] = {}
+    for state in store.sync_states():
+        last = state.last_success or ""
+        at, all_ok = out.get(state.release, (None, True))
+        out[state.release] = (last if at is None else min(at, last), bool(all_ok and state.ok))
+    return out
+
+
+def _upstream(store: Any, config: Any) -> list[m.UpstreamBranch]:
+    if not hasattr(store, "upstream_lags"):
+        return []
+    branches = []
+    for lag in store.upstream_lags():
+        revisions = tuple(
+            m.Revision(
+                revision=str(_attr(rev, "revision", "")), author=str(_attr(rev, "author", "")),
+                date=str(_attr(rev, "date", "")), message=str(_attr(rev, "message", "")),
+                modules=tuple(
+                    m.Link(name, f"modules/{m.slug(name)}.html")
+                    for name in (_attr(rev, "modules", ()) or ())
+                ),
+            )
+            for rev in (_attr(lag, "revisions", ()) or ())
+        )
+        upstream = str(_attr(lag, "upstream", "") or "")
+        branches.append(m.UpstreamBranch(
+            release=str(_attr(lag, "release", "")), branch=str(_attr(lag, "branch", "")),
+            upstream=m.Link(upstream, m.safe_href(upstream)), lag=_attr(lag, "lag"),
+            checked_at=str(_attr(lag, "checked_at", "") or ""), revisions=revisions,
+        ))
+    return branches
+
+
+def _check_data(config: Any, store: Any) -> dict[str, Any] | None:
+    """The check page's data, from the check stage's own builder (None until it exists)."""
+    try:
+        from ouhub import check
+    except ImportError:
+        return None
+    return check.build_check_data(config, store)
+
+
+# -- deriving the pages' records ------------------------------------------------------------------
+
+
+def _evidence_links(config: Any, release: str, scripts: Iterable[str]) -> tuple[m.Link, ...]:
+    rel = config.releases.get(release)
+    branches = [b.name for b in rel.branches] if rel else []
+    links = []
+    for path in scripts:
+        path = str(path)
+        branch, rest = (branches[0] if branches else ""), path
+        head, _, tail = path.partition("/")
+        if head in branches and tail:
+            branch, rest = head, tail
+        links.append(m.Link(path, m.code_link(config.site.code_browser, release, branch, rest)))
+    return tuple(links)
+
+
+def module_rows(config: Any, data: Gathered, release: str) -> tuple[m.ModuleRow, ...]:
+    rows = []
+    outcomes = data.outcomes.get(release, {})
+    for cov in data.coverage.get(release, []):
+        evidence = _attr(cov, "evidence")
+        outcome = outcomes.get(cov.module)
+        target = _attr(cov, "target")
+        share = _attr(cov, "analysed_share")
+        rows.append(m.ModuleRow(
+            module=cov.module, href=f"modules/{m.slug(cov.module)}.html",
+            anchor=f"m-{m.slug(cov.module)}",
+            status=cov.status, word=m.word(cov.status), colour=m.colour(cov.status),
+            target=target, target_href=f"modules/{m.slug(target)}.html" if target else None,
+            scripts=_evidence_links(config, release, _attr(evidence, "scripts", ()) or ()),
+            declaration=str(_attr(evidence, "declaration", "") or ""),
+            apriori=str(_attr(evidence, "apriori", "") or ""),
+            analysis_size=_attr(cov, "analysis_size"),
+            analysed_share=share, analysed_text=m.share_text(share),
+            disagreements=tuple(str(d) for d in (_attr(cov, "disagreements", ()) or ())),
+            last_outcome=outcome.outcome if outcome else None,
+            last_outcome_href=f"runs/{outcome.run_id}.html" if outcome else None,
+        ))
+    return tuple(rows)
+
+
+def _summary(run: Any, modules: list[Any]) -> m.RunSummary:
+    return m.RunSummary(
+        run_id=run.id, href=f"runs/{run.id}.html", status=run.status, word=m.word(run.status),
+        colour=m.colour(run.status), finished_at=run.finished_at or run.started_at,
+        duration=m.duration_text(run.duration),
+        failed=tuple(x.module for x in modules if x.outcome == "failed"),
+    )
+
+
+def _series_href(release: str, sample: str) -> str:
+    return f"runs/series-{m.slug(release)}-{m.slug(sample)}.html"
+
+
+def series_list(data: Gathered) -> list[m.Series]:
+    grouped: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for run in data.runs:
+        grouped[(run.release, run.sample)].append(run)
+    out = []
+    for (release, sample), runs in sorted(grouped.items(), key=lambda kv: (
+            version_key(kv[0][0]), kv[0][1])):
+        summaries = tuple(_summary(r, data.run_modules.get(r.id, [])) for r in runs)
+        what = f"{sample} into {release}"
+        out.append(m.Series(
+            release=release, sample=sample, href=_series_href(release, sample),
+            timeline=m.timeline(summaries, "../", what=what),
+            recent=m.timeline(summaries[:RECENT_RUNS], "", width=360, what=what),
+            runs=summaries, last=summaries[0] if summaries else None,
+            passed=sum(1 for s in summaries if s.status == "passed"), total=len(summaries),
+        ))
+    return out
+
+
+def _run_page(run: Any, modules: list[Any], known: set[str], prev_run: Any,
+              next_run: Any) -> m.RunPage:
+    def row(x: Any) -> m.RunModuleRow:
+        return m.RunModuleRow(
+            module=x.module, href=f"modules/{m.slug(x.module)}.html" if x.module in known else None,
+            outcome=x.outcome, word=m.word(x.outcome), colour=m.colour(x.outcome),
+            version_before=x.version_before or "", version_after=x.version_after or "",
+            excerpt=x.excerpt or "",
+        )
+
+    return m.RunPage(
+        run_id=run.id, release=run.release, previous=run.previous or "", sample=run.sample,
+        status=run.status, word=m.word(run.status), colour=m.colour(run.status),
+        started_at=run.started_at, finished_at=run.finished_at or "",
+        duration=m.duration_text(run.duration), message=run.message or "",
+        revisions=tuple(sorted((str(k), str(v)) for k, v in (run.revisions or {}).items())),
+        counts=m.counts_of((x.outcome for x in modules), m.OUTCOMES),
+        failures=tuple(row(x) for x in modules if x.outcome == "failed"),
+        attributed=tuple(row(x) for x in modules if x.outcome != "upgraded"),
+        series_href=_series_href(run.release, run.sample),
+        previous_href=f"runs/{prev_run.id}.html" if prev_run else None,
+        next_href=f"runs/{next_run.id}.html" if next_run else None,
+    )
+
+
+def module_pages(
+    config: Any, data: Gathered, rows: dict[str, tuple[m.ModuleRow, ...]]
+) -> list[m.ModulePage]:
+    by_step = {release: {r.module: r for r in step_rows} for release, step_rows in rows.items()}
+    names = sorted({name for step in by_step.values() for name in step})
+    renamed_from: dict[str, list[str]] = defaultdict(list)
+    for step in by_step.values():
+        for r in step.values():
+            if r.target and r.status in ("renamed", "merged") and r.module not in renamed_from[
+                    r.target]:
+                renamed_from[r.target].append(r.module)
+    history: dict[str, list[m.ModuleRun]] = defaultdict(list)
+    for run in data.runs:  # newest first
+        for x in data.run_modules.get(run.id, []):
+            history[x.module].append(m.ModuleRun(
+                run_id=run.id, href=f"runs/{run.id}.html", release=run.release,
+                sample=run.sample, finished_at=run.finished_at or run.started_at,
+                outcome=x.outcome, word=m.word(x.outcome), colour=m.colour(x.outcome),
+            ))
+    pages = []
+    for name in names:
+        steps = []
+        current = name
+        for previous, release in data.steps:
+            row = by_step.get(release, {}).get(current)
+            if row is None and current != name:
+                row = by_step.get(release, {}).get(name)
+                if row is not None:
+                    current = name
+            if row is None:
+                continue
+            steps.append(m.ModuleStep(
+                release=release, previous=previous,
+                release_href=f"releases/{m.slug(release)}.html#{row.anchor}",
+                name=row.module, name_href=row.href, followed=row.module != name,
+                status=row.status, word=row.word, colour=row.colour, target=row.target,
+                target_href=row.target_href, analysis_size=row.analysis_size,
+                analysed_text=row.analysed_text, scripts=row.scripts,
+            ))
+            if row.status in ("renamed", "merged") and row.target:
+                current = row.target
+        pages.append(m.ModulePage(
+            module=name, slug=m.slug(name), steps=tuple(steps),
+            renamed_from=tuple(
+                m.Link(old, f"modules/{m.slug(old)}.html") for old in sorted(renamed_from[name])
+            ),
+            runs=tuple(history.get(name, ())),
+            badge=f"badges/modules/{m.slug(name)}.svg",
+        ))
+    return pages
+
+
+# -- JSON documents -----------------------------------------------------------------------------
+
+
+def _json(data: Any) -> bytes:
+    return (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def index_json(steps: list[m.StepRow]) -> dict[str, Any]:
+    return {
+        "schema_version": API_SCHEMA_VERSION,
+        "steps": [
+            {
+                "release": s.release, "previous": s.previous,
+                "counts": {c.status: c.count for c in s.counts}, "total": s.total,
+                "share": s.share, "scanned_at": s.scanned_at or None,
+                "last_sync": s.last_sync or None, "upstream_lag": s.lag,
+                "nightly": [
+                    {"sample": n.sample, "status": n.status, "finished_at": n.finished_at,
+                     "run_id": int(n.href.split("/")[1].split(".")[0]) if n.href else None}
+                    for n in s.nightly
+                ],
+            }
+            for s in steps
+        ],
+    }
+
+
+def coverage_json(release: str, previous: str, rows: tuple[m.ModuleRow, ...]) -> dict[str, Any]:
+    return {
+        "schema_version": API_SCHEMA_VERSION, "release": release, "previous": previous,
+        "modules": [
+            {
+                "module": r.module, "status": r.status, "target": r.target,
+                "evidence": {"scripts": [s.text for s in r.scripts],
+                             "declaration": r.declaration or None, "apriori": r.apriori or None},
+                "analysis_size": r.analysis_size, "analysed_share": r.analysed_share,
+                "disagreements": list(r.disagreements), "last_outcome": r.last_outcome,
+            }
+            for r in rows
+        ],
+    }
+
+
+def runs_json(series: list[m.Series], data: Gathered) -> dict[str, Any]:
+    by_id = {r.id: r for r in data.runs}
+    return {
+        "schema_version": API_SCHEMA_VERSION,
+        "runs": [
+            {
+                "id": s.run_id, "release": by_id[s.run_id].release,
+                "previous": by_id[s.run_id].previous, "sample": by_id[s.run_id].sample,
+                "status": s.status, "started_at": by_id[s.run_id].started_at,
+                "finished_at": by_id[s.run_id].finished_at,
+                "duration": by_id[s.run_id].duration, "failed_modules": list(s.failed),
+            }
+            for one in series for s in one.runs
+        ],
+    }
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "xml", "svg"), default_for_string=True, default=True,
+        ),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(word=m.word, colour=m.colour, share_text=m.share_text)
+    return env
+
+
+def _globals_hash(config: Any) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{STATUS_FORMAT} {__version__} {API_SCHEMA_VERSION}".encode())
+    digest.update(repr((config.site.title, config.site.code_browser, config.site.base_url,
+                        list(config.steps))).encode())
+    for base in (TEMPLATES, STATIC):
+        for path in sorted(base.rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(base)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _hash(key: Any) -> str:
+    return hashlib.sha256(repr(key).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def plan(config: Any, data: Gathered) -> list[Output]:
+    """Every file of the site, with the data that decides it and its renderer."""
+    env = environment()
+    title = data.title
+    outputs: list[Output] = []
+
+    def page(path: str, template: str, **context: Any) -> None:
+        depth = path.count("/")
+        context.update(title=title, root="../" * depth, page=path,
+                       has_check=data.check_data is not None)
+        tpl = env.get_template(template)
+        outputs.append(Output(path, (template, context), lambda: tpl.render(**context).encode()))
+
+    def blob(path: str, key: Any, render: Callable[[], bytes]) -> None:
+        outputs.append(Output(path, key, render))
+
+    rows = {release: module_rows(config, data, release) for _, release in data.steps}
+    series = series_list(data)
+    last_by_sample: dict[str, list[m.SampleResult]] = defaultdict(list)
+    for one in series:
+        if one.last:
+            last_by_sample[one.release].append(m.SampleResult(
+                sample=one.sample, status=one.last.status, colour=one.last.colour,
+                finished_at=one.last.finished_at, href=one.last.href,
+            ))
+    lags: dict[str, int] = {}
+    for branch in data.upstream:
+        if branch.lag is not None:
+            lags[branch.release] = lags.get(branch.release, 0) + int(branch.lag)
+
+    steps = []
+    for previous, release in data.steps:
+        counts = m.counts_of(r.status for r in rows[release])
+        share = m.coverage_share(counts)
+        sync_at, sync_ok = data.sync.get(release, ("", None))
+        steps.append(m.StepRow(
+            release=release, previous=previous, href=f"releases/{m.slug(release)}.html",
+            badge=f"badges/{m.slug(release)}.svg", counts=counts,
+            total=sum(c.count for c in counts), share=share, share_text=m.share_text(share),
+            plot=m.line_plot(data.history.get(release, []), what=f"coverage of {release}"),
+            scanned_at=data.scanned_at.get(release, ""), last_sync=sync_at, sync_ok=sync_ok,
+            lag=lags.get(release), nightly=tuple(last_by_sample.get(release, ())),
+        ))
+
+    page("index.html", "index.html", steps=tuple(steps), statuses=m.STATUSES)
+    blob("api/index.json", ("index", steps), lambda: _json(index_json(steps)))
+
+    for step in steps:
+        release = step.release
+        release_rows = rows[release]
+        needs = tuple(sorted(
+            (r for r in release_rows if r.status == "todo"),
+            key=lambda r: (-(r.analysis_size or 0), r.module),
+        ))
+        page(step.href, "release.html", release=m.ReleasePage(
+            release=release, previous=step.previous, counts=step.counts,
+            share_text=step.share_text, scanned_at=step.scanned_at, modules=release_rows,
+            needs_scripts=needs,
+            plot=m.line_plot(data.history.get(release, []), width=480, height=90,
+                             what=f"coverage of {release}"),
+            badge=step.badge, json_href=f"api/{m.slug(release)}/coverage.json",
+        ), statuses=m.STATUSES)
+        blob(f"api/{m.slug(release)}/coverage.json", ("coverage", release, step.previous,
+                                                       release_rows),
+             lambda rel=release, prev=step.previous, rr=release_rows: _json(
+                 coverage_json(rel, prev, rr)))
+        badge_env = ("coverage " + release, step.share_text,
+                     _badge_colour(step.share))
+        page(step.badge, "badge.svg", label=badge_env[0], value=badge_env[1],
+             fill=badge_env[2], **_badge_widths(badge_env[0], badge_env[1]))
+
+    for mod in module_pages(config, data, rows):
+        page(f"modules/{mod.slug}.html", "module.html", module=mod)
+        last = mod.steps[-1] if mod.steps else None
+        label, value = f"{mod.module} {last.release}" if last else mod.module, (
+            last.word if last else "unknown")
+        page(mod.badge, "badge.svg", label=label, value=value,
+             fill=m.colour(last.status if last else None), **_badge_widths(label, value))
+
+    known = {r.module for step_rows in rows.values() for r in step_rows}
+    page("runs.html", "runs.html", series=tuple(
+        m.Series(s.release, s.sample, s.href, s.recent, s.recent, (), s.last, s.passed, s.total)
+        for s in series))
+    blob("api/runs.json", ("runs", series), lambda: _json(runs_json(series, data)))
+    runs_by_id = {r.id: r for r in data.runs}
+    for one in series:
+        page(one.href, "series.html", series=one)
+        ids = [s.run_id for s in one.runs]  # newest first
+        for i, run_id in enumerate(ids):
+            run = runs_by_id[run_id]
+            older = runs_by_id[ids[i + 1]] if i + 1 < len(ids) else None
+            newer = runs_by_id[ids[i - 1]] if i > 0 else None
+            page(f"runs/{run_id}.html", "run.html", run=_run_page(
+                run, data.run_modules.get(run_id, []), known, older, newer))
+
+    page("upstream.html", "upstream.html", branches=tuple(data.upstream))
+
+    if data.check_data is not None:
+        from ouhub import check
+
+        check_data = data.check_data
+        blob("api/check-data.json", ("check", check_data), lambda: _json(check_data))
+        blob("api/check-data.js", ("check-js", check_data),
+             lambda: check.check_data_js(check_data).encode())
+        page("check.html", "check.html", releases=tuple(
+            r.name for r in config.releases.values()))
+
+    for path in sorted(STATIC.rglob("*")):
+        if path.is_file():
+            rel = "static/" + path.relative_to(STATIC).as_posix()
+            blob(rel, ("static", rel), lambda p=path: p.read_bytes())
+    return outputs
+
+
+def _badge_colour(share: float | None) -> str:
+    if share is None:
+        return m.colour(None)
+    return m.colour("done" if share >= 0.9 else "partial" if share >= 0.5 else "todo")
+
+
+def _badge_widths(label: str, value: str) -> dict[str, int]:
+    left = 10 + 7 * len(label)
+    right = 10 + 7 * len(value)
+    return {"left": left, "right": right, "width": left + right}
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def _read_status(out: Path, globals_hash: str) -> dict[str, str]:
+    """The page hashes of the previous build, or {} when anything about it is in doubt."""
+    try:
+        status = json.loads((out / STATUS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(status, dict) or status.get("format") != STATUS_FORMAT:
+        return {}
+    if status.get("globals") != globals_hash or not isinstance(status.get("pages"), dict):
+        return {}
+    return {str(k): str(v) for k, v in status["pages"].items()}
+
+
+def _write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_site(config: Any, store: Any, out: Path | None = None) -> BuildReport:
+    """Render the store into ``out`` (default: ``[site] output``), rewriting only what changed."""
+    out = Path(out or config.site.output).resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SiteError(f"cannot create the site directory {out}: {exc}",
+                        hint="pass --out DIR or fix [site] output in the config") from exc
+    data = gather(config, store)
+    outputs = plan(config, data)
+    globals_hash = _globals_hash(config)
+    previous = _read_status(out, globals_hash)
+    hashes: dict[str, str] = {}
+    written = unchanged = bytes_written = bytes_total = 0
+    try:
+        for output in outputs:
+            digest = _hash(output.key)
+            hashes[output.path] = digest
+            target = out / output.path
+            if previous.get(output.path) == digest and target.is_file():
+                unchanged += 1
+                bytes_total += target.stat().st_size
+                continue
+            content = output.render()
+            _write(target, content)
+            written += 1
+            bytes_written += len(content)
+            bytes_total += len(content)
+        removed = 0
+        for stale in sorted(set(previous) - set(hashes)):
+            path = (out / stale).resolve()
+            if path.is_relative_to(out) and path.is_file():
+                path.unlink()
+                removed += 1
+        status = {"format": STATUS_FORMAT, "globals": globals_hash, "pages": hashes}
+        status_bytes = json.dumps(status, sort_keys=True, indent=0).encode()
+        status_path = out / STATUS_FILE
+        if not status_path.is_file() or status_path.read_bytes() != status_bytes:
+            _write(status_path, status_bytes)
+    except OSError as exc:
+        raise SiteError(f"cannot write the site in {out}: {exc}",
+                        hint="check the disk space and the permissions of the output directory"
+                        ) from exc
+    return BuildReport(
+        out=out, index=out / "index.html", pages=len(outputs), written=written,
+        unchanged=unchanged, removed=removed, bytes_written=bytes_written,
+        bytes_total=bytes_total, check_page=data.check_data is not None,
+    )

@@ -1,0 +1,404 @@
+"""What the site shows, as frozen dataclasses, and the pure helpers that derive it.
+
+Like coverage.py's html.py: the data is gathered and every derived value (links,
+counts, shares, plot coordinates) is computed here in Python; the templates only
+loop and read fields. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
+
+# The order statuses are shown in, everywhere (tables, counts, JSON).
+STATUSES = (
+    "done", "nothing_to_do", "partial", "todo", "new", "removed", "renamed", "merged", "unknown",
+)
+RUN_STATUSES = ("passed", "failed", "timeout", "error")
+OUTCOMES = ("upgraded", "failed", "not_reached")
+
+# One colour per status and run status; the word is always shown beside it.
+COLOURS = {
+    "done": "#2e7d32", "nothing_to_do": "#558b2f", "partial": "#f9a825", "todo": "#c62828",
+    "new": "#1565c0", "removed": "#757575", "renamed": "#6a1b9a", "merged": "#6a1b9a",
+    "unknown": "#9e9e9e",
+    "passed": "#2e7d32", "upgraded": "#2e7d32", "failed": "#c62828", "timeout": "#ef6c00",
+    "error": "#6d4c41", "not_reached": "#9e9e9e", "none": "#9e9e9e",
+}
+
+
+def colour(status: str | None) -> str:
+    return COLOURS.get(status or "none", "#9e9e9e")
+
+
+def word(status: str | None) -> str:
+    """The status as people read it: ``nothing_to_do`` -> ``nothing to do``."""
+    return (status or "none").replace("_", " ")
+
+
+def safe_href(url: str | None) -> str | None:
+    """The URL if it may become a link (http or https only), else None: shown as inert text."""
+    if not url:
+        return None
+    url = url.strip()
+    if any(ord(c) < 33 for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def slug(name: str) -> str:
+    """A file name for a module or sample: the name itself when it is plain, else a safe form.
+
+    Module names come from branches we do not control; a name with odd characters
+    still gets a unique, harmless file name (its cleaned form plus a short hash).
+    """
+    if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}", name) and not name.endswith("."):
+        return name
+    clean = re.sub(r"[^A-Za-z0-9_]+", "_", name)[:40].strip("_") or "x"
+    return f"{clean}-{hashlib.sha1(name.encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"
+
+
+def code_link(pattern: str | None, release: str, branch: str, path: str) -> str | None:
+    """The code-browser URL of a file, from the ``[site] code_browser`` pattern."""
+    if not pattern:
+        return None
+    try:
+        url = pattern.format(
+            release=quote(release, safe=""), branch=quote(branch, safe=""),
+            path=quote(path.lstrip("/"), safe="/"),
+        )
+    except (KeyError, IndexError, ValueError):
+        return None
+    return safe_href(url)
+
+
+def share_text(share: float | None) -> str:
+    return "-" if share is None else f"{share * 100:.0f}%"
+
+
+# -- records ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Link:
+    """A text that may be a link; ``href`` is None when the URL was not http(s)."""
+
+    text: str
+    href: str | None = None
+
+
+@dataclass(frozen=True)
+class Count:
+    status: str
+    word: str
+    count: int
+    colour: str
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A line plot rendered as inline SVG: coordinates are ready for the template."""
+
+    width: int
+    height: int
+    points: str  # "x,y x,y ..." for a <polyline>
+    label: str  # text alternative, also shown in <title>
+    first: str = ""
+    last: str = ""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One run in a timeline: a rectangle, its colour, its link and its tooltip."""
+
+    x: int
+    width: int
+    status: str
+    colour: str
+    href: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    width: int
+    height: int
+    marks: tuple[Mark, ...]
+    label: str
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    sample: str
+    status: str
+    colour: str
+    finished_at: str
+    href: str | None  # the run page, relative to the site root
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One row of the index: a release step and everything known about it."""
+
+    release: str
+    previous: str
+    href: str
+    badge: str
+    counts: tuple[Count, ...]
+    total: int
+    share: float | None
+    share_text: str
+    plot: Plot | None
+    scanned_at: str
+    last_sync: str
+    sync_ok: bool | None
+    lag: int | None
+    nightly: tuple[SampleResult, ...]
+
+
+@dataclass(frozen=True)
+class ModuleRow:
+    """One module of a release step, as the release page and coverage.json show it."""
+
+    module: str
+    href: str  # module page, relative to the site root
+    anchor: str  # its row's id on the release page
+    status: str
+    word: str
+    colour: str
+    target: str | None
+    target_href: str | None
+    scripts: tuple[Link, ...]
+    declaration: str
+    apriori: str
+    analysis_size: int | None
+    analysed_share: float | None
+    analysed_text: str
+    disagreements: tuple[str, ...]
+    last_outcome: str | None
+    last_outcome_href: str | None
+
+
+@dataclass(frozen=True)
+class ReleasePage:
+    release: str
+    previous: str
+    counts: tuple[Count, ...]
+    share_text: str
+    scanned_at: str
+    modules: tuple[ModuleRow, ...]
+    needs_scripts: tuple[ModuleRow, ...]
+    plot: Plot | None
+    badge: str
+    json_href: str
+
+
+@dataclass(frozen=True)
+class ModuleStep:
+    """A module's status in one step; ``as_name`` when it is followed under a new name."""
+
+    release: str
+    previous: str
+    release_href: str
+    name: str
+    name_href: str
+    followed: bool
+    status: str
+    word: str
+    colour: str
+    target: str | None
+    target_href: str | None
+    analysis_size: int | None
+    analysed_text: str
+    scripts: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
+class ModuleRun:
+    run_id: int
+    href: str
+    release: str
+    sample: str
+    finished_at: str
+    outcome: str
+    word: str
+    colour: str
+
+
+@dataclass(frozen=True)
+class ModulePage:
+    module: str
+    slug: str
+    steps: tuple[ModuleStep, ...]
+    renamed_from: tuple[Link, ...]
+    runs: tuple[ModuleRun, ...]
+    badge: str
+
+
+@dataclass(frozen=True)
+class RunModuleRow:
+    module: str
+    href: str | None
+    outcome: str
+    word: str
+    colour: str
+    version_before: str
+    version_after: str
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class RunPage:
+    run_id: int
+    release: str
+    previous: str
+    sample: str
+    status: str
+    word: str
+    colour: str
+    started_at: str
+    finished_at: str
+    duration: str
+    message: str
+    revisions: tuple[tuple[str, str], ...]
+    counts: tuple[Count, ...]
+    failures: tuple[RunModuleRow, ...]
+    attributed: tuple[RunModuleRow, ...]
+    series_href: str
+    previous_href: str | None
+    next_href: str | None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: int
+    href: str
+    status: str
+    word: str
+    colour: str
+    finished_at: str
+    duration: str
+    failed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Series:
+    """The runs of one sample over one step, newest first, with its timeline."""
+
+    release: str
+    sample: str
+    href: str
+    timeline: Timeline
+    recent: Timeline
+    runs: tuple[RunSummary, ...]
+    last: RunSummary | None
+    passed: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: str
+    author: str
+    date: str
+    message: str
+    modules: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
+class UpstreamBranch:
+    release: str
+    branch: str
+    upstream: Link
+    lag: int | None
+    checked_at: str
+    revisions: tuple[Revision, ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One output file: its path under the site root, its template and its data."""
+
+    path: str
+    template: str
+    data: dict = field(default_factory=dict)
+
+
+# -- derivations --------------------------------------------------------------------------------
+
+
+def counts_of(statuses: Iterable[str], order: Sequence[str] = STATUSES) -> tuple[Count, ...]:
+    tally: dict[str, int] = {}
+    for status in statuses:
+        tally[status] = tally.get(status, 0) + 1
+    known = [s for s in order if s in tally] + sorted(s for s in tally if s not in order)
+    return tuple(Count(s, word(s), tally[s], colour(s)) for s in known)
+
+
+def coverage_share(counts: Iterable[Count]) -> float | None:
+    """The share of a step's modules that are ``done`` or ``nothing_to_do``."""
+    counts = tuple(counts)
+    total = sum(c.count for c in counts)
+    if not total:
+        return None
+    good = sum(c.count for c in counts if c.status in ("done", "nothing_to_do"))
+    return good / total
+
+
+def line_plot(
+    values: Sequence[tuple[str, float]], width: int = 160, height: int = 36, what: str = ""
+) -> Plot | None:
+    """A polyline of (label, share 0..1) points; None with fewer than one point."""
+    if not values:
+        return None
+    pad = 2
+    if len(values) == 1:
+        values = [values[0], values[0]]
+    step = (width - 2 * pad) / (len(values) - 1)
+    points = " ".join(
+        f"{pad + i * step:.1f},{pad + (1 - max(0.0, min(1.0, v))) * (height - 2 * pad):.1f}"
+        for i, (_, v) in enumerate(values)
+    )
+    first, last = values[0], values[-1]
+    label = (f"{what}: {share_text(first[1])} on {first[0]}, "
+             f"{share_text(last[1])} on {last[0]} ({len(values)} scans)")
+    return Plot(width, height, points, label, share_text(first[1]), share_text(last[1]))
+
+
+def timeline(
+    runs: Sequence[RunSummary], root: str, width: int = 600, height: int = 18, what: str = ""
+) -> Timeline:
+    """One rectangle per run, oldest left; ``runs`` come newest first."""
+    ordered = list(reversed(runs))
+    n = max(len(ordered), 1)
+    slot = max(width / n, 1.0)
+    width = int(slot * n) if slot > 1.0 else n
+    marks = tuple(
+        Mark(
+            x=int(i * slot), width=max(int(slot) - (1 if slot >= 3 else 0), 1), status=r.status,
+            colour=r.colour, href=root + r.href, title=f"run {r.run_id} {r.finished_at}: {r.word}",
+        )
+        for i, r in enumerate(ordered)
+    )
+    passed = sum(1 for r in runs if r.status == "passed")
+    return Timeline(width, height, marks, f"{what}: {passed} of {len(runs)} runs passed")
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = float(seconds)
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}min"
+    return f"{seconds / 3600:.1f}h"

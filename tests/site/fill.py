@@ -1,0 +1,123 @@
+"""Fill a real store for the site's tests and bench, through the stages' own store methods."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ouhub import config as config_mod
+from ouhub.coverage.status import Evidence
+from ouhub.store import CoverageScan, ModuleCoverage, RunModule, Store
+
+HOSTILE = '<script>window.__pwned=1</script>"><img src=x onerror="window.__pwned=2">'
+HOSTILE_URL = "javascript:window.__pwned=3"
+
+
+def make_config(tmp: Path, releases: list[str], code_browser: str | None = None,
+                title: str = "OpenUpgrade status", samples: tuple[str, ...] = ()) -> Any:
+    """A validated Config with ``releases`` chained by ``previous``, one branch each."""
+    table: dict[str, Any] = {}
+    previous = None
+    for name in releases:
+        body: dict[str, Any] = {"branches": {"server": {"url": f"/srv/{name}", "vcs": "bzr"}}}
+        if previous:
+            body["previous"] = previous
+        table[name] = body
+        previous = name
+    site: dict[str, Any] = {"output": str(tmp / "site"), "title": title}
+    if code_browser:
+        site["code_browser"] = code_browser
+    dump = tmp / "dump.sql"
+    dump.write_text("-- empty\n")
+    return config_mod.from_dict({
+        "data_dir": str(tmp / "data"), "releases": table, "site": site,
+        "samples": [{"name": s, "release": releases[0], "dump": str(dump)} for s in samples],
+    }, path=tmp / "ouhub.toml")
+
+
+def module(release: str, name: str, status: str, *, target: str | None = None,
+           scripts: tuple[str, ...] = (), declaration: str | None = None,
+           apriori: str | None = None, size: int = 0, share: float | None = None,
+           disagreements: tuple[str, ...] = ()) -> ModuleCoverage:
+    return ModuleCoverage(
+        release=release, module=name, status=status, target=target, version=None,
+        path=f"addons/{name}", in_tree=status not in ("removed",), manifest_error=None,
+        evidence=Evidence(scripts=scripts, declaration=declaration, apriori=apriori),
+        analysis_size=size, analysis_annotated=int(size * (share or 0)), analysed_share=share,
+        analysis_counts={}, analysis_source=None, disagreements=disagreements,
+    )
+
+
+def scan(store: Store, release: str, previous: str | None, modules: list[ModuleCoverage],
+         at: str = "2026-01-01T00:00:00+00:00", key: str | None = None) -> int:
+    """Record one coverage scan, as `ouhub coverage scan` would."""
+    totals: dict[str, int] = {}
+    for m in modules:
+        totals[m.status] = totals.get(m.status, 0) + 1
+    return store.record_coverage_scan(
+        CoverageScan(
+            id=None, release=release, previous=previous, source="mirrors",
+            revisions_key=key or f"{release}-{at}", revisions={"server": "rev-1"},
+            scanned_at=at, duration=0.1, totals=totals, summary={},
+        ),
+        modules, [],
+    )
+
+
+def run(store: Store, release: str, previous: str, sample: str, status: str,
+        modules: list[tuple[str, str, str]] = (), message: str = "",
+        started_at: str = "2026-01-01T01:00:00+00:00") -> int:
+    """Record one finished sample run; ``modules`` are (module, outcome, excerpt)."""
+    run_id = store.start_run(kind="run", release=release, previous=previous, sample=sample,
+                             revisions={"server": "rev-1"}, started_at=started_at)
+    store.finish_run(
+        run_id, status=status, duration=42.0, exit_code=0 if status == "passed" else 1,
+        message=message,
+        modules=[RunModule(module=m, outcome=o, version_before="1.0", version_after="1.1",
+                           excerpt=e) for m, o, e in modules],
+    )
+    return run_id
+
+
+def sync_ok(store: Store, release: str, branch: str = "server",
+            at: str = "2026-01-01T00:00:00+00:00") -> None:
+    store.record_sync_success(release, branch, f"/srv/{release}", served_url=f"/srv/{release}",
+                              vcs="bzr", revid="rev-1", revno=1, new_revisions=0, at=at)
+
+
+def small_store(store: Store) -> None:
+    """Two steps with every status, renames, runs passed and failed, a sync."""
+    scan(store, "7.0", "6.1", [
+        module("7.0", "account", "done", scripts=("addons/account/migrations/7.0.1.1/post-migration.py",),
+               declaration="doc/modules61-70.rst:12: account | Done", size=40, share=1.0),
+        module("7.0", "base", "nothing_to_do", declaration="doc:3: base | Nothing to do"),
+        module("7.0", "sale", "todo", size=120, share=0.0),
+        module("7.0", "stock", "todo", size=300, share=0.1),
+        module("7.0", "crm", "partial", size=10, share=0.5, disagreements=("declared Done without scripts",)),
+        module("7.0", "portal", "new"),
+        module("7.0", "old_mod", "removed"),
+        module("7.0", "hr_timesheet_old", "renamed", target="hr_timesheet",
+               apriori="apriori.py: renamed_modules['hr_timesheet_old'] = 'hr_timesheet'"),
+        module("7.0", "hr_timesheet", "new"),
+    ], at="2026-01-01T00:00:00+00:00")
+    scan(store, "8.0", "7.0", [
+        module("8.0", "account", "done", scripts=("addons/account/migrations/8.0.1.1/pre-migration.py",), size=50, share=1.0),
+        module("8.0", "base", "done", size=5, share=1.0),
+        module("8.0", "sale", "todo", size=200),
+        module("8.0", "hr_timesheet", "merged", target="hr"),
+        module("8.0", "hr", "done"),
+    ], at="2026-01-02T00:00:00+00:00")
+    scan(store, "8.0", "7.0", [
+        module("8.0", "account", "done", scripts=("addons/account/migrations/8.0.1.1/pre-migration.py",), size=50, share=1.0),
+        module("8.0", "base", "done", size=5, share=1.0),
+        module("8.0", "sale", "done", size=200, share=1.0),
+        module("8.0", "hr_timesheet", "merged", target="hr"),
+        module("8.0", "hr", "done"),
+    ], at="2026-01-03T00:00:00+00:00")
+    sync_ok(store, "7.0")
+    sync_ok(store, "8.0")
+    run(store, "7.0", "6.1", "demo61", "passed",
+        [("account", "upgraded", ""), ("base", "upgraded", "")])
+    run(store, "7.0", "6.1", "demo61", "failed",
+        [("account", "upgraded", ""), ("sale", "failed", "Traceback: KeyError 'x'"),
+         ("stock", "not_reached", "")], message="1 module failed")
