@@ -10,8 +10,8 @@ A script is what the upgrade mechanism runs: a ``*.py`` whose name starts with
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 STAGES = ("pre", "post", "end")
 LAYOUT_MODULE = "module"  # <module>/migrations/<version>/
@@ -60,6 +60,7 @@ class ScriptIndex:
     folders: tuple[VersionFolder, ...]
     scripts: tuple[ScriptFile, ...]
     warnings: tuple[PathWarning, ...]
+    folder_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     def for_release(self, release: str) -> tuple[ScriptFile, ...]:
         return tuple(s for s in self.scripts if s.release == release)
@@ -105,6 +106,7 @@ def version_folder_of(relpath: str, scanned_release: str) -> tuple[VersionFolder
 def classify_paths(paths: Iterable[str], scanned_release: str) -> ScriptIndex:
     """Scripts, version folders and look-alike warnings among relative file paths."""
     folders: dict[str, VersionFolder] = {}
+    names: dict[str, list[str]] = {}
     scripts: list[ScriptFile] = []
     warnings: list[PathWarning] = []
     for path in paths:
@@ -113,6 +115,7 @@ def classify_paths(paths: Iterable[str], scanned_release: str) -> ScriptIndex:
             continue
         folder, name = found
         folders.setdefault(folder.path, folder)
+        names.setdefault(folder.path, []).append(name)
         if not name.endswith(".py") or name == "__init__.py":
             continue
         match = _SCRIPT_RE.match(name)
@@ -128,4 +131,5 @@ def classify_paths(paths: Iterable[str], scanned_release: str) -> ScriptIndex:
         folders=tuple(sorted(folders.values(), key=lambda f: f.path)),
         scripts=tuple(sorted(scripts, key=lambda s: s.path)),
         warnings=tuple(warnings),
+        folder_files={path: tuple(sorted(files)) for path, files in names.items()},
     )

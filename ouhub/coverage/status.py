@@ -48,7 +48,7 @@ class Evidence:
                 "apriori": self.apriori}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
+    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
         return cls(tuple(data.get("scripts") or ()), data.get("declaration"), data.get("apriori"))
 
 
@@ -72,6 +72,9 @@ class StepInputs:
     scripts: Sequence[ScriptFile] = ()  # every script found; those of other releases are ignored
     folder_modules: frozenset[str] = frozenset()  # modules with a version folder of this release
     previous_modules: frozenset[str] | None = None  # None: the previous release was not scanned
+    # modules whose analysis lists changes to what they had before (a DEL, a changed field):
+    # they existed in the previous release even when nothing else tells
+    existed_modules: frozenset[str] = frozenset()
     declarations: Sequence[Any] | None = None  # declared.Declaration rows; None: no table
     declared_source: str | None = None
     apriori: Any | None = None  # apriori.Apriori
@@ -171,13 +174,17 @@ def _existed_before(inputs: StepInputs, module: str, decl: Any) -> bool | None:
         return module in inputs.previous_modules
     if decl is not None:
         return not decl.is_new
+    if module in inputs.existed_modules:
+        return True
     return None
 
 
 def _declaration_text(inputs: StepInputs, decl: Any) -> str | None:
     if decl is None:
         return None
-    return f"{inputs.declared_source or 'declared table'}:{decl.line}: {decl.raw.strip()}"
+    marker = "|new| " if decl.is_new else "|del| " if decl.is_del else ""
+    row = " | ".join(x for x in (f"{marker}{decl.module}", decl.status_raw, decl.extra) if x)
+    return f"{inputs.declared_source or 'declared table'}:{decl.line}: {row}"
 
 
 def totals(statuses: Sequence[ModuleStatus]) -> dict[str, int]:
