@@ -1,0 +1,156 @@
+"""`ouhub sync` over several releases and branches at once: store, stage log, CLI, exit code."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+from breezy.branch import Branch
+from click.testing import CliRunner
+
+from examples.demo.vcs import commit_files
+from ouhub import config as config_mod
+from ouhub.cli import main
+from ouhub.store import Store
+from ouhub.sync.stage import run_sync
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(tmp_path: Path, branches: dict[str, dict[str, dict]]) -> Path:
+    lines = ['data_dir = "data"']
+    previous = None
+    for release, table in branches.items():
+        lines.append(f'[releases."{release}"]')
+        if previous:
+            lines.append(f'previous = "{previous}"')
+        previous = release
+        for name, body in table.items():
+            lines.append(f'[releases."{release}".branches.{name}]')
+            lines.extend(f"{key} = {json.dumps(value)}" for key, value in body.items())
+    path = tmp_path / "ouhub.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def tip(path: Path) -> str:
+    return Branch.open(str(path)).last_revision().decode()
+
+
+def build_project(bzr_branch, git_branch, bzr_server, tmp_path):
+    """6.1 and 7.0 in bzr (server, addons) over bzr://, 8.0 as one git repository."""
+    sources = {}
+    for release in ("6.1", "7.0"):
+        for name in ("server", "addons"):
+            path, _ = bzr_branch(f"{release}-{name}", [{f"{name}.py": release}, {"x": "1"}])
+            sources[(release, name)] = path
+    sources[("8.0", "openupgrade")], _ = git_branch("ou-8.0", [{"a.py": "1"}] * 1)
+    config_path = write_config(tmp_path, {
+        "6.1": {n: {"url": bzr_server.url_of(f"6.1-{n}")} for n in ("server", "addons")},
+        "7.0": {n: {"url": bzr_server.url_of(f"7.0-{n}")} for n in ("server", "addons")},
+        "8.0": {"openupgrade": {"url": str(sources[("8.0", "openupgrade")]), "vcs": "git"}},
+    })
+    return config_mod.load(config_path), sources
+
+
+def test_sync_mirrors_every_release_then_reports_nothing_new(
+    bzr_branch, git_branch, bzr_server, tmp_path
+):
+    config, sources = build_project(bzr_branch, git_branch, bzr_server, tmp_path)
+    with Store.open(config.store_path) as store:
+        first = run_sync(config, store, jobs=4, quiet=True)
+        assert [(r.release, r.branch, r.ok) for r in first] == [
+            ("6.1", "server", True), ("6.1", "addons", True), ("7.0", "server", True),
+            ("7.0", "addons", True), ("8.0", "openupgrade", True),
+        ]
+        assert [r.new_revisions for r in first] == [2, 2, 2, 2, 1]
+        for result in first:
+            branch = config.release(result.release).branch(result.branch)
+            assert tip(config.mirror_path(branch)) == tip(sources[(result.release, result.branch)])
+            state = store.sync_state(result.release, result.branch)
+            assert state.revid == result.revid and state.last_error is None
+            assert state.vcs == ("git" if result.release == "8.0" else "bzr")
+            assert state.last_success == state.last_attempt
+
+        second = run_sync(config, store, jobs=4, quiet=True)
+        assert [r.new_revisions for r in second] == [0] * 5
+
+        commit_files(sources[("7.0", "addons")], {"new.py": "n"}, "one more")
+        third = run_sync(config, store, releases=["7.0"], jobs=2, quiet=True)
+        assert [(r.branch, r.new_revisions, r.revno) for r in third] == [
+            ("server", 0, 2), ("addons", 1, 3)
+        ]
+        event = store.last_stage_events()["sync"]
+        assert event.ok and event.summary == {"branches": 2, "failed": 0, "new_revisions": 1}
+
+
+def test_one_failing_branch_is_stored_and_does_not_stop_the_others(
+    bzr_branch, bzr_server, tmp_path
+):
+    good, _ = bzr_branch("good", [{"a.py": "1"}])
+    moving, _ = bzr_branch("moving", [{"a.py": "1"}])
+    config_path = write_config(tmp_path, {"7.0": {
+        "server": {"url": bzr_server.url_of("good")},
+        "addons": {"url": bzr_server.url_of("moving")},
+        "web": {"url": f"bzr://127.0.0.1:{closed_port()}/web"},
+    }})
+    config = config_mod.load(config_path)
+    with Store.open(config.store_path) as store:
+        results = {r.branch: r for r in run_sync(config, store, jobs=3, quiet=True)}
+        assert results["server"].ok and results["addons"].ok
+        assert not results["web"].ok and "cannot reach 127.0.0.1" in results["web"].error
+        web = store.sync_state("7.0", "web")
+        assert web.revid is None and "cannot reach" in web.last_error and web.last_success is None
+        assert not store.last_stage_events()["sync"].ok
+
+        # The addons host dies: its error is stored, its last good head is kept.
+        good_head = store.sync_state("7.0", "addons").revid
+        config_path.write_text(config_path.read_text().replace(
+            bzr_server.url_of("moving"), f"bzr://127.0.0.1:{closed_port()}/moving"))
+        config = config_mod.load(config_path)
+        results = {r.branch: r for r in run_sync(config, store, jobs=2, quiet=True)}
+        assert results["server"].ok and not results["addons"].ok
+        addons = store.sync_state("7.0", "addons")
+        assert addons.revid == good_head and addons.last_error and addons.last_success
+        assert addons.last_attempt >= addons.last_success
+        assert tip(config.mirror_path(config.release("7.0").branch("addons"))) == good_head
+
+
+def test_cli_sync_table_json_and_exit_code(bzr_branch, bzr_server, tmp_path):
+    bzr_branch("server", [{"a.py": "1"}, {"b.py": "2"}, {"c.py": "3"}])
+    config_path = write_config(tmp_path, {"7.0": {
+        "server": {"url": bzr_server.url_of("server")},
+        "addons": {"url": bzr_server.url_of("missing"), "fallback": [bzr_server.url_of("gone")]},
+    }})
+    runner = CliRunner()
+    result = runner.invoke(main, ["--config", str(config_path), "-q", "sync", "--release", "7.0"])
+    assert result.exit_code == 1
+    assert "server" in result.stdout and "3 (new mirror)" in result.stdout
+    assert "7.0/addons: cannot mirror" in result.stderr and "not a branch" in result.stderr
+    assert "hint: every URL failed, fallbacks included" in result.stderr
+
+    config_path.write_text(config_path.read_text().replace(
+        "[releases.\"7.0\".branches.addons]", "[releases.\"7.0\".branches.addons]\n"
+        'vcs = "bzr"\n# addons moved to the server branch\n'
+    ).replace(bzr_server.url_of("missing"), bzr_server.url_of("server")))
+    result = runner.invoke(main, ["--config", str(config_path), "sync", "--json", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["ok"] is True
+    rows = {b["branch"]: b for b in data["branches"]}
+    assert rows["server"]["new_revisions"] == 0 and rows["server"]["revno"] == 3
+    assert rows["addons"]["created"] and rows["addons"]["served_url"] == bzr_server.url_of("server")
+
+    status = json.loads(runner.invoke(main, ["--config", str(config_path), "status", "--json"]).stdout)
+    assert status["stages"]["sync"]["ok"] is True
+
+
+def test_cli_unknown_release_is_a_config_error(tmp_path):
+    config_path = write_config(tmp_path, {"7.0": {"server": {"url": "/nowhere"}}})
+    result = CliRunner().invoke(main, ["--config", str(config_path), "sync", "--release", "9.0"])
+    assert result.exit_code == 2 and "unknown release '9.0'" in result.stderr
