@@ -361,6 +361,7 @@ def line_plot(
     if not values:
         return None
     pad = 2
+    scans = len(values)
     if len(values) == 1:
         values = [values[0], values[0]]
     step = (width - 2 * pad) / (len(values) - 1)
@@ -370,7 +371,7 @@ def line_plot(
     )
     first, last = values[0], values[-1]
     label = (f"{what}: {share_text(first[1])} on {first[0]}, "
-             f"{share_text(last[1])} on {last[0]} ({len(values)} scans)")
+             f"{share_text(last[1])} on {last[0]} ({scans} scans)")
     return Plot(width, height, points, label, share_text(first[1]), share_text(last[1]))
 
 

@@ -121,3 +121,17 @@ def small_store(store: Store) -> None:
     run(store, "7.0", "6.1", "demo61", "failed",
         [("account", "upgraded", ""), ("sale", "failed", "Traceback: KeyError 'x'"),
          ("stock", "not_reached", "")], message="1 module failed")
+
+
+def hostile_store(store: Store) -> None:
+    """Hostile strings wherever the store holds text from outside: names, logs, messages."""
+    evil = HOSTILE
+    scan(store, "7.0", "6.1", [
+        module("7.0", evil, "todo", size=5),
+        module("7.0", "account", "done", scripts=(evil, HOSTILE_URL),
+               declaration=evil, apriori=evil, disagreements=(evil,)),
+        module("7.0", HOSTILE_URL, "renamed", target=evil),
+    ])
+    sync_ok(store, "7.0")
+    run(store, "7.0", "6.1", "demo61", "failed",
+        [(evil, "failed", evil), ("account", "failed", HOSTILE_URL)], message=evil)

@@ -157,8 +157,8 @@
           "whether " + name + " migrates; the coverage scan has not run for this step");
       } else {
         r = reason("not_in_openupgrade", name + " is not in OpenUpgrade's coverage of " + hop +
-          ": a custom or community (e.g. OCA) module. ouhub cannot know whether it has a " +
-          release + " version or migration scripts: you migrate it yourself");
+          ": a custom or community (e.g. OCA) module. ouhub cannot know whether it is ported to " +
+          release + " or has migration scripts: you migrate it yourself");
       }
       return [stepVerdict(previous, release, name, null, "not_covered", [r]), name];
     }

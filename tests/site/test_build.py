@@ -1,0 +1,207 @@
+"""build_site: pages, JSON API, incremental rebuilds, links, and untrusted text staying text."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ouhub.cli import main
+from ouhub.errors import SiteError
+from ouhub.site import build
+from ouhub.site.build import build_site
+from ouhub.store import Store
+from tests.site import fill
+from tests.site.links import assert_valid_hrefs, parse
+
+CODE = "https://code.example/{release}/{branch}/{path}"
+
+
+@pytest.fixture
+def site(tmp_path: Path):
+    config = fill.make_config(tmp_path, ["6.1", "7.0", "8.0"], code_browser=CODE)
+    store = Store.open(config.store_path)
+    fill.small_store(store)
+    yield config, store
+    store.close()
+
+
+def _mtimes(out: Path) -> dict[str, int]:
+    return {str(p.relative_to(out)): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in out.rglob("*") if p.is_file()}
+
+
+def test_build_writes_pages_json_and_badges(site):
+    config, store = site
+    report = build_site(config, store)
+    out = config.site.output
+    assert report.index == out / "index.html" and report.written == report.pages
+    for path in ("index.html", "releases/7.0.html", "releases/8.0.html", "modules/account.html",
+                 "modules/hr_timesheet_old.html", "runs.html", "upstream.html",
+                 "badges/7.0.svg", "badges/modules/sale.svg", "static/style.css",
+                 "api/index.json", "api/7.0/coverage.json", "api/runs.json"):
+        assert (out / path).is_file(), path
+    index = (out / "index.html").read_text()
+    assert "6.1 &rarr; 7.0" in index and "nothing to do" in index
+    assert os.path.getsize(out / "index.html") < 100_000
+
+    api = json.loads((out / "api/index.json").read_text())
+    assert api["schema_version"] == 1
+    step8 = next(s for s in api["steps"] if s["release"] == "8.0")
+    assert step8["counts"] == {"done": 4, "merged": 1} and step8["share"] == 0.8
+    step7 = next(s for s in api["steps"] if s["release"] == "7.0")
+    assert step7["nightly"][0]["sample"] == "demo61" and step7["nightly"][0]["status"] == "failed"
+
+    cov = json.loads((out / "api/7.0/coverage.json").read_text())
+    assert cov["schema_version"] == 1 and cov["previous"] == "6.1"
+    sale = next(m for m in cov["modules"] if m["module"] == "sale")
+    assert sale == {"module": "sale", "status": "todo", "target": None, "analysis_size": 120,
+                    "analysed_share": 0.0, "disagreements": [], "last_outcome": "failed",
+                    "evidence": {"scripts": [], "declaration": None, "apriori": None}}
+    runs = json.loads((out / "api/runs.json").read_text())
+    assert [r["status"] for r in runs["runs"]] == ["failed", "passed"]
+    assert runs["runs"][0]["failed_modules"] == ["sale"]
+
+
+def test_release_page_ranks_needs_scripts_and_links_code_browser(site):
+    config, store = site
+    build_site(config, store)
+    html = (config.site.output / "releases/7.0.html").read_text()
+    needs = html[html.index('id="needs-table"'):]
+    assert needs.index(">stock<") < needs.index(">sale<")  # 300 changes before 120
+    assert ('href="https://code.example/7.0/server/addons/account/migrations/7.0.1.1/'
+            'post-migration.py"') in html
+    assert "doc/modules61-70.rst:12: account | Done" in html
+
+
+def test_module_page_follows_renames_and_merges(site):
+    config, store = site
+    build_site(config, store)
+    html = (config.site.output / "modules/hr_timesheet_old.html").read_text()
+    # renamed to hr_timesheet in 7.0, which is merged into hr in 8.0: both steps shown
+    assert "6.1 &rarr; 7.0" in html and "7.0 &rarr; 8.0" in html
+    assert 'href="../modules/hr_timesheet.html"' in html and "merged" in html
+    target = (config.site.output / "modules/hr_timesheet.html").read_text()
+    assert "Formerly" in target and "hr_timesheet_old" in target
+
+
+def test_run_page_shows_failures_and_excerpts(site):
+    config, store = site
+    build_site(config, store)
+    failed = max(r.id for r in store.runs())
+    html = (config.site.output / f"runs/{failed}.html").read_text()
+    assert "Traceback: KeyError &#39;x&#39;" in html
+    assert "not reached" in html and "1 module failed" in html
+
+
+def test_every_link_resolves(site):
+    config, store = site
+    build_site(config, store)
+    assert assert_valid_hrefs(config.site.output) > 50
+
+
+def test_unchanged_rebuild_rewrites_nothing(site):
+    config, store = site
+    build_site(config, store)
+    before = _mtimes(config.site.output)
+    report = build_site(config, store)
+    assert report.written == 0 and report.unchanged == report.pages
+    assert _mtimes(config.site.output) == before
+
+
+def test_changed_data_rewrites_only_its_pages(site):
+    config, store = site
+    build_site(config, store)
+    out = config.site.output
+    before = _mtimes(out)
+    fill.run(store, "7.0", "6.1", "demo61", "passed", [("account", "upgraded", "")])
+    report = build_site(config, store)
+    after = _mtimes(out)
+    changed = {p for p in after if after[p] != before.get(p)}
+    assert "index.html" in changed and "runs.html" in changed
+    assert "modules/account.html" in changed  # its nightly history grew
+    assert "releases/8.0.html" not in changed and "modules/hr.html" not in changed
+    assert report.written == len(changed - {build.STATUS_FILE})
+
+
+@pytest.mark.parametrize("spoil", ["delete", "garbage", "format", "title"])
+def test_any_doubt_rebuilds_everything(site, spoil, tmp_path):
+    config, store = site
+    build_site(config, store)
+    status = config.site.output / build.STATUS_FILE
+    if spoil == "delete":
+        status.unlink()
+    elif spoil == "garbage":
+        status.write_text("{not json")
+    elif spoil == "format":
+        data = json.loads(status.read_text())
+        data["format"] = 0
+        status.write_text(json.dumps(data))
+    else:  # a global input changed: every page shows the title
+        config = fill.make_config(tmp_path, ["6.1", "7.0", "8.0"], code_browser=CODE,
+                                  title="Another title")
+    report = build_site(config, store)
+    assert report.written == report.pages
+
+
+def test_deleted_page_is_rebuilt_and_stale_pages_removed(site):
+    config, store = site
+    build_site(config, store)
+    out = config.site.output
+    (out / "modules/sale.html").unlink()
+    (out / "unrelated.txt").write_text("keep me")
+    assert build_site(config, store).written == 1
+    assert (out / "modules/sale.html").is_file()
+    # a module gone from every scan loses its page; files ouhub did not write stay
+    fill.scan(store, "8.0", "7.0", [fill.module("8.0", "base", "done")], at="2026-02-01")
+    fill.scan(store, "7.0", "6.1", [fill.module("7.0", "base", "done")], at="2026-02-01")
+    report = build_site(config, store)
+    assert report.removed > 0 and not (out / "modules/crm.html").exists()
+    assert (out / "unrelated.txt").read_text() == "keep me"
+    assert_valid_hrefs(out)
+
+
+def test_hostile_strings_stay_text(tmp_path):
+    config = fill.make_config(tmp_path, ["6.1", "7.0"], code_browser=fill.HOSTILE_URL + "{path}",
+                              title=fill.HOSTILE)
+    with Store.open(config.store_path) as store:
+        fill.hostile_store(store)
+        build_site(config, store)
+    out = config.site.output
+    for page in out.rglob("*.html"):
+        text = page.read_text()
+        assert "<script>window" not in text and "<img src=x" not in text, page
+        for _tag, url in parse(page).refs:
+            assert not url.strip().lower().startswith("javascript"), (page, url)
+    for badge in out.rglob("*.svg"):
+        assert "<script" not in badge.read_text()
+    assert_valid_hrefs(out)
+
+
+def test_unwritable_output_is_a_clear_error(site, tmp_path):
+    config, store = site
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(SiteError, match="cannot create the site directory"):
+        build_site(config, store, blocker / "site")
+
+
+def test_cli_site_build(site, tmp_path):
+    config, store = site
+    config.path.write_text(
+        f'data_dir = "{config.data_dir}"\n[site]\noutput = "{tmp_path / "cli-site"}"\n'
+        '[releases."6.1".branches]\nserver = "/srv/6.1"\n'
+        '[releases."7.0"]\nprevious = "6.1"\n[releases."7.0".branches]\nserver = "/srv/7.0"\n'
+    )
+    runner = CliRunner()
+    result = runner.invoke(main, ["--config", str(config.path), "site", "build"])
+    assert result.exit_code == 0, result.output
+    index = tmp_path / "cli-site" / "index.html"
+    assert result.stdout.strip().splitlines()[-1] == str(index)
+    result = runner.invoke(main, ["--config", str(config.path), "site", "build", "--json"])
+    data = json.loads(result.stdout)
+    assert data["written"] == 0 and data["index"] == str(index)
+    assert store.last_stage_events()["site"].ok
