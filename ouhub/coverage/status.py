@@ -90,7 +90,7 @@ def decide(inputs: StepInputs) -> list[ModuleStatus]:
             scripts.setdefault(script.module, []).append(script.path)
     declared: dict[str, Any] = {}
     for row in inputs.declarations or ():
-        declared.setdefault(row.module, row)
+        declared[row.module] = row  # a module declared twice keeps its last row
     renamed = dict(getattr(inputs.apriori, "renamed_modules", None) or {})
     merged = dict(getattr(inputs.apriori, "merged_modules", None) or {})
 
@@ -131,7 +131,7 @@ def decide(inputs: StepInputs) -> list[ModuleStatus]:
             problems.append(SCRIPTS_WITHOUT_DECLARATION)
         if (
             decl is not None and tree_complete and not in_tree and not decl.is_del
-            and status not in ("renamed", "merged", "removed")
+            and status not in ("renamed", "merged")
         ):
             problems.append(DECLARED_ABSENT)
         results.append(ModuleStatus(module, status, target, evidence, tuple(problems), in_tree))
@@ -152,7 +152,8 @@ def _status(
     if decl is not None and decl.is_del:
         return "removed", None
     existed = _existed_before(inputs, module, decl)
-    if tree_complete and not in_tree and not scripts and existed:
+    undeclared = decl is None or decl.status is None
+    if tree_complete and not in_tree and not scripts and existed and undeclared:
         return "removed", None
     if scripts:
         return ("partial" if decl is not None and decl.status == "partial" else "done"), None

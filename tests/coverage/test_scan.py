@@ -1,0 +1,187 @@
+"""Scanning real trees: directories on disk and real bzr mirrors; cache, history, bad input."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from breezy.workingtree import WorkingTree
+
+from examples.demo.vcs import commit_files, make_branch
+from ouhub.config import from_dict
+from ouhub.coverage import scan as scan_mod
+from ouhub.coverage.status import (
+    APRIORI_TARGET_MISSING,
+    DECLARED_ABSENT,
+    DECLARED_DONE_WITHOUT_SCRIPTS,
+    SCRIPTS_WITHOUT_DECLARATION,
+)
+from ouhub.errors import CoverageError
+from ouhub.store import Store
+from tests.coverage.trees import ADDONS, tree_61, tree_70, write_tree
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    with Store.open(tmp_path / "state" / "ouhub.sqlite") as opened:
+        yield opened
+
+
+def statuses(store: Store, release: str) -> dict[str, str]:
+    return {m.module: m.status for m in store.latest_coverage(release)}
+
+
+def test_directory_scan_decides_every_status(tmp_path: Path, store: Store):
+    old = write_tree(tmp_path / "61", tree_61())
+    new = write_tree(tmp_path / "70", tree_70())
+    os.symlink("..", new / ADDONS / "loop")  # a symlink loop
+    scan_mod.scan_path(store, old, "6.1")
+    result = scan_mod.scan_path(store, new, "7.0", previous="6.1")
+
+    assert result.ok and not result.cached
+    assert statuses(store, "7.0") == {
+        "base": "done", "account": "todo", "sale": "nothing_to_do", "stock": "partial",
+        "crm": "done", "purchase": "done", "new_mod": "new", "renamed_new": "new",
+        "mystery": "new", "openupgrade_records": "new", "old_mod": "removed",
+        "renamed_old": "renamed", "merged_old": "merged", "ghost_declared": "done",
+        "broken": "todo",
+    }
+    coverage = {m.module: m for m in store.latest_coverage("7.0")}
+    base = coverage["base"]
+    assert base.evidence.scripts == (
+        f"{ADDONS}/base/migrations/7.0.1.3/post-migration.py",
+        f"{ADDONS}/base/migrations/7.0.1.3/pre-migration.py",
+    )
+    assert base.evidence.declaration == "doc/source/modules61-70.rst:7: base | Done"
+    # the annotated work file is preferred over the plain one
+    assert base.analysis_source.endswith("openupgrade_analysis_work.txt")
+    assert (base.analysis_size, base.analysis_annotated) == (3, 2)
+    assert coverage["account"].analysis_size == 5 and coverage["account"].version == "7.0.1.1"
+    assert coverage["renamed_old"].target == "renamed_new"
+    assert "renamed_modules['renamed_old']" in coverage["renamed_old"].evidence.apriori
+    assert coverage["merged_old"].target == "ghost_target"
+    assert coverage["merged_old"].disagreements[0].startswith(APRIORI_TARGET_MISSING)
+    assert DECLARED_DONE_WITHOUT_SCRIPTS in coverage["crm"].disagreements
+    assert SCRIPTS_WITHOUT_DECLARATION in coverage["purchase"].disagreements
+    assert DECLARED_ABSENT in coverage["ghost_declared"].disagreements
+    assert coverage["broken"].manifest_error and "not a dict" in coverage["broken"].manifest_error
+    assert result.summary["scripts_by_stage"] == {"pre": 1, "post": 2, "end": 1}
+
+    warnings = store.coverage_warnings(result.scan_id)
+    text = "\n".join(f"{p}: {m}" for p, m in warnings)
+    assert "post_migration.py is not run by the upgrade mechanism" in text
+    assert f"{ADDONS}/broken/__openerp__.py" in text
+    assert "crm/migrations/7.0.1.0/openupgrade_analysis.txt: binary file" in text
+    assert "mystery/migrations/7.0.1.0/openupgrade_analysis.txt: not UTF-8" in text
+    assert f"{ADDONS}/loop: symlink loop" in text
+
+
+def test_unknown_without_the_previous_release(tmp_path: Path, store: Store):
+    new = write_tree(tmp_path / "70", tree_70())
+    scan_mod.scan_path(store, new, "7.0", previous="6.1")
+    found = statuses(store, "7.0")
+    assert found["openupgrade_records"] == "unknown"
+    # the analysis deletes and retypes fields: account existed before
+    assert found["account"] == "todo"
+    assert found["new_mod"] == "new"  # from the |new| marker
+
+
+def test_cached_rescan_does_no_work_and_a_change_is_a_new_scan(tmp_path: Path, store: Store):
+    root = write_tree(tmp_path / "70", tree_70())
+    first = scan_mod.scan_path(store, root, "7.0", previous="6.1")
+    again = scan_mod.scan_path(store, root, "7.0", previous="6.1")
+    assert again.cached and again.files_read == () and again.scan_id == first.scan_id
+    assert first.files_read  # the first scan did read files
+    assert len(store.coverage_history("7.0")) == 1
+
+    script = root / ADDONS / "account/migrations/7.0.1.1/pre-migration.py"
+    script.write_text("def migrate(cr, version):\n    pass\n")
+    changed = scan_mod.scan_path(store, root, "7.0", previous="6.1")
+    assert not changed.cached and changed.scan_id != first.scan_id
+    before, after, changes = scan_mod.diff_scans(store, "7.0")
+    assert (before.id, after.id) == (first.scan_id, changed.scan_id)
+    assert [(c.module, c.before, c.after) for c in changes] == [("account", "todo", "done")]
+    history = store.coverage_history("7.0")
+    assert [h.totals["todo"] for h in history] == [2, 1]  # account, then mystery only
+
+
+def test_failed_store_write_loses_nothing(tmp_path: Path, store: Store):
+    root = write_tree(tmp_path / "70", tree_70())
+    first = scan_mod.scan_path(store, root, "7.0", previous="6.1")
+    kept = store.latest_coverage("7.0")
+    scan = store.coverage_scan(first.scan_id)
+    # same key (so the old scan is deleted first), then a duplicate module row fails
+    with pytest.raises(sqlite3.IntegrityError):
+        store.record_coverage_scan(scan, [kept[0], kept[0]], [])
+    assert store.latest_coverage("7.0") == kept
+    assert len(store.coverage_warnings(first.scan_id)) > 0
+
+
+def test_scan_path_rejects_a_missing_directory(tmp_path: Path, store: Store):
+    with pytest.raises(CoverageError, match="no such directory"):
+        scan_mod.scan_path(store, tmp_path / "nope", "7.0")
+
+
+def _config(tmp_path: Path, with_70_mirror: bool = True):
+    return from_dict({
+        "data_dir": str(tmp_path / "data"),
+        "releases": {
+            "6.1": {"branches": {"server": {"url": "lp:openupgrade-server/6.1"}}},
+            "7.0": {"previous": "6.1",
+                    "branches": {"server": {"url": "lp:openupgrade-server/7.0"}}},
+        },
+    })
+
+
+def test_mirrors_scan_cache_and_history(tmp_path: Path):
+    config = _config(tmp_path)
+    mirror_61 = config.mirror_path(config.release("6.1").branch("server"))
+    mirror_70 = config.mirror_path(config.release("7.0").branch("server"))
+    make_branch(mirror_61, [tree_61()])
+    make_branch(mirror_70, [tree_70()])
+    with Store.open(config.store_path) as store:
+        results = scan_mod.scan_releases(config, store)
+        assert [(r.release, r.ok, r.cached) for r in results] == [
+            ("6.1", True, False), ("7.0", True, False)]
+        assert statuses(store, "7.0")["account"] == "todo"
+        # evidence paths are prefixed with the branch name
+        base = next(m for m in store.latest_coverage("7.0") if m.module == "base")
+        assert base.evidence.scripts[0].startswith(f"server/{ADDONS}/base/migrations/")
+        assert results[1].revisions["server"]
+
+        again = scan_mod.scan_releases(config, store)
+        assert all(r.cached and r.files_read == () for r in again)
+
+        commit_files(mirror_70, {f"{ADDONS}/account/migrations/7.0.1.1/post-migration.py":
+                                 "def migrate(cr, version):\n    pass\n"}, "account script")
+        third = scan_mod.scan_releases(config, store, ["7.0"])
+        assert not third[0].cached
+        assert statuses(store, "7.0")["account"] == "done"
+        old_rev = results[1].revisions["server"]
+        _, _, changes = scan_mod.diff_scans(store, "7.0", old_rev, None)
+        assert [(c.module, c.before, c.after) for c in changes] == [("account", "todo", "done")]
+
+
+def test_mirror_without_working_tree_is_read_from_its_head(tmp_path: Path):
+    config = _config(tmp_path)
+    mirror_70 = config.mirror_path(config.release("7.0").branch("server"))
+    make_branch(mirror_70, [tree_70()])
+    WorkingTree.open(str(mirror_70)).controldir.destroy_workingtree()
+    assert not (mirror_70 / ADDONS).exists()
+    with Store.open(config.store_path) as store:
+        result = scan_mod.scan_release(config, store, "7.0")
+        assert result.ok
+        found = statuses(store, "7.0")
+        assert found["base"] == "done" and found["sale"] == "nothing_to_do"
+        assert result.summary["scripts_by_stage"] == {"pre": 1, "post": 2, "end": 1}
+
+
+def test_missing_mirror_fails_that_release_only(tmp_path: Path):
+    config = _config(tmp_path)
+    make_branch(config.mirror_path(config.release("6.1").branch("server")), [tree_61()])
+    with Store.open(config.store_path) as store:
+        results = scan_mod.scan_releases(config, store)
+        assert results[0].ok and results[1].error and "ouhub sync" in results[1].error
+        assert store.latest_coverage("6.1") and store.latest_coverage("7.0") == []
