@@ -1,0 +1,118 @@
+"""`ouhub coverage scan/show/diff` as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from examples.demo.vcs import make_branch
+from ouhub.cli import main
+from ouhub.store import Store
+from tests.coverage.trees import ADDONS, tree_61, tree_70, write_tree
+
+CONFIG = """\
+data_dir = "data"
+
+[releases."6.1".branches.server]
+url = "lp:openupgrade-server/6.1"
+
+[releases."7.0"]
+previous = "6.1"
+
+[releases."7.0".branches.server]
+url = "lp:openupgrade-server/7.0"
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "ouhub.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def ouhub(config: Path, *args: str):
+    return CliRunner().invoke(main, ["--config", str(config), *args])
+
+
+def test_scan_path_then_show_ranks_todo_by_analysis_size(tmp_path: Path, config_file: Path):
+    old = write_tree(tmp_path / "61", tree_61())
+    new = write_tree(tmp_path / "70", tree_70())
+    assert ouhub(config_file, "coverage", "scan", "--path", str(old), "--release", "6.1").exit_code == 0
+    result = ouhub(config_file, "coverage", "scan", "--path", str(new), "--release", "7.0",
+                   "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data[0]["release"] == "7.0" and data[0]["previous"] == "6.1"  # from the config
+    assert data[0]["cached"] is False and data[0]["totals"]["todo"] == 2
+
+    shown = ouhub(config_file, "coverage", "show", "7.0", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    report = json.loads(shown.stdout)
+    todo = [m for m in report["modules"] if m["status"] == "todo"]
+    assert [m["module"] for m in todo] == ["account", "broken"]  # largest analysis first
+    assert report["modules"][0]["module"] == "account"
+    assert report["totals"]["done"] == 4 and sum(report["totals"].values()) == 15
+    assert any("symlink" in w["message"] or "not run" in w["message"]
+               for w in report["warnings"])
+
+    table = ouhub(config_file, "coverage", "show", "7.0")
+    assert table.exit_code == 0
+    assert "account" in table.stdout and "totals" in table.stdout
+
+    rows = list(csv.DictReader(io.StringIO(
+        ouhub(config_file, "coverage", "show", "7.0", "--status", "done",
+              "--format", "csv").stdout)))
+    assert {r["module"] for r in rows} == {"base", "crm", "purchase", "ghost_declared"}
+    crm = next(r for r in rows if r["module"] == "crm")
+    assert "declared Done without scripts" in crm["disagreements"]
+
+    with Store.open(tmp_path / "data" / "ouhub.sqlite") as store:
+        event = store.last_stage_events()["coverage"]
+        assert event.ok and event.summary["releases"] == 1
+
+
+def test_scan_mirrors_rescan_cached_and_diff(tmp_path: Path, config_file: Path):
+    data = tmp_path / "data" / "mirrors"
+    make_branch(data / "6.1" / "server", [tree_61()])
+    make_branch(data / "7.0" / "server", [tree_70()])
+    first = ouhub(config_file, "coverage", "scan", "--json")
+    assert first.exit_code == 0, first.output
+    assert [r["cached"] for r in json.loads(first.stdout)] == [False, False]
+    second = ouhub(config_file, "coverage", "scan", "--json")
+    assert [r["cached"] for r in json.loads(second.stdout)] == [True, True]
+
+    forced = ouhub(config_file, "coverage", "scan", "--release", "7.0", "--force", "--json")
+    assert json.loads(forced.stdout)[0]["cached"] is False
+    diff = ouhub(config_file, "coverage", "diff", "7.0", "--json")
+    assert diff.exit_code == 0, diff.output
+    assert json.loads(diff.stdout)["changes"] == []  # same revisions, same statuses
+
+
+def test_errors_name_the_fix(tmp_path: Path, config_file: Path):
+    never = ouhub(config_file, "coverage", "show", "7.0")
+    assert never.exit_code == 1
+    assert "never scanned" in never.output and "ouhub coverage scan --release 7.0" in never.output
+
+    bad_status = ouhub(config_file, "coverage", "show", "7.0", "--status", "finished")
+    assert bad_status.exit_code == 1 and "unknown status" in bad_status.output
+
+    no_release = ouhub(config_file, "coverage", "scan", "--path", str(tmp_path))
+    assert no_release.exit_code == 1 and "--path needs exactly one --release" in no_release.output
+
+    # no mirrors yet: each release fails with the command that fixes it, exit 1
+    unsynced = ouhub(config_file, "coverage", "scan")
+    assert unsynced.exit_code == 1
+    assert "ouhub sync" in unsynced.output
+    with Store.open(tmp_path / "data" / "ouhub.sqlite") as store:
+        assert store.last_stage_events()["coverage"].ok is False
+
+    write_tree(tmp_path / "70", {f"{ADDONS}/base/__openerp__.py": "{'name': 'Base'}"})
+    ouhub(config_file, "coverage", "scan", "--path", str(tmp_path / "70"), "--release", "7.0")
+    unknown = ouhub(config_file, "coverage", "diff", "7.0", "--from", "deadbeef")
+    assert unknown.exit_code == 1 and "no scan matches" in unknown.output
