@@ -11,7 +11,6 @@ weighs the evidence.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shlex
 from collections.abc import Iterable
@@ -22,7 +21,7 @@ from ouhub.config import Config
 from ouhub.errors import OuhubError, RunnerError
 from ouhub.runner.logparse import parse_log
 from ouhub.runner.pg import Databases, ModuleRow, module_rows, pg_env, server_params
-from ouhub.runner.proc import run_command
+from ouhub.runner.proc import redact_argv, run_command
 from ouhub.runner.verdict import ERROR, RunVerdict, decide, version_tuple
 
 log = logging.getLogger(__name__)
@@ -194,8 +193,6 @@ def execute_step(
     password = values["db_password"]
     env = pg_env(config.dsn)
     env["PGDATABASE"] = database
-    from ouhub.runner.proc import redact_argv
-
     with log_path.open("w", encoding="utf-8") as fh:
         fh.write(f"# ouhub: upgrade {previous} -> {release} of database {database}\n")
         fh.write(f"# command: {redact_argv(argv, [password])}\n# cwd: {directory}\n")
@@ -262,6 +259,3 @@ def detect_release(config: Config, rows: dict[str, ModuleRow]) -> str:
         )
     return release
 
-
-__all__ = ["StepResult", "execute_step", "addons_dirs", "build_argv", "detect_release",
-           "modules_with_scripts", "command_values", "run_dir", "os"]

@@ -78,3 +78,46 @@ def runner_store(tmp_path: Path, pg_server: str) -> Iterator[Callable[[config_mo
         for rec in store.live_databases():
             Databases(store, dsn).drop(rec.name)
         store.close()
+
+
+def write_module(
+    addons: Path, name: str, version: str, depends: Sequence[str] = (),
+    scripts: dict[str, str] | None = None,
+) -> Path:
+    """A module folder with an __openerp__.py and migration scripts {"7.0.1.0/post-x.py": code}."""
+    directory = addons / name
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "__openerp__.py").write_text(
+        repr({"name": name, "version": version, "depends": list(depends)}) + "\n")
+    for relative, code in (scripts or {}).items():
+        path = directory / "migrations" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(code)
+    return directory
+
+
+SAMPLE_61 = [SampleModule("base", "1.3"), SampleModule("sale", "1.0", depends=("base",)),
+             SampleModule("stock", "1.1", depends=("base",))]
+OK_SCRIPT = (
+    "def migrate(cr, version):\n"
+    "    cr.execute(\"UPDATE res_partner SET comment = 'migrated' WHERE id = 1\")\n"
+)
+
+
+def addons_70(config: config_mod.Config, sale_script: str = OK_SCRIPT, stock: bool = True,
+              release: str = "7.0") -> Path:
+    """The 7.0 mirror with base, sale (a post-migration script) and stock."""
+    branch = config.release(release).branches[0]
+    addons = config.mirror_path(branch) / "openerp" / "addons"
+    write_module(addons, "base", "1.3")
+    write_module(addons, "sale", "1.0", ["base"],
+                 {f"{release}.1.0/post-migration.py": sale_script})
+    if stock:
+        write_module(addons, "stock", "1.1", ["base"])
+    return addons
+
+
+@pytest.fixture(scope="session")
+def dump_61(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 6.1 sample (base, sale, stock) as a pg_dump custom file, made once."""
+    return make_dump(pg_server, tmp_path_factory.mktemp("dumps") / "s61.dump", "6.1", SAMPLE_61)

@@ -1,0 +1,349 @@
+"""`ouhub run` and `ouhub migrate`: provide a copy, upgrade it, store the run, clean up.
+
+A run reads only the config, the mirrors and its sample's template database; it
+writes only its scratch database, its log files and its record (see DESIGN.md,
+"Growing past one machine").
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ouhub.config import Config
+from ouhub.errors import OuhubError, RunnerError
+from ouhub.pgcluster import find_pg_program
+from ouhub.runner.pg import (
+    Databases,
+    database_exists,
+    hostname,
+    module_rows,
+    pg_env,
+    same_server,
+    server_params,
+)
+from ouhub.runner.proc import run_command
+from ouhub.runner.upgrade import StepResult, command_for, detect_release, execute_step, run_dir
+from ouhub.runner.verdict import ERROR, PASSED, ModuleVerdict
+from ouhub.store import RunModule, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What `ouhub run` (or one step of `ouhub migrate`) did."""
+
+    run_id: int
+    kind: str
+    previous: str
+    release: str
+    sample: str | None
+    status: str
+    message: str
+    duration: float
+    command_seconds: float | None
+    database: str | None
+    kept: bool
+    log_path: str | None
+    modules: tuple[ModuleVerdict, ...] = ()
+    dump: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "kind": self.kind, "previous": self.previous,
+            "release": self.release, "sample": self.sample, "status": self.status,
+            "message": self.message, "duration": round(self.duration, 3),
+            "database": self.database, "kept": self.kept, "log": self.log_path,
+            "dump": self.dump,
+            "modules": [
+                {"module": m.module, "outcome": m.outcome, "version_before": m.version_before,
+                 "version_after": m.version_after, "scripts": list(m.scripts),
+                 "excerpt": m.excerpt}
+                for m in self.modules
+            ],
+        }
+
+
+def branch_revisions(config: Config, store: Store, release: str) -> dict[str, Any]:
+    """The revisions of the release's branches as the last sync left them (empty if never synced)."""
+    revisions: dict[str, Any] = {}
+    reader = getattr(store, "sync_state", None)
+    if reader is None:
+        return revisions
+    for branch in config.release(release).branches:
+        state = reader(release, branch.name)
+        if state is not None and state.revid:
+            revisions[branch.name] = {"revid": state.revid, "revno": state.revno}
+    return revisions
+
+
+def _store_step(store: Store, run_id: int, step: StepResult, started: float) -> None:
+    store.finish_run(
+        run_id, status=step.verdict.status, duration=time.monotonic() - started,
+        exit_code=step.exit_code, message=step.verdict.message, log_path=str(step.log_path),
+        modules=[RunModule(m.module, m.outcome, m.version_before, m.version_after, m.scripts,
+                           m.excerpt) for m in step.verdict.modules],
+    )
+
+
+def _fail_run(store: Store, run_id: int, started: float, message: str) -> None:
+    store.finish_run(run_id, status=ERROR, duration=time.monotonic() - started, exit_code=None,
+                     message=message)
+
+
+def _copy_filestore(source: str | None, directory: Path, database: str) -> None:
+    """The filestore beside the run, where an Odoo `--data-dir {data_dir}` looks for it."""
+    if source and Path(source).is_dir():
+        shutil.copytree(source, directory / "filestore" / database)
+
+
+def run_sample(
+    config: Config, store: Store, release: str, sample_name: str, keep: bool = False,
+    dump_to: str | Path | None = None,
+) -> RunResult:
+    """Upgrade a clone of the sample's template over the step into ``release``."""
+    rel = config.release(release)
+    sample = config.sample(sample_name)
+    if rel.previous != sample.release:
+        raise RunnerError(
+            f"sample {sample.name} is a {sample.release} database; the step into {release} "
+            f"starts from {rel.previous}",
+            hint="run a sample of the previous release, or use `ouhub migrate` for a chain",
+        )
+    command_for(config, release)
+    template = store.sample_template(sample.name)
+    if template is None or not database_exists(config.dsn, template.dbname):
+        raise RunnerError(f"sample {sample.name} has no template database yet",
+                          hint=f"run `ouhub samples import {sample.name}` first")
+    dbs = Databases(store, config.dsn)
+    dbs.record(template.dbname)
+    started = time.monotonic()
+    run_id = store.start_run(
+        kind="run", release=release, previous=rel.previous, sample=sample.name,
+        revisions=branch_revisions(config, store, release), host=hostname(), pid=os.getpid(),
+    )
+    directory = run_dir(config, run_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    scratch: str | None = None
+    try:
+        scratch = dbs.new_name("run", str(run_id))
+        store.update_run(run_id, scratch_db=scratch, log_path=str(directory / "upgrade.log"))
+        dbs.create(scratch, "scratch", template=template.dbname, run_id=run_id, keep=keep)
+        _copy_filestore(template.filestore, directory, scratch)
+        step = execute_step(config, dbs, scratch, rel.previous or "", release, directory)
+        _store_step(store, run_id, step, started)
+        dumped = None
+        if dump_to and step.status == PASSED:
+            dumped = str(dump_database(config, scratch, Path(dump_to)))
+        return RunResult(
+            run_id=run_id, kind="run", previous=rel.previous or "", release=release,
+            sample=sample.name, status=step.status,
+            message=step.verdict.message + ("" if not dump_to or dumped else
+                                            "; not dumped: the run did not pass"),
+            duration=time.monotonic() - started, command_seconds=step.command_seconds,
+            database=scratch, kept=keep, log_path=str(step.log_path),
+            modules=step.verdict.modules, dump=dumped,
+        )
+    except OuhubError as exc:
+        _fail_run(store, run_id, started, exc.message)
+        return RunResult(run_id, "run", rel.previous or "", release, sample.name, ERROR,
+                         exc.message, time.monotonic() - started, None, scratch, keep,
+                         str(directory / "upgrade.log"))
+    except BaseException as exc:
+        _fail_run(store, run_id, started, f"interrupted: {exc!r}")
+        raise
+    finally:
+        if scratch and not keep:
+            rec = store.database_record(scratch)
+            if rec is not None and rec.dropped_at is None:
+                dbs.drop(scratch)
+
+
+def dump_database(config: Config, database: str, path: Path) -> Path:
+    """pg_dump -Fc of an ouhub database (the input of a next step, or the user's result)."""
+    program = find_pg_program("pg_dump")
+    if not program:
+        raise RunnerError("pg_dump is not installed", hint="install postgresql-client")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result = run_command([program, "-Fc", "--no-owner", "-f", str(path), "-d", database],
+                         env=pg_env(config.dsn), secrets=[server_params(config.dsn)["password"]],
+                         what="dump")
+    if result.returncode != 0:
+        raise RunnerError(f"pg_dump of {database} to {path} failed: {result.output.strip()}",
+                          hint="check the disk space and the path")
+    return path
+
+
+# -- migrate: the user's chain --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    source: str
+    source_release: str
+    target: str
+    status: str
+    message: str
+    database: str | None  # where the (last) upgraded copy is
+    steps: tuple[RunResult, ...] = field(default_factory=tuple)
+    hops: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "source_release": self.source_release,
+            "target": self.target, "status": self.status, "message": self.message,
+            "database": self.database, "hops": [list(h) for h in self.hops],
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+
+def migrate_database(
+    config: Config, store: Store, source: str, target: str, source_dsn: str | None = None,
+    keep_steps: bool = False,
+) -> MigrateResult:
+    """Copy ``source`` and upgrade the copy step by step to ``target``; SRC is only read."""
+    source_dsn = source_dsn or config.dsn
+    dbs = Databases(store, config.dsn)
+    rec = store.database_record(source)
+    if rec is not None and rec.dropped_at is None and rec.kind == "restore":
+        raise RunnerError(f"{source} is a half-built sample restore, not a database to migrate")
+    source_release = detect_release(config, module_rows(source_dsn, source))
+    hops = tuple(config.chain(source_release, target))
+    if not hops:
+        raise RunnerError(f"database {source} is already at release {target}",
+                          hint="name a later release with --to")
+    for _, release in hops:
+        command_for(config, release)
+    log.info("migrate %s: %s", source, " -> ".join([source_release, *(r for _, r in hops)]))
+    copy = dbs.new_name("mig", source)
+    _copy_source(config, dbs, store, source, source_dsn, copy)
+    chain_id: int | None = None
+    results: list[RunResult] = []
+    current = copy
+    for index, (previous, release) in enumerate(hops):
+        started = time.monotonic()
+        run_id = store.start_run(kind="migrate", release=release, previous=previous,
+                                 source_db=source, chain_id=chain_id, host=hostname(),
+                                 pid=os.getpid(),
+                                 revisions=branch_revisions(config, store, release))
+        if chain_id is None:
+            chain_id = run_id
+            store.update_run(run_id, chain_id=chain_id)
+        directory = run_dir(config, run_id)
+        store.update_run(run_id, scratch_db=current, log_path=str(directory / "upgrade.log"))
+        try:
+            step = execute_step(config, dbs, current, previous, release, directory)
+        except OuhubError as exc:
+            _fail_run(store, run_id, started, exc.message)
+            results.append(RunResult(run_id, "migrate", previous, release, None, ERROR,
+                                     exc.message, time.monotonic() - started, None, current,
+                                     True, str(directory / "upgrade.log")))
+            break
+        _store_step(store, run_id, step, started)
+        results.append(RunResult(
+            run_id, "migrate", previous, release, None, step.status, step.verdict.message,
+            time.monotonic() - started, step.command_seconds, current, True,
+            str(step.log_path), step.verdict.modules,
+        ))
+        if step.status != PASSED:
+            break
+        if keep_steps and index + 1 < len(hops):
+            following = dbs.new_name("mig", f"{source}_{release}")
+            dbs.create(following, "copy", template=current, keep=True)
+            current = following
+    last = results[-1]
+    if last.status == PASSED and len(results) == len(hops):
+        status = PASSED
+        message = (f"{source} upgraded from {source_release} to {target} in {len(hops)} "
+                   f"step(s); the upgraded copy is database {current}")
+    else:
+        status = last.status
+        message = (f"step {last.previous} -> {last.release} {last.status}: {last.message}; "
+                   f"the copy is left in database {current} (log: {last.log_path})")
+    return MigrateResult(source, source_release, target, status, message, current,
+                         tuple(results), hops)
+
+
+def _copy_source(
+    config: Config, dbs: Databases, store: Store, source: str, source_dsn: str, copy: str
+) -> None:
+    """CREATE DATABASE ... TEMPLATE on the same server when nobody is connected, else dump/restore."""
+    if same_server(source_dsn, config.dsn):
+        try:
+            dbs.create(copy, "copy", template=source, keep=True)
+            return
+        except RunnerError as exc:
+            log.warning("cannot clone %s directly (%s); copying with pg_dump | pg_restore",
+                        source, exc.message)
+    dbs.create(copy, "copy", keep=True)
+    pg_dump, pg_restore = find_pg_program("pg_dump"), find_pg_program("pg_restore")
+    if not pg_dump or not pg_restore:
+        raise RunnerError("pg_dump/pg_restore are not installed", hint="install postgresql-client")
+    secrets = [server_params(source_dsn)["password"], server_params(config.dsn)["password"]]
+    try:
+        with tempfile.TemporaryDirectory(dir=config.data_dir) as tmp:
+            dump = Path(tmp) / "source.dump"
+            src_env = pg_env(source_dsn)
+            done = run_command([pg_dump, "-Fc", "--no-owner", "-f", str(dump), "-d", source],
+                               env=src_env, secrets=secrets, what="copy (dump)")
+            if done.returncode != 0:
+                raise RunnerError(f"pg_dump of {source} failed: {done.output.strip()[-500:]}",
+                                  hint="check --dsn and that the user may read the database")
+            done = run_command([pg_restore, "--exit-on-error", "--no-owner", "--no-privileges",
+                                "-d", copy, str(dump)], env=pg_env(config.dsn), secrets=secrets,
+                               what="copy (restore)")
+            if done.returncode != 0:
+                raise RunnerError(f"pg_restore into {copy} failed: {done.output.strip()[-500:]}")
+    except BaseException:
+        dbs.drop(copy)
+        raise
+
+
+# -- leftovers of crashed runs --------------------------------------------------------------------
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_leftovers(config: Config, store: Store) -> list[str]:
+    """Drop the databases ouhub created for runs that are no longer active on this host.
+
+    A crashed ouhub leaves its run `running` and its scratch (or half-restored)
+    database behind; the process that owned them is gone. Kept databases (--keep,
+    migrate copies) and templates stay; records from other hosts are not judged here.
+    """
+    here = hostname()
+    dbs = Databases(store, config.dsn)
+    dropped = []
+    for run in store.active_runs():
+        if run.host == here and not _alive(run.pid):
+            store.finish_run(run.id, status=ERROR, duration=0.0, exit_code=None,
+                             message="interrupted: the ouhub process running it is gone")
+    for rec in store.live_databases():
+        if rec.kind == "template" or rec.keep:
+            continue
+        if rec.host != here or _alive(rec.pid):
+            continue
+        if database_exists(config.dsn, rec.name):
+            dbs.drop(rec.name)
+        else:
+            store.mark_database_dropped(rec.name)
+        dropped.append(rec.name)
+    return dropped
+
