@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import hashlib
+
+import psycopg2
+import pytest
+from psycopg2.extensions import parse_dsn
+
+from examples.demo.sampledb import create_sample_database
+from ouhub.errors import RunnerError
+from ouhub.runner.pg import database_exists, module_rows
+from ouhub.runner.run import migrate_database
+from tests.runner.conftest import SAMPLE_61, STANDIN_COMMAND, addons_70, build_config
+
+
+def content_checksum(dsn: str) -> str:
+    """A digest of every row of every table, in a stable order."""
+    digest = hashlib.sha256()
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+        for (table,) in cur.fetchall():
+            cur.execute(f'SELECT t::text FROM "{table}" t ORDER BY 1')
+            digest.update(table.encode())
+            for (row,) in cur.fetchall():
+                digest.update(row.encode())
+    return digest.hexdigest()
+
+
+def chain_config(tmp_path, pg_server, step2_script=None):
+    config = build_config(tmp_path, pg_server, commands={
+        "7.0": STANDIN_COMMAND, "8.0": STANDIN_COMMAND + " --log-format odoo"})
+    addons_70(config)
+    if step2_script:
+        addons_70(config, release="8.0", sale_script=step2_script)
+    else:
+        addons_70(config, release="8.0")
+    return config
+
+
+def test_chain_of_two_steps_leaves_source_untouched(tmp_path, pg_server, pg_database,
+                                                    runner_store):
+    create_sample_database(pg_database, "6.1", SAMPLE_61)
+    source = parse_dsn(pg_database)["dbname"]
+    before = content_checksum(pg_database)
+    config = chain_config(tmp_path, pg_server)
+    store = runner_store(config)
+
+    result = migrate_database(config, store, source, "8.0")
+
+    assert result.status == "passed", result.message
+    assert result.source_release == "6.1"
+    assert result.hops == (("6.1", "7.0"), ("7.0", "8.0"))
+    assert [s.status for s in result.steps] == ["passed", "passed"]
+    assert module_rows(config.dsn, result.database)["sale"].version == "8.0.1.0"
+    assert content_checksum(pg_database) == before
+    assert store.database_record(source) is None  # never registered, so never droppable
+    runs = store.runs(kind="migrate")
+    assert {r.chain_id for r in runs} == {runs[-1].id} and len(runs) == 2
+
+
+def test_chain_stops_at_the_first_failed_step_and_says_where_the_copy_is(
+    tmp_path, pg_server, pg_database, runner_store
+):
+    create_sample_database(pg_database, "6.1", SAMPLE_61)
+    source = parse_dsn(pg_database)["dbname"]
+    before = content_checksum(pg_database)
+    config = chain_config(tmp_path, pg_server,
+                          step2_script="def migrate(cr, v):\n    raise KeyError('partner_id')\n")
+    store = runner_store(config)
+
+    result = migrate_database(config, store, source, "8.0", keep_steps=True)
+
+    assert result.status == "failed"
+    assert [(s.release, s.status) for s in result.steps] == [("7.0", "passed"), ("8.0", "failed")]
+    assert "7.0 -> 8.0" in result.message and result.database in result.message
+    assert "sale" in result.message
+    step1_db, step2_db = result.steps[0].database, result.steps[1].database
+    assert step1_db != step2_db  # --keep-steps: each step's result is its own copy
+    assert module_rows(config.dsn, step1_db)["sale"].version == "7.0.1.0"
+    assert database_exists(config.dsn, step2_db)
+    assert content_checksum(pg_database) == before
+
+
+def test_unknown_release_is_a_clear_error(tmp_path, pg_server, pg_database, runner_store):
+    create_sample_database(pg_database, "9.0", SAMPLE_61)
+    config = chain_config(tmp_path, pg_server)
+    store = runner_store(config)
+    with pytest.raises(RunnerError, match="release 9.0"):
+        migrate_database(config, store, parse_dsn(pg_database)["dbname"], "8.0")
+    assert store.live_databases() == []
