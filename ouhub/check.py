@@ -228,7 +228,7 @@ def _judge(
             reason = Reason(
                 "not_in_openupgrade",
                 f"{name} is not in OpenUpgrade's coverage of {hop}: a custom or community "
-                f"(e.g. OCA) module. ouhub cannot know whether it has a {release} version or "
+                f"(e.g. OCA) module. ouhub cannot know whether it is ported to {release} or has "
                 "migration scripts: you migrate it yourself",
             )
         return StepVerdict(previous, release, name, None, "not_covered", (reason,)), name
@@ -410,7 +410,10 @@ def build_check_data(config: Any, store: Any) -> dict[str, Any]:
         modules: dict[str, Any] = {}
         for cov in store.latest_coverage(release):
             modules[cov.module] = _coverage_entry(cov)
-        for outcome in store.last_run_outcomes(release):
+        outcomes = store.last_run_outcomes(release)
+        if isinstance(outcomes, Mapping):
+            outcomes = outcomes.values()
+        for outcome in outcomes:
             entry = modules.get(_field(outcome, "module"))
             if entry is not None:
                 entry["run"] = _run_entry(outcome)
@@ -579,3 +582,188 @@ def read_database(dsn: str) -> InstalledModules:
             hint="point --database at a database in use, or pass --modules",
         )
     return installed
+
+
+# -- the command's input and output --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    """The modules to check and where they came from (kind: modules, file or database)."""
+
+    kind: str
+    modules: tuple[str, ...]
+    versions: dict[str, str | None]
+    database: str | None = None  # the DSN, password hidden
+    base_version: str | None = None
+
+    @property
+    def release(self) -> str | None:
+        return release_of_version(self.base_version)
+
+
+def read_input(
+    modules: str | None = None, modules_file: str | None = None, database: str | None = None,
+    stdin: Any = None,
+) -> CheckInput:
+    """Exactly one of a comma list, a file ('-': stdin) or a live database."""
+    given = [name for name, value in (
+        ("--modules", modules), ("--modules-file", modules_file), ("--database", database)
+    ) if value is not None]
+    if len(given) != 1:
+        raise CheckError(
+            "pass exactly one of --modules, --modules-file or --database"
+            + (f" (got {' and '.join(given)})" if given else ""),
+            hint="e.g. ouhub check --to 8.0 --from 7.0 --modules account,sale,stock",
+        )
+    if modules is not None:
+        return CheckInput("modules", parse_module_list(modules, "--modules"), {})
+    if modules_file is not None:
+        if modules_file == "-":
+            import sys
+
+            text = (stdin or sys.stdin).read()
+        else:
+            try:
+                with open(modules_file, encoding="utf-8") as fh:
+                    text = fh.read()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CheckError(
+                    f"cannot read the module list {modules_file}: {exc}",
+                    hint="pass a UTF-8 text file of module names, or - for stdin",
+                ) from exc
+        name = "stdin" if modules_file == "-" else modules_file
+        return CheckInput("file", parse_module_list(text, name), {})
+    from ouhub.config import redact_dsn
+
+    assert database is not None
+    installed = read_database(database)
+    return CheckInput(
+        "database", tuple(installed.versions), dict(installed.versions),
+        database=redact_dsn(database), base_version=installed.base_version,
+    )
+
+
+def source_release(given: str | None, found: CheckInput) -> tuple[str, bool]:
+    """--from, else the database's release from base's version; (release, detected?)."""
+    if given:
+        return given, False
+    if found.kind != "database":
+        raise CheckError(
+            "--from is needed with a module list",
+            hint="say which release the modules run on now, e.g. --from 7.0 "
+            "(with --database it is read from the base module's version)",
+        )
+    if found.release is None:
+        raise CheckError(
+            f"cannot tell the release of the database: base's version is "
+            f"{found.base_version!r}",
+            hint="pass --from with the release the database runs on",
+        )
+    return found.release, True
+
+
+def run_check(
+    target: str, source: str | None, found: CheckInput, data: Mapping[str, Any]
+) -> tuple[CheckReport, bool]:
+    """Decide for the input; (report, whether the source release was detected)."""
+    release, detected = source_release(source, found)
+    known = {r["name"] for r in data.get("releases", [])}
+    if detected and release not in known:
+        raise CheckError(
+            f"the database runs release {release} (base {found.base_version}), which is not "
+            "configured",
+            hint="known releases: " + (", ".join(sorted(known)) or "none")
+            + "; pass --from to override",
+        )
+    return decide(found.modules, release, target, data), detected
+
+
+def report_json(report: CheckReport, found: CheckInput, detected: bool) -> dict[str, Any]:
+    """The documented JSON of `ouhub check --format json`: the report plus its input."""
+    data = report.to_dict()
+    data["input"] = {
+        "kind": found.kind,
+        "database": found.database,
+        "base_version": found.base_version,
+        "source_detected": detected,
+        "versions": dict(found.versions),
+    }
+    return data
+
+
+WORDS = {"ok": "ok", "at_risk": "at risk", "blocked": "blocked", "not_covered": "not covered"}
+
+
+def hop(previous: str, release: str) -> str:
+    return f"{previous} → {release}"
+
+
+def hops_line(report: CheckReport) -> str:
+    count = len(report.steps)
+    return (f"{report.source} → {report.target} is {count} upgrade step"
+            + ("s" if count > 1 else "") + ", one release at a time: "
+            + ", ".join(hop(p, r) for p, r in report.steps))
+
+
+def summary_line(report: CheckReport) -> str:
+    counts = report.counts
+    return (f"{len(report.modules)} modules: {counts['ok']} ok, {counts['at_risk']} at risk, "
+            f"{counts['blocked']} blocked, {counts['not_covered']} not covered "
+            f"(exit {report.exit_code})")
+
+
+def table_rows(report: CheckReport) -> list[list[str]]:
+    """One row per module: its name, a cell per step ('-' once the chain stopped), the verdict."""
+    rows = []
+    for module in report.modules:
+        cells = {s.release: s for s in module.steps}
+        row = [module.module]
+        for _, release in report.steps:
+            step = cells.get(release)
+            if step is None:
+                row.append("-")
+                continue
+            cell = WORDS[step.verdict] + (f" ({step.status})" if step.status else "")
+            if step.name != module.module:
+                cell += f" as {step.name}"
+            row.append(cell)
+        row.append(WORDS[module.verdict])
+        rows.append(row)
+    return rows
+
+
+def reason_lines(report: CheckReport, everything: bool = False) -> list[str]:
+    """Why, per module not ok (or every module): each reason with its evidence."""
+    lines: list[str] = []
+    for module in report.modules:
+        if module.verdict == "ok" and not everything:
+            continue
+        lines.append(f"{module.module}: {WORDS[module.verdict]}")
+        for step in module.steps:
+            for reason in step.reasons:
+                lines.append(f"  {hop(step.previous, step.release)} "
+                             f"[{WORDS[step.verdict]}] {reason.text}")
+                lines.extend(f"      {e}" for e in reason.evidence)
+    return lines
+
+
+def markdown(report: CheckReport) -> str:
+    """The report as Markdown (to paste into an issue or a migration plan)."""
+    def cell(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+    head = ["module", *(hop(p, r) for p, r in report.steps), "verdict"]
+    out = [f"# Check {report.source} → {report.target}", "", hops_line(report) + ".", "",
+           summary_line(report) + ".", "",
+           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table_rows(report)]
+    out += ["", "## Why", ""]
+    for module in report.modules:
+        out.append(f"- **{cell(module.module)}**: {WORDS[module.verdict]}")
+        for step in module.steps:
+            for reason in step.reasons:
+                out.append(f"  - {hop(step.previous, step.release)} "
+                           f"({WORDS[step.verdict]}): {cell(reason.text)}")
+                out.extend(f"    - `{cell(e).replace('`', chr(39))}`" for e in reason.evidence)
+    return "\n".join(out) + "\n"

@@ -312,6 +312,99 @@ def discover_cmd(
         sys.stdout.write(launchpad.render_releases(found))
 
 
+@main.group("upstream", invoke_without_command=True)
+@click.option("--release", "releases", multiple=True, metavar="R",
+              help="Only this release (repeatable; default: all).")
+@json_option
+@click.pass_context
+def upstream_group(ctx: click.Context, releases: tuple[str, ...], as_json: bool) -> None:
+    """Upstream revisions not merged into each branch: count, oldest, authors, modules.
+
+    Mirrors each branch's `upstream`, compares it with the branch's mirror (run
+    `ouhub sync` first) using breezy's missing-revisions logic, stores the lag and
+    prints it. Exits 1 when some branch could not be checked.
+
+    \b
+    Example:
+      ouhub upstream --release 7.0
+      ouhub upstream --json | jq '.[] | {branch, unmerged_count, modules}'
+      ouhub upstream merge --release 7.0 --branch server
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from ouhub.sync.upstream import run_upstream
+
+    obj: Context = ctx.obj
+    for name in releases:
+        obj.config.release(name)  # unknown release: exit 2 before any work
+    lags = run_upstream(obj.config, obj.store, releases, quiet=obj.quiet)
+    if as_json:
+        output.print_json([lag.as_dict() for lag in lags])
+    else:
+        output.print_table(
+            ("release", "branch", "unmerged", "oldest", "authors", "modules", "error"),
+            [
+                (lag.release, lag.branch, "-" if lag.error else lag.count,
+                 (lag.oldest or "-")[:10], ", ".join(lag.authors[:3])
+                 + (f" +{len(lag.authors) - 3}" if len(lag.authors) > 3 else ""),
+                 ", ".join(lag.modules) or "-", lag.error or "")
+                for lag in lags
+            ],
+            title="upstream revisions not merged",
+        )
+        if not lags:
+            output.info("no branch has an `upstream` in the config; nothing to check")
+    if any(lag.error for lag in lags):
+        ctx.exit(1)
+
+
+@upstream_group.command("merge")
+@click.option("--release", required=True, metavar="R", help="The release of the branch.")
+@click.option("--branch", "branch_name", required=True, metavar="B", help="The branch name.")
+@click.option("--workdir", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="Working tree to merge in (default: <data_dir>/merges/<release>/<branch>).")
+@click.option("--push", metavar="URL", default=None,
+              help="Push the merge commit there; without it nothing is pushed.")
+@pass_ctx
+def upstream_merge(
+    obj: Context, release: str, branch_name: str, workdir: Path | None, push: str | None
+) -> None:
+    """Merge the upstream mirror into a working tree of the branch's mirror.
+
+    On conflicts, lists the conflicted files by module, leaves the tree for you
+    to resolve and exits 1. On a clean merge, commits with a message listing the
+    merged revisions; pushes only with --push.
+
+    \b
+    Example:
+      ouhub upstream merge --release 7.0 --branch server
+      ouhub upstream merge --release 7.0 --branch server \\
+          --push bzr+ssh://bazaar.launchpad.net/~openupgrade-committers/openupgrade-server/7.0
+    """
+    from ouhub.sync.upstream import merge_upstream
+
+    outcome = merge_upstream(obj.config, release, branch_name, workdir=workdir, push=push)
+    if outcome.conflicts:
+        output.print_table(
+            ("module", "conflicted files"),
+            [(module, "\n".join(files)) for module, files in outcome.conflicts.items()],
+            title=f"merge of {len(outcome.merged)} upstream revisions: conflicts",
+        )
+        output.info(f"the merge is left in {outcome.workdir}: resolve there, then "
+                    "`brz resolve` and `brz commit`")
+        sys.exit(1)
+    if not outcome.merged and outcome.committed is None:
+        output.stdout.print(f"nothing to merge: {release}/{branch_name} has every upstream "
+                            "revision", markup=False)
+    else:
+        output.stdout.print(outcome.message.rstrip(), markup=False)
+        output.info(f"committed {outcome.committed} in {outcome.workdir}")
+    if outcome.pushed_to:
+        output.info(f"pushed to {outcome.pushed_to}")
+    else:
+        output.info("not pushed (use --push URL to publish the merge)")
+
+
 # -- coverage -------------------------------------------------------------------------------------
 
 
@@ -563,6 +656,85 @@ def site_build(obj: Context, out: Path | None, as_json: bool) -> None:
 
 
 # -- check ----------------------------------------------------------------------------------------
+
+
+class CheckCommand(click.Command):
+    """`check` promises exit 3 for every usage mistake, click's own included."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.exit_code = 3
+            raise
+
+
+@main.command("check", cls=CheckCommand)
+@click.option("--to", "target", metavar="RELEASE", help="The release to upgrade to (required).")
+@click.option("--from", "source", metavar="RELEASE",
+              help="The release the modules run on now (with --database: read from base).")
+@click.option("--modules", metavar="A,B,C", help="Module names, separated by commas or spaces.")
+@click.option("--modules-file", metavar="FILE",
+              help="A file of module names (newlines, commas or spaces; # comments); - for stdin.")
+@click.option("--database", metavar="DSN",
+              help="A live database to read the installed modules from (read-only).")
+@click.option("--data", "data_file", metavar="FILE",
+              help="Check against a site's api/check-data.json instead of the store.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
+              default="table", show_default=True)
+@json_option
+@pass_ctx
+def check_command(
+    obj: Context, target: str | None, source: str | None, modules: str | None,
+    modules_file: str | None, database: str | None, data_file: str | None, fmt: str,
+    as_json: bool,
+) -> None:
+    """Can these modules be upgraded to --to, and has it been shown to work?
+
+    A verdict per module and upgrade step (ok, at_risk, blocked, not_covered),
+    each with its reasons and evidence, from the stored coverage and the last
+    nightly runs. Exit 0 all ok, 1 something at risk, 2 something blocked or
+    not covered, 3 a usage or connection error. --database only reads, inside
+    a read-only transaction.
+
+    \b
+    Example:
+      ouhub check --from 7.0 --to 9.0 --modules account,sale,stock
+      ouhub check --to 9.0 --modules-file modules.txt --format markdown
+      ouhub check --to 9.0 --database postgresql://odoo@dbhost/prod --format json
+    """
+    from ouhub import check
+
+    if not target:
+        raise check.CheckError("--to is required: the release to upgrade to",
+                               hint="e.g. ouhub check --to 8.0 --from 7.0 --modules account")
+    found = check.read_input(modules, modules_file, database)
+    if data_file:
+        try:
+            text = Path(data_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise check.CheckError(f"cannot read the check data {data_file}: {exc}",
+                                   hint="pass the api/check-data.json of a built site") from exc
+        data = check.load_check_data(text, data_file)
+    else:
+        data = check.build_check_data(obj.config, obj.store)
+    report, detected = check.run_check(target, source, found, data)
+    if as_json or fmt == "json":
+        output.print_json(check.report_json(report, found, detected))
+    elif fmt == "markdown":
+        sys.stdout.write(check.markdown(report))
+    else:
+        if detected:
+            output.info(f"database release {report.source} (base {found.base_version})")
+        output.stdout.print(check.hops_line(report), markup=False)
+        output.print_table(
+            ("module", *(check.hop(p, r) for p, r in report.steps), "verdict"),
+            check.table_rows(report),
+        )
+        for line in check.reason_lines(report):
+            output.stdout.print(line, markup=False)
+        output.stdout.print(check.summary_line(report), markup=False)
+    sys.exit(report.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,298 @@
+"""`ouhub check` end to end: the store's data, the three input forms, a real database, bad input."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+from click.testing import CliRunner, Result
+
+from examples.demo.sampledb import SampleModule, create_sample_database
+from ouhub import config as config_mod
+from ouhub.check import build_check_data, connect_readonly, read_installed
+from ouhub.cli import main
+from ouhub.store import Store
+from tests.check_store import record_coverage, record_run
+
+CONFIG = """
+data_dir = "data"
+[releases."6.1".branches.server]
+url = "lp:openupgrade-server/6.1"
+[releases."7.0"]
+previous = "6.1"
+[releases."7.0".branches.server]
+url = "lp:openupgrade-server/7.0"
+[releases."8.0"]
+previous = "7.0"
+[releases."8.0".branches.server]
+url = "lp:openupgrade-server/8.0"
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A config with 6.1 -> 7.0 -> 8.0 and a store holding coverage for both steps and runs."""
+    path = tmp_path / "ouhub.toml"
+    path.write_text(CONFIG)
+    config = config_mod.load(path)
+    with Store.open(config.store_path) as store:
+        record_coverage(store, "7.0", "6.1", {
+            "base": {"status": "done", "scripts": ["base/migrations/7.0.1.3/pre-migration.py"]},
+            "account": {"status": "done",
+                        "scripts": ["addons/account/migrations/7.0.1.1/post-migration.py"]},
+            "sale": {"status": "nothing_to_do", "declaration": "doc/modules70.rst:12: sale |Nothing"},
+            "stock": {"status": "partial", "declaration": "doc/modules70.rst:14: stock |Partial"},
+            "users_ldap": {"status": "renamed", "target": "auth_ldap",
+                           "apriori": "apriori.py: renamed_modules['users_ldap'] = 'auth_ldap'"},
+            "auth_ldap": {"status": "new"},
+            "mrp": {"status": "todo"},
+        })
+        record_coverage(store, "8.0", "7.0", {
+            "base": {"status": "done"}, "account": {"status": "done"},
+            "sale": {"status": "done", "disagreements": ["declared Done without scripts"]},
+            "stock": {"status": "done"}, "auth_ldap": {"status": "done"},
+            "mrp": {"status": "done"},
+        })
+        record_run(store, "7.0", "6.1", "demo61", "passed",
+                   {"base": "upgraded", "account": "upgraded"})
+        record_run(store, "7.0", "6.1", "demo61", "failed",
+                   {"base": "upgraded", "account": "failed"},
+                   excerpt="ProgrammingError: column \"currency_mode\" does not exist")
+    return path
+
+
+def invoke(project: Path | None, *args: str, stdin: str | None = None) -> Result:
+    prefix = ["--config", str(project)] if project else []
+    return CliRunner().invoke(main, [*prefix, "check", *args], input=stdin)
+
+
+def test_check_data_from_the_store(project: Path) -> None:
+    config = config_mod.load(project)
+    with Store.open(config.store_path) as store:
+        data = build_check_data(config, store)
+    assert data["schema_version"] == 1
+    assert data["releases"] == [
+        {"name": "6.1", "previous": None}, {"name": "7.0", "previous": "6.1"},
+        {"name": "8.0", "previous": "7.0"},
+    ]
+    assert list(data["steps"]) == ["7.0", "8.0"]
+    modules = data["steps"]["7.0"]["modules"]
+    assert modules["base"]["evidence"] == ["script: base/migrations/7.0.1.3/pre-migration.py"]
+    assert modules["users_ldap"]["target"] == "auth_ldap"
+    assert modules["users_ldap"]["evidence"] == [
+        "apriori: apriori.py: renamed_modules['users_ldap'] = 'auth_ldap'"
+    ]
+    # the newest run wins, with its status, sample and the failure's excerpt
+    account = modules["account"]["run"]
+    assert account["outcome"] == "failed" and account["run_status"] == "failed"
+    assert account["sample"] == "demo61" and account["at"]
+    assert "currency_mode" in account["evidence"][0]
+    assert "run" not in modules["sale"]
+    assert data["steps"]["8.0"]["modules"]["sale"]["disagreements"] == [
+        "declared Done without scripts"
+    ]
+    json.dumps(data)
+
+
+def test_modules_table_spells_out_each_hop(project: Path) -> None:
+    result = invoke(project, "--from", "6.1", "--to", "8.0", "--modules", "base,sale users_ldap")
+    assert result.exit_code == 1, result.output  # sale: declared and found disagree in 8.0
+    out = result.stdout
+    assert "6.1 → 8.0 is 2 upgrade steps, one release at a time: 6.1 → 7.0, 7.0 → 8.0" in out
+    assert "ok (renamed)" in out and "as auth_ldap" in out
+    assert "3 modules:" in out
+
+
+def test_exit_codes_follow_the_worst_verdict(project: Path) -> None:
+    ok = invoke(project, "--from", "6.1", "--to", "7.0", "--modules", "base,sale")
+    assert ok.exit_code == 0, ok.output
+    assert "2 modules: 2 ok, 0 at risk, 0 blocked, 0 not covered (exit 0)" in ok.stdout
+    risky = invoke(project, "--from", "6.1", "--to", "7.0", "--modules", "account,stock")
+    assert risky.exit_code == 1
+    assert "failed on account" in risky.stdout and "currency_mode" in risky.stdout
+    blocked = invoke(project, "--from", "6.1", "--to", "7.0", "--modules", "mrp")
+    assert blocked.exit_code == 2
+    custom = invoke(project, "--from", "7.0", "--to", "8.0", "--modules", "my_reports")
+    assert custom.exit_code == 2 and "custom or community" in custom.stdout
+
+
+def test_modules_file_json(project: Path, tmp_path: Path) -> None:
+    listing = tmp_path / "modules.txt"
+    listing.write_text("# our production\nbase, sale\nstock  # the warehouse\n")
+    result = invoke(project, "--from", "6.1", "--to", "8.0", "--modules-file", str(listing),
+                    "--format", "json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["input"] == {"kind": "file", "database": None, "base_version": None,
+                             "source_detected": False, "versions": {}}
+    assert [m["module"] for m in data["modules"]] == ["base", "sale", "stock"]
+    sale = data["modules"][1]
+    assert [s["verdict"] for s in sale["steps"]] == ["ok", "at_risk"]
+    assert sale["steps"][1]["reasons"][1]["code"] == "disagreement"
+    assert data["summary"]["at_risk"] == 2 and data["exit_code"] == 1
+    # --json is the same as --format json; stdin works as a file
+    again = invoke(project, "--from", "6.1", "--to", "8.0", "--modules-file", "-", "--json",
+                   stdin=listing.read_text())
+    assert json.loads(again.stdout)["modules"] == data["modules"]
+
+
+def test_markdown(project: Path) -> None:
+    result = invoke(project, "--from", "6.1", "--to", "8.0", "--modules", "stock",
+                    "--format", "markdown")
+    assert result.exit_code == 1
+    out = result.stdout
+    assert out.startswith("# Check 6.1 → 8.0\n")
+    assert "| module | 6.1 → 7.0 | 7.0 → 8.0 | verdict |" in out
+    assert "| stock | at risk (partial) | ok (done) | at risk |" in out
+    assert "`declared: doc/modules70.rst:14: stock |Partial`" not in out  # pipes escaped
+    assert "stock \\|Partial" in out
+
+
+def test_check_data_file_without_config(tmp_path: Path) -> None:
+    vectors = json.loads((Path(__file__).parent / "check_vectors.json").read_text())
+    data = tmp_path / "check-data.json"
+    data.write_text(json.dumps(vectors["data"]["chain"]))
+    result = invoke(None, "--data", str(data), "--from", "6.1", "--to", "7.0",
+                    "--modules", "base", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["modules"][0]["verdict"] == "ok"
+
+
+# -- a live database ------------------------------------------------------------------------------
+
+
+SAMPLE = [
+    SampleModule("account", "1.1"), SampleModule("sale", "1.0"),
+    SampleModule("stock", "1.1", state="to upgrade"),
+    SampleModule("mrp", "1.1", state="uninstalled"),
+    SampleModule("my_company_reports", "0.3"),
+]
+
+
+def snapshot(dsn: str) -> list[Any]:
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id, name, state, latest_version, write_date FROM ir_module_module "
+                        "ORDER BY id")
+            modules = cur.fetchall()
+            cur.execute("SELECT count(*), max(write_date) FROM res_partner")
+            partners = cur.fetchall()
+            cur.execute("SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = 'public' ORDER BY 1")
+            tables = cur.fetchall()
+        return [modules, partners, tables]
+    finally:
+        conn.close()
+
+
+def test_database_read_only_and_detected_release(project: Path, pg_database: str) -> None:
+    create_sample_database(pg_database, "7.0", SAMPLE, partners=5)
+    before = snapshot(pg_database)
+    result = invoke(project, "--to", "8.0", "--database", pg_database, "--format", "json")
+    assert result.exit_code == 2, result.output
+    data = json.loads(result.stdout)
+    assert data["source"] == "7.0" and data["target"] == "8.0"
+    assert data["input"]["kind"] == "database" and data["input"]["source_detected"] is True
+    assert data["input"]["base_version"] == "7.0.1.3"
+    assert data["input"]["versions"] == {
+        "account": "7.0.1.1", "base": "7.0.1.3", "my_company_reports": "7.0.0.3",
+        "sale": "7.0.1.0", "stock": "7.0.1.1",
+    }
+    verdicts = {m["module"]: m["verdict"] for m in data["modules"]}
+    assert verdicts == {"account": "ok", "base": "ok", "my_company_reports": "not_covered",
+                        "sale": "at_risk", "stock": "ok"}  # mrp is not installed
+    table = invoke(project, "--to", "8.0", "--database", pg_database)
+    assert "database release 7.0 (base 7.0.1.3)" in table.stderr
+    # --from wins over the detected release
+    forced = invoke(project, "--from", "6.1", "--to", "7.0", "--database", pg_database, "--json")
+    data = json.loads(forced.stdout)
+    assert data["source"] == "6.1" and data["input"]["source_detected"] is False
+    assert snapshot(pg_database) == before
+
+
+def test_the_connection_refuses_writes(pg_database: str) -> None:
+    create_sample_database(pg_database, "7.0", SAMPLE, partners=5)
+    before = snapshot(pg_database)
+    conn = connect_readonly(pg_database)
+    try:
+        installed = read_installed(conn, pg_database)
+        assert installed.release == "7.0" and "mrp" not in installed.versions
+        for statement in (
+            "UPDATE ir_module_module SET state = 'to remove'",
+            "INSERT INTO res_partner (name) VALUES ('intruder')",
+            "CREATE TABLE ouhub_was_here (id int)",
+        ):
+            with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction), conn.cursor() as cur:
+                cur.execute(statement)
+            conn.rollback()
+    finally:
+        conn.close()
+    assert snapshot(pg_database) == before
+
+
+# -- bad input: one clear message, exit 3 ---------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_not_an_openerp_database(project: Path, pg_database: str) -> None:
+    result = invoke(project, "--to", "8.0", "--database", pg_database)
+    assert result.exit_code == 3
+    assert "is not an OpenERP database: it has no ir_module_module table" in result.stderr
+    assert "hint:" in result.stderr and "Traceback" not in result.output
+
+
+def test_refused_connection(project: Path) -> None:
+    dsn = f"postgresql://someone:s3cret@127.0.0.1:{free_port()}/prod"
+    result = invoke(project, "--to", "8.0", "--database", dsn)
+    assert result.exit_code == 3
+    assert "cannot connect to the database" in result.stderr
+    assert "s3cret" not in result.stderr and "***" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "6.1", "--to", "99.0", "--modules", "base"], "unknown release '99.0'"),
+        (["--from", "5.0", "--to", "8.0", "--modules", "base"], "unknown release '5.0'"),
+        (["--from", "8.0", "--to", "7.0", "--modules", "base"], "release 7.0 does not follow 8.0"),
+        (["--from", "6.1", "--modules", "base"], "--to is required"),
+        (["--to", "8.0", "--modules", "base"], "--from is needed with a module list"),
+        (["--from", "6.1", "--to", "8.0"], "pass exactly one of --modules"),
+        (["--from", "6.1", "--to", "8.0", "--modules", "a", "--database", "x"],
+         "(got --modules and --database)"),
+        (["--from", "6.1", "--to", "8.0", "--modules", "account, (7.0.1.1)"],
+         "--modules: 1 line is not module names"),
+        (["--from", "6.1", "--to", "8.0", "--modules", " , # nothing"],
+         "--modules: no module names found"),
+        (["--from", "6.1", "--to", "8.0", "--modules-file", "/nonexistent/list.txt"],
+         "cannot read the module list /nonexistent/list.txt"),
+        (["--to", "8.0", "--modules", "base", "--format", "yaml"], "Invalid value for '--format'"),
+        (["--to", "8.0", "--bogus"], "No such option '--bogus'"),
+    ],
+)
+def test_bad_input_exits_3(project: Path, args: list[str], message: str) -> None:
+    result = invoke(project, *args)
+    assert result.exit_code == 3, result.output
+    assert message in result.stderr
+    assert not result.stdout
+
+
+def test_junk_lines_in_a_file_are_listed(project: Path, tmp_path: Path) -> None:
+    listing = tmp_path / "modules.txt"
+    listing.write_text("Installed modules:\naccount\nsale (7.0.1.0)\n")
+    result = invoke(project, "--from", "6.1", "--to", "8.0", "--modules-file", str(listing))
+    assert result.exit_code == 3
+    assert f"{listing}: 2 lines are not module names:" in result.stderr
+    assert "line 1: 'Installed modules:'" in result.stderr
+    assert "line 3: 'sale (7.0.1.0)'" in result.stderr
+    assert "'#' starts a comment" in result.stderr
