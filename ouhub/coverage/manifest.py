@@ -56,8 +56,10 @@ def decode_manifest(data: bytes, source: str) -> str:
     """Decode manifest bytes as Python source does: BOM, then coding cookie, else UTF-8."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:  # unknown codec named in the cookie
-        raise ManifestError(f"{source}: {exc.msg}", hint=_FIX_HINT) from exc
+    except SyntaxError as exc:
+        if "unknown encoding" in str(exc.msg):
+            raise ManifestError(f"{source}: {exc.msg}", hint=_FIX_HINT) from exc
+        encoding = "utf-8"  # bytes that are not UTF-8 and no cookie: say so below
     try:
         return data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
