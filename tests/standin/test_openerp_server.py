@@ -282,3 +282,14 @@ def test_bad_command_lines_are_refused(tmp_path, extra, message):
     proc = subprocess.run([sys.executable, str(STANDIN), "-d", "x", *extra],
                           capture_output=True, text=True, check=False, timeout=30)
     assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_an_unreachable_database_fails_to_initialize_with_exit_0(pg_server, tmp_path):
+    missing = dsn_for(pg_server, f"ouhub_test_missing_{uuid.uuid4().hex[:8]}")
+    (tmp_path / "addons").mkdir()
+    rc, text, report = run(missing, tmp_path / "addons", tmp_path / "server.log")
+    assert rc == 0  # like openerp-server 6.1/7.0: the log is the only evidence
+    (error,) = report.errors
+    assert (error.kind, error.module) == ("init", None) and report.fatal
+    assert "OperationalError" in error.excerpt
+    assert report.records[0].dbname is None  # startup lines log "?" for the database
