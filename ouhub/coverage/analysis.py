@@ -78,6 +78,7 @@ _FIELD_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("property", r"^now a property\b"),
         ("not_property", r"^not a property anymore\b"),
         ("translate", r"^(?:now translatable|not translatable anymore)\b"),
+        ("renamed", r"^was renamed to\b"),
         ("changed", r"^\S+ is now\b"),
     )
 )
@@ -215,6 +216,9 @@ class _Parser:
         self.dropped = 0
         self.pending: list[_ModuleCounts] = []  # changes not yet annotated, in this block
         self.leading: str | None = None  # annotation met before any change of the block
+        self.run: list[_ModuleCounts] = []  # changes credited by the current comment run
+        self.run_kind = ""
+        self.unanswered: list[_ModuleCounts] = []  # previous block's changes left bare
         self.block_has_change = False
 
     def counts(self) -> _ModuleCounts:
@@ -237,6 +241,7 @@ class _Parser:
         header = _HEADER.match(line)
         if header:
             self.end_block()
+            self.unanswered = []
             self.module = (header.group("module") or header.group("bare") or "").strip()
             self.section = (header.group("section") or "").lower()
             self.counts()
@@ -276,6 +281,7 @@ class _Parser:
         counts = self.counts()
         getattr(counts, table)[kind] += 1
         self.pending.append(counts)
+        self.run = []
         self.block_has_change = True
         return True
 
@@ -305,21 +311,30 @@ class _Parser:
 
     def annotate(self, text: str) -> None:
         kind = _annotation_kind(text)
-        if self.pending:
-            for counts in self.pending:
-                counts.annotated += 1
-                counts.kinds[kind] += 1
+        if self.pending:  # the first comment below some changes
+            self.run, self.run_kind = self.pending, kind
+            _credit(self.run, kind, 1)
             self.pending = []
-        elif not self.block_has_change and self.leading is None:
-            self.leading = kind
+        elif self.run:  # "# TODO ..." then "# Done ...": the strongest word wins
+            stronger = _stronger(self.run_kind, kind)
+            if stronger != self.run_kind:
+                _credit(self.run, self.run_kind, -1)
+                _credit(self.run, stronger, 1)
+                self.run_kind = stronger
+        elif not self.block_has_change:
+            self.leading = _stronger(self.leading, kind)
 
     def end_block(self) -> None:
         if self.pending and self.leading is not None:
-            for counts in self.pending:
-                counts.annotated += 1
-                counts.kinds[self.leading] += 1
-        self.pending = []
-        self.leading = None
+            _credit(self.pending, self.leading, 1)  # a comment above, none below
+            self.pending = []
+        if self.block_has_change:
+            self.unanswered = self.pending
+        elif self.leading is not None and self.unanswered:
+            # a block of comments only, after a blank line: it is about the changes above
+            _credit(self.unanswered, self.leading, 1)
+            self.unanswered = []
+        self.pending, self.run, self.leading = [], [], None
         self.block_has_change = False
 
     def finish(self) -> AnalysisFile:
@@ -337,7 +352,7 @@ class _Parser:
                 records=dict(c.records),
                 other=c.other,
                 annotated=c.annotated,
-                annotation_kinds=dict(c.kinds),
+                annotation_kinds={k: v for k, v in c.kinds.items() if v},
                 warnings=tuple(c.warnings[:MAX_WARNINGS]),
             )
             for name, c in self.modules.items()
@@ -345,6 +360,21 @@ class _Parser:
         return AnalysisFile(
             source=self.source, is_work=self.work, modules=modules, warnings=tuple(warnings)
         )
+
+
+_STRENGTH = {"todo": 0, "note": 1, "nothing_to_do": 2, "done": 3}
+
+
+def _stronger(old: str | None, new: str) -> str:
+    if old is None or _STRENGTH[new] > _STRENGTH[old]:
+        return new
+    return old
+
+
+def _credit(changes: list[_ModuleCounts], kind: str, sign: int) -> None:
+    for counts in changes:
+        counts.annotated += sign
+        counts.kinds[kind] += sign
 
 
 def _field_kind(desc: str) -> str:

@@ -60,6 +60,36 @@ DEL ir.rule: account.account_root_comp_rule (noupdate)
 # DONE: post-migration: delete old rules safely
 """
 
+# addons/sale/migrations/9.0.1.0/openupgrade_analysis_work.txt, shortened
+SALE_90_WORK = """---Fields in module 'sale'---
+sale         / account.analytic.line    / so_line (many2one)            : NEW relation: sale.order.line
+#Nothing To Do : New Functionality added.
+
+sale         / account.invoice          / section_id (many2one)         : DEL relation: crm.case.section
+sale         / account.invoice          / team_id (many2one)            : NEW relation: crm.team
+#TODO : section_id is now team_id
+#Done : renamed the column to new column team_id.
+
+sale         / sale.order               / fiscal_position (many2one)    : was renamed to fiscal_position_id [nothing to to]
+#Nothing To Do : ORM will change the name automatically.
+
+sale         / sale.order.line          / product_uos (many2one)        : DEL relation: product.uom
+#TODO : Moved to product_uos module (so saved it for later use.)
+
+sale         / sale.order               / state (selection)             : selection_keys is now '['cancel', 'done', 'draft', 'sale', 'sent']' ('['cancel', 'done', 'draft', 'invoice_except', 'manual', 'progress', 'sent', 'shipping_except', 'waiting_date']')
+TODO : To map the state values as per new values.
+#Done : Mapped the values as per new state values
+
+---XML records in module 'sale'---
+NEW web.tip: sale.sale_tip_2
+
+
+DEL workflow: sale.wkf_sale
+DEL workflow.activity: sale.act_cancel
+
+#Done : THE WORKFLOW IS REMOVED WITH THE DELETE WORKFLOW FUNCTION
+"""
+
 GENERAL_LOG_18 = """---Models in module 'general'---
 obsolete model account.fr.fec [module l10n_fr_account]
 obsolete model hr.applicant.skill (renamed to hr.candidate.skill) [module hr_recruitment_skills]
@@ -102,6 +132,18 @@ def test_work_file_counts_and_annotations() -> None:
     # a bare TODO is an annotation but not an analysis
     assert account.analysed_share == pytest.approx(11 / 13)
     assert account.other == 0
+
+
+def test_comment_runs_and_trailing_comments_90() -> None:
+    sale = parse_analysis(SALE_90_WORK, "sale/9.0.1.0/openupgrade_analysis_work.txt").modules[
+        "sale"
+    ]
+    assert sale.fields == {"new": 2, "del": 2, "renamed": 1, "selection": 1}
+    assert sale.records == {"new": 1, "del": 2}
+    # "#TODO" then "#Done" is done; a comment after a blank line answers the changes above
+    assert sale.annotation_kinds == {"nothing_to_do": 2, "done": 5, "todo": 1}
+    assert (sale.total, sale.annotated) == (9, 8)
+    assert sale.analysed_share == pytest.approx(7 / 9)
 
 
 def test_general_log() -> None:
