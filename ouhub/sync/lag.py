@@ -1,0 +1,136 @@
+"""Upstream lag as records: unmerged revisions, modules touched, merge messages. No I/O.
+
+A module is a directory holding a manifest (``__manifest__.py``, ``__openerp__.py``
+or ``__terp__.py``); ``module_roots`` finds them in a list of paths and
+``module_of`` maps a changed file to the module that contains it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+MANIFESTS = ("__manifest__.py", "__openerp__.py", "__terp__.py")
+NO_MODULE = "(no module)"
+
+
+@dataclass(frozen=True)
+class UnmergedRevision:
+    """An upstream revision the OpenUpgrade branch has not merged."""
+
+    revid: str
+    revno: str | None  # upstream's revno (dotted for merged revisions)
+    author: str
+    date: str  # ISO 8601, UTC
+    message: str
+    modules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BranchLag:
+    """How far a release's branch is behind its upstream, as of ``checked_at``."""
+
+    release: str
+    branch: str
+    upstream_url: str
+    served_url: str | None = None
+    upstream_revid: str | None = None
+    mirror_revid: str | None = None
+    unmerged: tuple[UnmergedRevision, ...] = ()
+    checked_at: str | None = None
+    last_success: str | None = None
+    error: str | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.unmerged)
+
+    @property
+    def oldest(self) -> str | None:
+        return min((r.date for r in self.unmerged), default=None)
+
+    @property
+    def authors(self) -> tuple[str, ...]:
+        """Authors of unmerged revisions, the most prolific first."""
+        counts = Counter(r.author for r in self.unmerged)
+        return tuple(a for a, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    @property
+    def modules(self) -> tuple[str, ...]:
+        return tuple(sorted({m for r in self.unmerged for m in r.modules}))
+
+    def as_dict(self) -> dict:
+        return {
+            "release": self.release,
+            "branch": self.branch,
+            "upstream_url": self.upstream_url,
+            "served_url": self.served_url,
+            "upstream_revid": self.upstream_revid,
+            "mirror_revid": self.mirror_revid,
+            "unmerged_count": self.count,
+            "oldest_unmerged": self.oldest,
+            "authors": list(self.authors),
+            "modules": list(self.modules),
+            "checked_at": self.checked_at,
+            "last_success": self.last_success,
+            "error": self.error,
+            "unmerged": [
+                {"revid": r.revid, "revno": r.revno, "author": r.author, "date": r.date,
+                 "message": r.message, "modules": list(r.modules)}
+                for r in self.unmerged
+            ],
+        }
+
+
+def module_roots(paths: Iterable[str]) -> frozenset[str]:
+    """The directories (relative paths) that hold a module manifest."""
+    roots = set()
+    for path in paths:
+        head, _, name = path.rstrip("/").rpartition("/")
+        if name in MANIFESTS and head:
+            roots.add(head)
+    return frozenset(roots)
+
+
+def module_of(path: str, roots: frozenset[str] | set[str]) -> str | None:
+    """The module a file belongs to: its deepest enclosing module root, else the
+    directory after the last ``addons/`` (a module since deleted), else None."""
+    parts = path.strip("/").split("/")
+    for depth in range(len(parts) - 1, 0, -1):
+        if "/".join(parts[:depth]) in roots:
+            return parts[depth - 1]
+    dirs = parts[:-1]
+    for index in range(len(dirs) - 1, -1, -1):
+        if dirs[index] == "addons" and index + 1 < len(dirs):
+            return dirs[index + 1]
+    return None
+
+
+def modules_of(paths: Iterable[str], roots: frozenset[str] | set[str]) -> tuple[str, ...]:
+    return tuple(sorted({m for p in paths if (m := module_of(p, roots)) is not None}))
+
+
+def group_by_module(paths: Iterable[str], roots: frozenset[str] | set[str]) -> dict[str, list[str]]:
+    """Files grouped by module (files outside any module under NO_MODULE), sorted."""
+    groups: dict[str, list[str]] = {}
+    for path in sorted(set(paths)):
+        groups.setdefault(module_of(path, roots) or NO_MODULE, []).append(path)
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0] == NO_MODULE, kv[0])))
+
+
+def first_line(message: str, width: int = 72) -> str:
+    line = (message.strip().splitlines() or [""])[0].strip()
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def merge_message(upstream_url: str, revisions: Iterable[UnmergedRevision]) -> str:
+    """The commit message of a merge from upstream: one line per merged revision."""
+    revisions = list(revisions)
+    plural = "revision" if len(revisions) == 1 else "revisions"
+    lines = [f"Merge upstream {upstream_url} ({len(revisions)} {plural})", ""]
+    for rev in revisions:
+        modules = f" [{', '.join(rev.modules)}]" if rev.modules else ""
+        lines.append(f"- r{rev.revno or '?'} {rev.date[:10]} {rev.author}: "
+                     f"{first_line(rev.message)}{modules}")
+    return "\n".join(lines) + "\n"

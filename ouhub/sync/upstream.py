@@ -1,0 +1,289 @@
+"""Upstream lag and assisted merges: `ouhub upstream` and `ouhub upstream merge`.
+
+For each branch with an ``upstream``, the upstream is mirrored next to the
+OpenUpgrade mirror (``<data>/mirrors/upstream/<release>/<branch>``) and breezy's own
+missing-revisions logic (``breezy.missing.find_unmerged``, the code behind
+``brz missing``) lists the upstream revisions the OpenUpgrade branch has not merged,
+merged revisions included. Records and messages come from ``ouhub.sync.lag``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import breezy.bzr  # noqa: F401  (registers the bzr formats)
+import breezy.git  # noqa: F401  (registers the git formats)
+from breezy import errors as bzr_errors
+from breezy.branch import Branch as VcsBranch
+from breezy.missing import find_unmerged
+from breezy.workingtree import WorkingTree
+
+from ouhub import output
+from ouhub.config import Branch, Config
+from ouhub.errors import OuhubError, SyncError
+from ouhub.store import Store, utcnow
+from ouhub.sync.lag import (
+    BranchLag,
+    UnmergedRevision,
+    group_by_module,
+    merge_message,
+    module_roots,
+    modules_of,
+)
+
+log = logging.getLogger("ouhub.sync")
+
+FALLBACK_COMMITTER = "ouhub <ouhub@localhost>"
+
+
+def _text(revid: bytes | str) -> str:
+    return revid.decode("utf-8") if isinstance(revid, bytes) else revid
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="seconds")
+
+
+def _open_branch(path: Path, what: str, hint: str) -> VcsBranch:
+    try:
+        return VcsBranch.open(str(path))
+    except bzr_errors.NotBranchError:
+        raise SyncError(f"{what} is missing: no branch at {path}", hint=hint) from None
+    except (bzr_errors.BzrError, OSError) as exc:
+        raise SyncError(f"{what} at {path} cannot be opened: {exc}", hint=hint) from exc
+
+
+def upstream_branches(config: Config, releases: Iterable[str] = ()) -> list[Branch]:
+    """The configured branches that have an upstream (of the given releases, else all)."""
+    names = list(releases) or list(config.releases)
+    return [b for name in names for b in config.release(name).branches if b.upstream]
+
+
+# -- lag ----------------------------------------------------------------------------------------
+
+
+def _tree_paths(branch: VcsBranch) -> list[str]:
+    tree = branch.basis_tree()
+    with tree.lock_read():
+        return [p for p in tree.all_versioned_paths() if p]
+
+
+def _changed_paths(repository: Any, revid: bytes) -> list[str]:
+    delta = repository.get_revision_delta(revid)
+    paths: list[str] = []
+    for changes in (delta.added, delta.removed, delta.modified, delta.renamed, delta.copied,
+                    delta.kind_changed):
+        for change in changes:
+            paths.extend(p for p in change.path if p)
+    return paths
+
+
+def unmerged_revisions(local: VcsBranch, remote: VcsBranch) -> list[UnmergedRevision]:
+    """Revisions of ``remote`` that ``local`` has not merged, oldest first, with modules."""
+    with local.lock_read(), remote.lock_read():
+        _, extra = find_unmerged(
+            local, remote, restrict="remote", include_merged=True, backward=True
+        )
+        if not extra:
+            return []
+        roots = module_roots(_tree_paths(remote)) | module_roots(_tree_paths(local))
+        repository = remote.repository
+        revids = [revid for _revno, revid, _depth in extra]
+        revisions = repository.get_revisions(revids)
+        result = []
+        for (revno, revid, _depth), rev in zip(extra, revisions, strict=True):
+            result.append(UnmergedRevision(
+                revid=_text(revid),
+                revno=str(revno) if revno is not None else None,
+                author=rev.get_apparent_authors()[0],
+                date=_iso(rev.timestamp),
+                message=rev.message,
+                modules=modules_of(_changed_paths(repository, revid), roots),
+            ))
+        return sorted(result, key=lambda r: r.date)
+
+
+def compute_lag(config: Config, branch: Branch, served_url: str | None = None) -> BranchLag:
+    """The lag of a branch's mirror behind its upstream mirror (both already on disk)."""
+    local = _open_branch(
+        config.mirror_path(branch), f"the mirror of {branch.key}",
+        f"run `ouhub sync --release {branch.release}` first",
+    )
+    remote = _open_branch(
+        config.upstream_mirror_path(branch), f"the upstream mirror of {branch.key}",
+        f"run `ouhub upstream --release {branch.release}` first",
+    )
+    unmerged = unmerged_revisions(local, remote)
+    now = utcnow()
+    return BranchLag(
+        release=branch.release, branch=branch.name, upstream_url=branch.upstream or "",
+        served_url=served_url, upstream_revid=_text(remote.last_revision()),
+        mirror_revid=_text(local.last_revision()), unmerged=tuple(unmerged),
+        checked_at=now, last_success=now,
+    )
+
+
+def _mirror_upstream(config: Config, branch: Branch) -> Any:
+    from ouhub.sync.mirror import update_mirror
+
+    return update_mirror([branch.upstream], config.upstream_mirror_path(branch), force=False)
+
+
+def run_upstream(
+    config: Config, store: Store, releases: Iterable[str] = (), *, quiet: bool = False,
+    mirror: Callable[[Config, Branch], Any] = _mirror_upstream,
+) -> list[BranchLag]:
+    """Mirror each upstream, compute and store each branch's lag; one failure stops nothing."""
+    started = utcnow()
+    branches = upstream_branches(config, releases)
+    lags: list[BranchLag] = []
+    with output.progress("upstream", len(branches), quiet=quiet) as advance:
+        for branch in branches:
+            try:
+                result = mirror(config, branch)
+                lag = compute_lag(config, branch, served_url=getattr(result, "served_url", None))
+                store.record_upstream_lag(lag)
+            except OuhubError as exc:
+                message = exc.message + (f" ({exc.hint})" if exc.hint else "")
+                log.warning("upstream %s: %s", branch.key, message)
+                store.record_upstream_failure(
+                    branch.release, branch.name, branch.upstream or "", message
+                )
+                lag = BranchLag(
+                    release=branch.release, branch=branch.name, upstream_url=branch.upstream or "",
+                    checked_at=utcnow(), error=message,
+                )
+            lags.append(lag)
+            advance(branch.key)
+    failed = [lag for lag in lags if lag.error]
+    store.record_stage("upstream", started, not failed, {
+        "branches": len(lags), "failed": len(failed),
+        "unmerged": sum(lag.count for lag in lags if not lag.error),
+    })
+    return lags
+
+
+# -- assisted merge -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    """What `ouhub upstream merge` did in its working tree."""
+
+    workdir: Path
+    merged: tuple[UnmergedRevision, ...] = ()
+    conflicts: dict[str, list[str]] = field(default_factory=dict)  # module -> files
+    committed: str | None = None  # the merge commit's revision id
+    message: str = ""
+    pushed_to: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.conflicts
+
+
+def default_workdir(config: Config, branch: Branch) -> Path:
+    return config.data_dir / "merges" / branch.release / branch.name
+
+
+def _working_tree(config: Config, branch: Branch, workdir: Path) -> WorkingTree:
+    """A branch of the mirror with a working tree in ``workdir``, brought up to the mirror."""
+    mirror = _open_branch(
+        config.mirror_path(branch), f"the mirror of {branch.key}",
+        f"run `ouhub sync --release {branch.release}` first",
+    )
+    if not workdir.exists() or not any(workdir.iterdir()):
+        workdir.parent.mkdir(parents=True, exist_ok=True)
+        return mirror.controldir.sprout(str(workdir)).open_workingtree()
+    try:
+        tree = WorkingTree.open(str(workdir))
+    except bzr_errors.NotBranchError:
+        raise SyncError(
+            f"{workdir} exists and is not a working tree",
+            hint="pass another --workdir, or remove that directory",
+        ) from None
+    with tree.lock_read():
+        dirty = tree.has_changes() or tree.get_parent_ids()[1:] or tree.conflicts()
+    if dirty:
+        raise SyncError(
+            f"{workdir} has uncommitted changes or an unfinished merge",
+            hint=f"resolve and commit there (brz resolve; brz commit), or remove {workdir} to "
+            "start over",
+        )
+    try:
+        tree.pull(mirror)
+    except bzr_errors.DivergedBranches:
+        # An earlier merge committed here but not pushed: keep it and merge on top.
+        log.info("%s has local commits the mirror lacks; merging on top of them", workdir)
+    return tree
+
+
+def _committer(tree: WorkingTree) -> str:
+    try:
+        return tree.branch.get_config_stack().get("email")
+    except bzr_errors.NoWhoami:
+        return FALLBACK_COMMITTER
+
+
+def _push(tree: WorkingTree, url: str) -> None:
+    try:
+        target = VcsBranch.open(url)
+    except bzr_errors.NotBranchError:
+        tree.branch.controldir.clone(url)
+        return
+    tree.branch.push(target)
+
+
+def merge_upstream(
+    config: Config, release: str, branch_name: str, *, workdir: Path | None = None,
+    push: str | None = None,
+) -> MergeOutcome:
+    """Merge the upstream mirror into a working tree of the branch's mirror.
+
+    Conflicts leave the tree as it is for the maintainer; a clean merge is committed
+    with a message listing the merged revisions, and pushed only when ``push`` is given.
+    """
+    branch = config.release(release).branch(branch_name)
+    if not branch.upstream:
+        raise SyncError(
+            f"{branch.key} has no upstream",
+            hint=f'add upstream = "URL" to [releases."{release}".branches.{branch_name}]',
+        )
+    workdir = Path(workdir) if workdir else default_workdir(config, branch)
+    remote = _open_branch(
+        config.upstream_mirror_path(branch), f"the upstream mirror of {branch.key}",
+        f"run `ouhub upstream --release {release}` first",
+    )
+    tree = _working_tree(config, branch, workdir)
+    merged = tuple(unmerged_revisions(tree.branch, remote))
+    message, revid = "", None
+    if merged:
+        with tree.lock_write():
+            tree.merge_from_branch(remote)
+            conflicts = [c.path for c in tree.conflicts()]
+            if conflicts:
+                roots = module_roots(tree.all_versioned_paths())
+                return MergeOutcome(
+                    workdir=workdir, merged=merged, conflicts=group_by_module(conflicts, roots)
+                )
+            message = merge_message(branch.upstream, merged)
+            revid = tree.commit(message, committer=_committer(tree))
+    pushed = None
+    if push:
+        try:
+            _push(tree, push)
+        except (bzr_errors.BzrError, OSError) as exc:
+            raise SyncError(
+                f"merged and committed in {workdir}, but the push to {push} failed: {exc}",
+                hint=f"push by hand from {workdir} (brz push {push}), or fix the URL",
+            ) from exc
+        pushed = push
+    return MergeOutcome(
+        workdir=workdir, merged=merged, committed=_text(revid) if revid else None,
+        message=message, pushed_to=pushed,
+    )
