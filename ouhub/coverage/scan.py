@@ -95,8 +95,12 @@ class ScanResult:
 # -- reading trees ------------------------------------------------------------------------------
 
 
-def walk_directory(root: Path, prefix: str = "") -> Tree:
-    """Every regular file under ``root`` (following symlinks once; loops become warnings)."""
+def walk_directory(root: Path, prefix: str = "", stat_files: bool = True) -> Tree:
+    """Every regular file under ``root`` (following symlinks once; loops become warnings).
+
+    ``stat_files=False`` skips the per-file stat (sizes and times are then 0): a mirror's
+    cache key is its revision, so only a plain directory needs them.
+    """
     files: list[TreeFile] = []
     warnings: list[tuple[str, str]] = []
     try:
@@ -120,6 +124,13 @@ def walk_directory(root: Path, prefix: str = "") -> Tree:
             relpath = f"{rel}/{entry.name}" if rel else entry.name
             try:
                 is_link = entry.is_symlink()
+                if not is_link and not stat_files:
+                    # the directory entry's type is enough: no stat call per file
+                    if entry.is_file(follow_symlinks=False):
+                        files.append(TreeFile(prefix + relpath, 0, 0))
+                        continue
+                    if not entry.is_dir(follow_symlinks=False):
+                        continue
                 info = entry.stat(follow_symlinks=True)
             except OSError as exc:
                 what = "symlink loop" if exc.errno == errno.ELOOP else (
@@ -184,7 +195,7 @@ def read_branch(path: Path, prefix: str) -> Tree:
     try:
         working = WorkingTree.open(str(path))
         if working.last_revision() == head:
-            return walk_directory(path, prefix)
+            return walk_directory(path, prefix, stat_files=False)
     except (NoWorkingTree, NotBranchError):
         pass
     return _revision_tree(branch, head, prefix)
