@@ -20,7 +20,7 @@ from tests.sync.launchpad_server import LaunchpadServer
 OWNER = "~openupgrade-committers"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def lp_server() -> Iterator[LaunchpadServer]:
     """Launchpad with openupgrade-server (6.1, 7.0 focus, trunk) and openupgrade-addons."""
     launchpad.forget_connections()
@@ -51,9 +51,15 @@ def lp_server() -> Iterator[LaunchpadServer]:
         launchpad.forget_connections()
 
 
-def _discover(server: LaunchpadServer, tmp_path: Path, *projects: str) -> Discovery:
+@pytest.fixture(scope="module")
+def lp_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One launchpadlib cache for the module: each login parses the 1.5 MB WADL."""
+    return tmp_path_factory.mktemp("lpcache")
+
+
+def _discover(server: LaunchpadServer, cache: Path, *projects: str) -> Discovery:
     return discover(projects or ("openupgrade-server", "openupgrade-addons"),
-                    server.service_root, tmp_path / "lpcache")
+                    server.service_root, cache)
 
 
 # -- resolve_lp ---------------------------------------------------------------------------------
@@ -78,14 +84,14 @@ def _discover(server: LaunchpadServer, tmp_path: Path, *projects: str) -> Discov
     ],
 )
 def test_resolve_lp_names_to_concrete_urls(
-    lp_server: LaunchpadServer, tmp_path: Path, name: str, expected: list[str]
+    lp_server: LaunchpadServer, lp_cache: Path, name: str, expected: list[str]
 ) -> None:
-    urls = resolve_lp(name, service_root=lp_server.service_root, cache_dir=tmp_path / "lpcache")
+    urls = resolve_lp(name, service_root=lp_server.service_root, cache_dir=lp_cache)
     assert urls == expected
     # the client asked for the WADL and the root JSON like launchpadlib does against Launchpad
     accepts = [accept for path, accept in lp_server.requests if path == "/devel/"]
     assert "application/vnd.sun.wadl+xml" in accepts and "application/json" in accepts
-    assert (tmp_path / "lpcache").is_dir()  # the cache lives where we said
+    assert any(lp_cache.iterdir())  # the cache lives where we said
 
 
 @pytest.mark.parametrize(
@@ -99,17 +105,16 @@ def test_resolve_lp_names_to_concrete_urls(
     ],
 )
 def test_unknown_lp_name_is_a_clear_sync_error(
-    lp_server: LaunchpadServer, tmp_path: Path, name: str, missing: str
+    lp_server: LaunchpadServer, lp_cache: Path, name: str, missing: str
 ) -> None:
     with pytest.raises(SyncError) as caught:
-        resolve_lp(name, service_root=lp_server.service_root, cache_dir=tmp_path / "lpcache")
+        resolve_lp(name, service_root=lp_server.service_root, cache_dir=lp_cache)
     assert caught.value.message == f"{missing} does not exist on Launchpad (127.0.0.1:" \
         f"{lp_server.service_root.rsplit(':', 1)[1].rstrip('/')})"
     assert "ouhub discover" in caught.value.hint
 
 
 def test_unreachable_service_root_names_the_host(tmp_path: Path) -> None:
-    launchpad.forget_connections()
     server = LaunchpadServer()
     server.start()
     root = server.service_root
@@ -122,10 +127,10 @@ def test_unreachable_service_root_names_the_host(tmp_path: Path) -> None:
 
 
 def test_service_root_from_the_environment(
-    lp_server: LaunchpadServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lp_server: LaunchpadServer, lp_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OUHUB_LP_SERVICE_ROOT", lp_server.service_root)
-    assert resolve_lp("lp:openupgrade-addons/7.0", cache_dir=tmp_path / "c") == [
+    assert resolve_lp("lp:openupgrade-addons/7.0", cache_dir=lp_cache) == [
         f"https://bazaar.launchpad.net/{OWNER}/openupgrade-addons/7.0"
     ]
 
@@ -133,8 +138,8 @@ def test_service_root_from_the_environment(
 # -- discover -----------------------------------------------------------------------------------
 
 
-def test_discover_lists_series_branches_and_git(lp_server: LaunchpadServer, tmp_path: Path) -> None:
-    found = _discover(lp_server, tmp_path)
+def test_discover_lists_series_branches_and_git(lp_server: LaunchpadServer, lp_cache: Path) -> None:
+    found = _discover(lp_server, lp_cache)
     server, addons = found.projects
     assert server.project == "openupgrade-server" and server.development_focus == "7.0"
     assert [s.name for s in server.series] == ["5.0", "6.1", "7.0", "trunk"]
@@ -156,13 +161,13 @@ def test_discover_lists_series_branches_and_git(lp_server: LaunchpadServer, tmp_
     assert addons.git_repositories == ()
 
 
-def test_discover_unknown_project(lp_server: LaunchpadServer, tmp_path: Path) -> None:
+def test_discover_unknown_project(lp_server: LaunchpadServer, lp_cache: Path) -> None:
     with pytest.raises(SyncError, match="has no project 'openupgrade-nope'"):
-        _discover(lp_server, tmp_path, "openupgrade-nope")
+        _discover(lp_server, lp_cache, "openupgrade-nope")
 
 
-def test_rendered_toml_is_a_valid_config(lp_server: LaunchpadServer, tmp_path: Path) -> None:
-    text = render_releases(_discover(lp_server, tmp_path))
+def test_rendered_toml_is_a_valid_config(lp_server: LaunchpadServer, lp_cache: Path) -> None:
+    text = render_releases(_discover(lp_server, lp_cache))
     cfg = config_mod.from_dict(tomllib.loads(text))
     assert list(cfg.releases) == ["6.1", "7.0"]
     assert cfg.release("7.0").previous == "6.1" and cfg.release("6.1").previous is None
@@ -194,8 +199,8 @@ title = "Our upgrades"
 """
 
 
-def test_merge_keeps_user_keys_and_comments(lp_server: LaunchpadServer, tmp_path: Path) -> None:
-    merged, added = merge_releases(USER_CONFIG, _discover(lp_server, tmp_path))
+def test_merge_keeps_user_keys_and_comments(lp_server: LaunchpadServer, lp_cache: Path) -> None:
+    merged, added = merge_releases(USER_CONFIG, _discover(lp_server, lp_cache))
     assert sorted(added) == ["6.1/addons", "7.0/addons"]
     for line in USER_CONFIG.splitlines():
         assert line in merged  # every original line survives, comments included
@@ -205,10 +210,10 @@ def test_merge_keeps_user_keys_and_comments(lp_server: LaunchpadServer, tmp_path
     assert cfg.site.title == "Our upgrades"
 
 
-def test_merge_refuses_a_branch_with_other_url(lp_server: LaunchpadServer, tmp_path: Path) -> None:
+def test_merge_refuses_a_branch_with_other_url(lp_server: LaunchpadServer, lp_cache: Path) -> None:
     text = USER_CONFIG.replace('url = "lp:openupgrade-server/7.0"', 'url = "bzr://elsewhere/7.0"')
     with pytest.raises(SyncError) as caught:
-        merge_releases(text, _discover(lp_server, tmp_path))
+        merge_releases(text, _discover(lp_server, lp_cache))
     assert 'releases."7.0".branches.server' in caught.value.message
     assert "bzr://elsewhere/7.0" in caught.value.message
     assert "nothing was written" in caught.value.hint
