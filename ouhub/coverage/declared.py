@@ -245,10 +245,12 @@ def _declaration(
         if status_raw or extra:
             warnings.append(f"{source}:{line}: row without a module name; skipped")
         return None
-    module = module_text.split()[0]
-    if not _MODULE_NAME.match(module) or len(module_text.split()) > 1:
+    module, _, rest = module_text.partition(" ")
+    if not _MODULE_NAME.match(module):
         warnings.append(f"{source}:{line}: {module_text!r} is not a module name; skipped")
         return None
+    if rest.strip():  # e.g. "website_x (moved to OCA)": the words go with the extra text
+        extra = f"{rest.strip()} {extra}".strip()
 
     footnotes = tuple(note.strip()[1:-2] for note in _FOOTNOTE.findall(f"{status_raw} {extra}"))
     status = normalise_status(status_raw)

@@ -158,7 +158,7 @@ def test_ragged_table_is_read_row_by_row_with_warnings() -> None:
 +--------------------+-----------------+
 |garbage row without pipes
 +--------------------+-----------------+
-|hr y                | whatever        |
+|hr-y                | whatever        |
 +--------------------+-----------------+
 |stock               | Doen            |
 +--------------------+-----------------+
@@ -174,9 +174,19 @@ def test_ragged_table_is_read_row_by_row_with_warnings() -> None:
         "m.rst:1: table is not a clean grid table (ragged lines or misplaced borders); "
         "read row by row",
         "m.rst:10: table row does not parse; skipped: |garbage row without pipes",
-        "m.rst:12: 'hr y' is not a module name; skipped",
+        "m.rst:12: 'hr-y' is not a module name; skipped",
         "m.rst:14: stock: unknown status 'Doen'",
     )
+
+
+def test_words_after_the_module_name_go_with_the_extra_text() -> None:
+    text = """+--------------------------------+--------+----------+
+|website_x (renamed to website_y)|Done    |see notes |
++--------------------------------+--------+----------+
+"""
+    (entry,) = parse_declared(text, "t.rst").entries
+    assert (entry.module, entry.extra) == ("website_x", "(renamed to website_y) see notes")
+    assert (entry.kind, entry.target, entry.status) == ("renamed", "website_y", "done")
 
 
 def test_misplaced_pipe_in_a_clean_table_splits_on_the_pipes() -> None:
