@@ -111,6 +111,9 @@ def run_sample(
     """Upgrade a clone of the sample's template over the step into ``release``."""
     rel = config.release(release)
     sample = config.sample(sample_name)
+    if rel.previous is None:
+        raise RunnerError(f"release {release} has no previous release: there is no step into it",
+                          hint="name a release with `previous` in the config")
     if rel.previous != sample.release:
         raise RunnerError(
             f"sample {sample.name} is a {sample.release} database; the step into {release} "
