@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ouhub.coverage.scripts import NOT_RUN, classify_paths, release_of_version
 
@@ -94,3 +96,17 @@ def test_several_version_folders_per_module_each_related_to_its_release():
 )
 def test_release_of_version(version, release):
     assert release_of_version(version, "8.0") == release
+
+
+_PART = st.sampled_from(["account", "migrations", "7.0.1.1", "1.1", "scripts",
+                         "openupgrade_scripts", "pre-migration.py", "post_migration.py",
+                         "__init__.py", "", ".", "saas~11.1.1.0"]) | st.text(max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_PART, min_size=1, max_size=7).map("/".join), max_size=20),
+       st.text(max_size=8))
+def test_any_paths_classify_without_exceptions(paths, release):
+    index = classify_paths(paths, release or "7.0")
+    for script in index.scripts:
+        assert script.path in paths and script.stage in ("pre", "post", "end")
