@@ -174,7 +174,7 @@ def _analysis_name(name: str) -> str | None:
 
 
 def parse_analysis(
-    text: str, source: str = "", *, module: str | None = None, work: bool | None = None
+    text: str | bytes, source: str = "", *, module: str | None = None, work: bool | None = None
 ) -> AnalysisFile:
     """Count the changes per module in an analysis file's text; never raises on content.
 
@@ -185,6 +185,15 @@ def parse_analysis(
     if work is None:
         work = is_work(source) if source else False
     parser = _Parser(source, module or "", work)
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            parser.warnings.append(
+                f"{source or '<analysis>'}: not UTF-8 ({exc.reason} at byte {exc.start}); "
+                "read with replacement characters"
+            )
+            text = text.decode("utf-8", errors="replace")
     for number, line in enumerate(text.splitlines(), start=1):
         parser.feed(number, line)
     return parser.finish()

@@ -269,6 +269,16 @@ def test_lines_before_any_header_belong_to_the_given_module() -> None:
     assert parsed.modules["crm"].records == {"new": 1}
 
 
+def test_non_utf8_bytes_are_read_with_a_warning() -> None:
+    data = b"---Fields in module 'm'---\nm / a.b / f (char) : NEW caf\xe9\n"
+    parsed = parse_analysis(data, "m/upgrade_analysis.txt")
+    assert parsed.modules["m"].fields == {"new": 1}
+    assert parsed.warnings == (
+        "m/upgrade_analysis.txt: not UTF-8 (invalid continuation byte at byte 55); "
+        "read with replacement characters",
+    )
+
+
 def test_warnings_are_capped() -> None:
     parsed = parse_analysis("\n".join(f"junk {i}" for i in range(500)), "f.txt")
     assert len(parsed.warnings) == 51
@@ -329,6 +339,12 @@ def test_random_text_never_raises(text: str, work: bool) -> None:
         assert isinstance(module, ModuleAnalysis)
         assert 0.0 <= module.analysed_share <= 1.0
         assert module.annotated <= module.total
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_never_raise(data: bytes) -> None:
+    assert isinstance(parse_analysis(data, "r.txt"), AnalysisFile)
 
 
 @settings(max_examples=200, deadline=None)

@@ -269,6 +269,12 @@ def test_random_text_never_raises(text: str) -> None:
     assert all(isinstance(e, Declaration) for e in table.entries)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_never_raise(data: bytes) -> None:
+    assert isinstance(parse_declared(data, "r.rst"), DeclaredTable)
+
+
 cell = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 
 
