@@ -17,6 +17,8 @@ from examples.demo.build import DEFAULT_OUT, build_demo
 STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
     ("check the config", ["config", "check"], (0,)),
     ("what the store holds", ["status"], (0,)),
+    ("mirror the branches", ["sync"], (0,)),
+    ("sync again: no new revisions", ["sync"], (0,)),
     # coverage reads the mirrors: keep these after the sync step
     ("scan coverage", ["coverage", "scan"], (0,)),
     ("coverage of 6.1 -> 7.0", ["coverage", "show", "7.0"], (0,)),
