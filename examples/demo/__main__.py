@@ -19,6 +19,7 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
     ("what the store holds", ["status"], (0,)),
     ("mirror the branches", ["sync"], (0,)),
     ("sync again: no new revisions", ["sync"], (0,)),
+    ("upstream revisions not merged yet", ["upstream"], (0,)),
     # coverage reads the mirrors: keep these after the sync step
     ("scan coverage", ["coverage", "scan"], (0,)),
     ("coverage of 6.1 -> 7.0", ["coverage", "show", "7.0"], (0,)),
