@@ -82,13 +82,15 @@ class MirrorLocked(SyncError):
 
 def update_mirror(
     urls: Sequence[str], dest: Path, *, vcs: str | None = None, force: bool = False,
-    wait: bool = False,
+    wait: bool = False, lp_cache_dir: Path | None = None,
 ) -> MirrorResult:
     """Branch ``dest`` from the first of ``urls`` that answers, or pull its new revisions.
 
     ``vcs`` is the expected VCS ("bzr" or "git"); a source of the other kind is
     an error for that URL. ``force`` overwrites a diverged mirror and rebuilds
     a damaged one. ``wait`` waits for another sync's lock instead of failing.
+    ``lp:`` names are resolved by ``ouhub.sync.launchpad.resolve_lp`` (launchpadlib's
+    cache in ``lp_cache_dir``; service root from $OUHUB_LP_SERVICE_ROOT or production).
     """
     if not urls:
         raise SyncError(f"no URL to mirror into {dest}", hint="give the branch a url in the config")
@@ -98,7 +100,7 @@ def update_mirror(
         _remove_leftovers(dest)
         failures: list[str] = []
         for url in urls:
-            for candidate in _expand(url, failures):
+            for candidate in _expand(url, failures, lp_cache_dir):
                 try:
                     source = Branch.open(candidate)
                     source_vcs = _vcs_of_branch(source)
@@ -128,7 +130,7 @@ def _with_tried(result: MirrorResult, failures: list[str]) -> MirrorResult:
     return MirrorResult(**{**result.__dict__, "tried": tuple(failures)})
 
 
-def _expand(url: str, failures: list[str]) -> list[str]:
+def _expand(url: str, failures: list[str], lp_cache_dir: Path | None) -> list[str]:
     """The URLs behind one configured URL: an lp: name resolves to one or more."""
     if not url.startswith("lp:"):
         return [url]
@@ -138,7 +140,7 @@ def _expand(url: str, failures: list[str]) -> list[str]:
         failures.append(f"{url}: lp: names cannot be resolved here ({exc})")
         return []
     try:
-        return list(resolve_lp(url))
+        return list(resolve_lp(url, cache_dir=lp_cache_dir))
     except SyncError as exc:
         failures.append(f"{url}: {exc.message}")
         return []

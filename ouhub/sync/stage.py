@@ -61,7 +61,8 @@ def sync_branch(config: Config, branch: Branch, force: bool = False, wait: bool 
     base = {"release": branch.release, "branch": branch.name, "url": branch.url, "path": str(dest)}
     try:
         result = update_mirror(
-            [branch.url, *branch.fallback], dest, vcs=branch.vcs, force=force, wait=wait
+            [branch.url, *branch.fallback], dest, vcs=branch.vcs, force=force, wait=wait,
+            lp_cache_dir=config.data_dir / "launchpadlib",
         )
     except SyncError as exc:
         hint = (exc.hint or "").replace("--release R", f"--release {branch.release}") or None

@@ -248,3 +248,32 @@ def test_disk_full_on_a_real_tiny_file_system(bzr_branch, tiny_fs):
         update_mirror([str(src)], dest)
     assert head(dest) == (1, revids[0].decode())
     assert sorted(p.name for p in dest.parent.iterdir()) == [".server.lock", "server"]
+
+
+def test_lp_name_that_does_not_exist_fails_then_the_fallback_serves(
+    bzr_branch, tmp_path, monkeypatch
+):
+    from ouhub.sync import launchpad
+    from tests.sync.launchpad_server import LaunchpadServer
+
+    src, _ = bzr_branch("server", [{"a.py": "1"}])
+    launchpad.forget_connections()
+    server = LaunchpadServer()
+    server.add_project("openupgrade-server", development_focus="7.0")
+    server.start()
+    try:
+        monkeypatch.setenv(launchpad.ENV_SERVICE_ROOT, server.service_root)
+        cache = tmp_path / "lpcache"
+        with pytest.raises(SyncError) as caught:
+            update_mirror(["lp:openupgrade-server/no-such"], tmp_path / "m", lp_cache_dir=cache)
+        assert "lp:openupgrade-server/no-such" in caught.value.message
+        assert "fallback" in caught.value.hint
+
+        result = update_mirror(
+            ["lp:openupgrade-server/no-such", str(src)], tmp_path / "m", lp_cache_dir=cache
+        )
+        assert result.served_url == str(src)
+        assert result.tried[0].startswith("lp:openupgrade-server/no-such: ")
+    finally:
+        server.stop()
+        launchpad.forget_connections()
