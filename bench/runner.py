@@ -1,0 +1,174 @@
+"""Runner: scratch database by template clone vs pg_restore, and ouhub's overhead per run.
+
+On a generated sample of at least 50 MB (sampledb with many partners):
+- time to provide a scratch database by ``CREATE DATABASE ... TEMPLATE`` vs by
+  ``pg_restore`` of the same dump into an empty database (target: clone >= 5x faster);
+- ouhub's overhead per run beyond the upgrade command itself, i.e. a run's total
+  duration minus the command's (target: <= 2 s), with the stand-in as the command.
+Prints; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg2
+
+from examples.demo.sampledb import SampleModule, create_sample_database, dump_database
+from ouhub import config as config_mod
+from ouhub import pgcluster
+from ouhub.pgcluster import find_pg_program
+from ouhub.runner.pg import dsn_for
+from ouhub.runner.run import run_sample
+from ouhub.runner.samples import import_samples
+from ouhub.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PARTNERS = int(os.environ.get("OUHUB_BENCH_PARTNERS", "220000"))
+REPEAT = 3
+MODULES = [SampleModule("base", "1.3"), SampleModule("sale", "1.0", depends=("base",)),
+           SampleModule("stock", "1.1", depends=("base",))]
+
+
+def _sql(server: str, statement: str) -> None:
+    conn = psycopg2.connect(server)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        conn.close()
+
+
+def _size(server: str, name: str) -> int:
+    with psycopg2.connect(dsn_for(server, name)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_database_size(current_database())")
+        return cur.fetchone()[0]
+
+
+def _addons(root: Path) -> None:
+    for name, version in (("base", "1.3"), ("sale", "1.0"), ("stock", "1.1")):
+        folder = root / "openerp" / "addons" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "__openerp__.py").write_text(repr({"name": name, "version": version,
+                                                    "depends": [] if name == "base"
+                                                    else ["base"]}))
+    script = root / "openerp" / "addons" / "sale" / "migrations" / "7.0.1.0" / "post-migration.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text("def migrate(cr, version):\n    cr.execute('SELECT 1')\n")
+
+
+def bench(server: str, work: Path) -> None:
+    source = f"ouhub_bench_src_{uuid.uuid4().hex[:8]}"
+    _sql(server, f'CREATE DATABASE "{source}"')
+    created: list[str] = [source]
+    try:
+        started = time.perf_counter()
+        create_sample_database(dsn_for(server, source), "6.1", MODULES, partners=PARTNERS)
+        # The indexes OpenERP 6.1 creates on res_partner (select=True fields): a restore
+        # rebuilds them, a clone copies them; without them pg_restore would look cheap.
+        for column in ("name", "ref", "display_name", "email", "city"):
+            _sql(dsn_for(server, source),
+                 f"CREATE INDEX res_partner_{column}_index ON res_partner ({column})")
+        size = _size(server, source)
+        dump = dump_database(dsn_for(server, source), work / "bench61.dump", fmt="custom")
+        print(f"sample: {PARTNERS} partners, database {size / 1e6:.0f} MB, dump "
+              f"{dump.stat().st_size / 1e6:.0f} MB (made in {time.perf_counter() - started:.1f}s)")
+        if size < 50e6:
+            print("warning: the sample is under 50 MB; raise OUHUB_BENCH_PARTNERS")
+
+        pg_restore = find_pg_program("pg_restore")
+        import subprocess
+
+        clone_times, restore_times = [], []
+        for _ in range(REPEAT):
+            name = f"ouhub_bench_clone_{uuid.uuid4().hex[:8]}"
+            created.append(name)
+            t0 = time.perf_counter()
+            _sql(server, f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            clone_times.append(time.perf_counter() - t0)
+            _sql(server, f'DROP DATABASE "{name}"')
+            name = f"ouhub_bench_restore_{uuid.uuid4().hex[:8]}"
+            created.append(name)
+            t0 = time.perf_counter()
+            _sql(server, f'CREATE DATABASE "{name}"')
+            subprocess.run([pg_restore, "--no-owner", "-d", dsn_for(server, name), str(dump)],
+                           check=True, capture_output=True)
+            restore_times.append(time.perf_counter() - t0)
+            _sql(server, f'DROP DATABASE "{name}"')
+        clone, restore = statistics.median(clone_times), statistics.median(restore_times)
+        print(f"scratch database by template clone: {clone:.2f}s (median of {REPEAT})")
+        print(f"scratch database by pg_restore:     {restore:.2f}s (median of {REPEAT})")
+        print(f"clone is {restore / clone:.1f}x faster (target >= 5x)")
+
+        config = config_mod.from_dict({
+            "data_dir": str(work / "data"),
+            "dsn": server,
+            "releases": {
+                "6.1": {"branches": {"server": {"url": str(work / "b61"), "vcs": "bzr"}}},
+                "7.0": {"previous": "6.1",
+                        "branches": {"server": {"url": str(work / "b70"), "vcs": "bzr"}}},
+            },
+            "samples": [{"name": "bench61", "release": "6.1", "dump": str(dump)}],
+            "runner": {"commands": {"7.0": (
+                f"{sys.executable} {ROOT / 'tests' / 'standin' / 'openerp_server.py'} "
+                "-d {database} --db_host {db_host} --db_port {db_port} -r {db_user} "
+                "--addons-path {addons_path} --logfile {logfile} -u all --stop-after-init "
+                "--release {release}")}},
+        })
+        _addons(config.mirror_path(config.release("7.0").branches[0]))
+        store = Store.open(config.store_path)
+        try:
+            t0 = time.perf_counter()
+            import_samples(config, store)
+            print(f"samples import (restore into the template, once): "
+                  f"{time.perf_counter() - t0:.2f}s")
+            overheads = []
+            for _ in range(REPEAT):
+                result = run_sample(config, store, "7.0", "bench61")
+                if result.status != "passed":
+                    print(f"run {result.run_id} {result.status}: {result.message}")
+                overheads.append(result.duration - (result.command_seconds or 0.0))
+                print(f"run {result.run_id}: {result.duration:.2f}s total, "
+                      f"{result.command_seconds or 0:.2f}s upgrade command")
+            overhead = statistics.median(overheads)
+            print(f"ouhub overhead per run beyond the upgrade command: {overhead:.2f}s "
+                  f"(median of {REPEAT}; target <= 2 s); it includes the template clone and "
+                  "the drop of the scratch database")
+            print(f"load average during the bench: {os.getloadavg()[0]:.1f} "
+                  f"on {os.cpu_count()} CPUs")
+        finally:
+            from ouhub.runner.pg import Databases
+
+            for rec in store.live_databases():
+                Databases(store, config.dsn).drop(rec.name)
+            store.close()
+    finally:
+        for name in created:
+            _sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    server = os.environ.get("OUHUB_TEST_DSN") or (
+        LOCAL_DSN if pgcluster.reachable(LOCAL_DSN) else None)
+    with tempfile.TemporaryDirectory(prefix="ouhub-bench-runner-") as tmp:
+        cluster = None
+        if server is None:
+            cluster = pgcluster.ThrowawayCluster(Path(tmp) / "pg")
+            server = cluster.start()
+        try:
+            bench(server, Path(tmp))
+        finally:
+            if cluster is not None:
+                cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
