@@ -302,13 +302,13 @@ def discover_cmd(
     else:  # bootstrapping a config: the default data dir next to where it will be
         cache = obj.config_path.resolve().parent / "data" / "launchpadlib"
     found = launchpad.discover(projects, service_root, cache)
-    if as_json:
-        output.print_json(found.as_dict())
-    elif write:
+    if write:
         added = launchpad.write_releases(obj.config_path, found)
         output.info(f"{obj.config_path}: added " + (", ".join(added) if added else "nothing "
                     "(every discovered branch is already configured)"))
-    else:
+    if as_json:
+        output.print_json(found.as_dict())
+    elif not write:
         sys.stdout.write(launchpad.render_releases(found))
 
 
@@ -872,6 +872,8 @@ def check_command(
       ouhub check --to 9.0 --modules-file modules.txt --format markdown
       ouhub check --to 9.0 --database postgresql://odoo@dbhost/prod --format json
     """
+    import json
+
     from ouhub import check
 
     if not target:
@@ -885,11 +887,17 @@ def check_command(
             raise check.CheckError(f"cannot read the check data {data_file}: {exc}",
                                    hint="pass the api/check-data.json of a built site") from exc
         data = check.load_check_data(text, data_file)
+
+        def load(releases: Any) -> dict[str, Any]:
+            return data
     else:
-        data = check.build_check_data(obj.config, obj.store)
-    report, detected = check.run_check(target, source, found, data)
+        def load(releases: Any) -> dict[str, Any]:
+            return check.build_check_data(obj.config, obj.store, releases)
+    report, detected = check.run_check(target, source, found, load)
     if as_json or fmt == "json":
-        output.print_json(check.report_json(report, found, detected))
+        # Compact: a report of a thousand modules is megabytes, and indenting is 10x slower.
+        sys.stdout.write(json.dumps(check.report_json(report, found, detected), sort_keys=True,
+                                    ensure_ascii=False) + "\n")
     elif fmt == "markdown":
         sys.stdout.write(check.markdown(report))
     else:

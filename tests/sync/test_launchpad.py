@@ -262,3 +262,16 @@ def test_discover_write_merges_then_refuses(lp_server: LaunchpadServer, tmp_path
     assert refused.exit_code == 1
     assert "cannot merge" in refused.stderr and "bzr://elsewhere/7.0" in refused.stderr
     assert config.read_text() == before
+
+
+def test_sync_of_an_unknown_lp_name_fails_clearly(
+    lp_server: LaunchpadServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mirror stage resolves lp: names through resolve_lp: a 404 is a clear failure."""
+    from ouhub.sync.mirror import update_mirror
+
+    monkeypatch.setenv("OUHUB_LP_SERVICE_ROOT", lp_server.service_root)
+    with pytest.raises(SyncError) as caught:
+        update_mirror(["lp:~nobody/openupgrade-server/gone"], tmp_path / "mirror")
+    assert "lp:~nobody/openupgrade-server/gone does not exist on Launchpad" in caught.value.message
+    assert not (tmp_path / "mirror").exists()

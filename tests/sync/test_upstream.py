@@ -217,6 +217,13 @@ def test_conflicting_merge_reported_by_module_and_tree_left(
     assert "<<<<<<<" in (workdir / "addons/sale/sale.py").read_text()
 
 
+def test_unknown_release_is_a_usage_error(project: Project) -> None:
+    result = _cli(project.config, "upstream", "--release", "9.0")
+    assert result.exit_code == 2 and "unknown release '9.0'" in result.stderr
+    with Store.open(project.config.store_path) as store:
+        assert store.upstream_lags() == []
+
+
 def test_merge_needs_an_upstream_mirror(project: Project) -> None:
     result = _cli(project.config, "upstream", "merge", "--release", "7.0", "--branch", "server")
     assert result.exit_code == 1
