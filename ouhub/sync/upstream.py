@@ -84,10 +84,12 @@ def _changed_paths(repository: Any, revid: bytes) -> list[str]:
 
 
 def unmerged_revisions(local: VcsBranch, remote: VcsBranch) -> list[UnmergedRevision]:
-    """Revisions of ``remote`` that ``local`` has not merged, oldest first, with modules."""
+    """Revisions of ``remote`` that ``local`` has not merged, with the modules touched:
+    mainline oldest first, each merge followed by the revisions it brought in."""
     with local.lock_read(), remote.lock_read():
+        # backward=False lists the oldest first (breezy's flag reads the other way round)
         _, extra = find_unmerged(
-            local, remote, restrict="remote", include_merged=True, backward=True
+            local, remote, restrict="remote", include_merged=True, backward=False
         )
         if not extra:
             return []
@@ -105,7 +107,7 @@ def unmerged_revisions(local: VcsBranch, remote: VcsBranch) -> list[UnmergedRevi
                 message=rev.message,
                 modules=modules_of(_changed_paths(repository, revid), roots),
             ))
-        return sorted(result, key=lambda r: r.date)
+        return result
 
 
 def compute_lag(config: Config, branch: Branch, served_url: str | None = None) -> BranchLag:

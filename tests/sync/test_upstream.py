@@ -127,6 +127,28 @@ def test_lag_shrinks_when_openupgrade_merges(project: Project) -> None:
     assert lag.modules == ()
 
 
+def test_revisions_merged_upstream_count_too(project: Project, tmp_path: Path) -> None:
+    """A feature branch merged upstream: its revision is unmerged here as well, with its author."""
+    feature = tmp_path / "feature"
+    ControlDir.open(project.upstream.basedir).sprout(str(feature))
+    carol = commit_files(feature, {"addons/stock/stock.py": "stock = 3\n"}, "[IMP] stock: carol",
+                         author="Carol <carol@openerp.com>", timestamp=T0 + 86400 * 40)
+    project.upstream.merge_from_branch(WorkingTree.open(str(feature)).branch)
+    merge = project.upstream.commit("[MRG] carol's branch", committer="Dan <dan@openerp.com>",
+                                    timestamp=T0 + 86400 * 41, timezone=0)
+    with Store.open(project.config.store_path) as store:
+        (lag,) = run_upstream(project.config, store, quiet=True)
+    by_revid = {r.revid: r for r in lag.unmerged}
+    assert lag.count == 5
+    assert by_revid[carol.decode()].revno == "4.1.1"
+    assert by_revid[carol.decode()].modules == ("stock",)
+    assert by_revid[merge.decode()].revno == "5"
+    assert "Carol <carol@openerp.com>" in lag.authors
+    revids = [r.revid for r in lag.unmerged]
+    assert revids[:3] == [r.decode() for r in project.upstream_revids[1:]]  # oldest first
+    assert revids[3:] == [merge.decode(), carol.decode()]  # a merge, then what it merged
+
+
 def test_one_failing_upstream_is_stored_and_others_continue(
     project: Project, tmp_path: Path
 ) -> None:
