@@ -214,3 +214,13 @@ class Databases:
             cur.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
                 sql.Identifier(old), sql.Identifier(new)))
         self.store.rename_database_record(old, new, kind)
+
+
+def drop_recorded(store: Store, dsn: str) -> list[str]:
+    """Drop every live database the store recorded (templates included): for throwaway setups."""
+    dbs = Databases(store, dsn)
+    dropped = []
+    for rec in store.live_databases():
+        dbs.drop(rec.name)
+        dropped.append(rec.name)
+    return dropped

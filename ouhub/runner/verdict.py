@@ -147,7 +147,9 @@ def decide(
         first = next((v for v in bad if v.outcome == MODULE_FAILED), bad[0] if bad else None)
         parts = []
         if first is not None:
-            parts.append(f"{first.module}: {_headline(first.excerpt)}")
+            headline = _headline(first.excerpt)
+            parts.append(headline if headline.startswith(f"{first.module}:")
+                         else f"{first.module}: {headline}")
         elif log_errors:
             parts.append("errors in the server log")
         if fatal:
