@@ -43,6 +43,24 @@ _RECORD_OLD = re.compile(
 )
 _RECORD = re.compile(r"^(?P<kind>NEW|DEL)\s+(?P<model>[\w.]+)\s*:\s*(?P<xmlid>\S+)(?P<rest>.*)$")
 # without NEW/DEL, a record line only says that an existing record changed
+# Bulk counting of record lines (identical results to the line parser, C speed): a run
+# of consecutive NEW/DEL lines, each at a line start and ending with "\n"; in _work
+# files no "#" may appear in them (it could be an inline comment).
+_RECORD_RUN = re.compile(r"(?:^(?:NEW|DEL)[ \t]+[\w.]+[ \t]*:[ \t]*\S[^\n]*\n)+", re.MULTILINE)
+_WORK_RECORD_RUN = re.compile(
+    r"(?:^(?:NEW|DEL)[ \t]+[\w.]+[ \t]*:[ \t]*[^\s#][^\n#]*\n)+", re.MULTILINE
+)
+# characters str.splitlines() breaks lines on, besides "\n" (and "\r\n", normalised)
+_ASCII_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+_OTHER_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def _odd_breaks(text: str) -> bool:
+    if any(char in text for char in _ASCII_BREAKS):
+        return True
+    return not text.isascii() and any(char in text for char in _OTHER_BREAKS)
+
+
 _RECORD_CHANGED = re.compile(
     r"^(?P<model>\w+(?:\.\w+)+)\s*:\s*(?P<xmlid>\S+)(?P<rest>.*"
     r"\((?:noupdate switched|deleted domain|changed definition).*)$"
@@ -194,8 +212,7 @@ def parse_analysis(
                 "read with replacement characters"
             )
             text = text.decode("utf-8", errors="replace")
-    for number, line in enumerate(text.splitlines(), start=1):
-        parser.feed(number, line)
+    parser.feed_all(text)
     return parser.finish()
 
 
@@ -211,60 +228,139 @@ class _ModuleCounts:
         self.kinds: Counter[str] = Counter()
         self.warnings: list[str] = []
 
+    def credit(self, kind: str, count: int) -> None:
+        self.annotated += count
+        self.kinds[kind] += count
+
 
 class _Parser:
-    """Line-by-line state machine; annotations apply to the changes above them in a block."""
+    """Line-by-line state machine; annotations apply to the changes above them in a block.
+
+    A block (lines between blank lines and headers) belongs to one module, so the
+    changes waiting for an annotation are a count on the current module's counts.
+    Written for speed: real trees hold tens of thousands of lines per release.
+    """
 
     def __init__(self, source: str, module: str, work: bool) -> None:
         self.source = source
         self.work = work
         self.modules: dict[str, _ModuleCounts] = {}
         self.module = module
-        self.section = ""
+        self.current: _ModuleCounts | None = None
         self.warnings: list[str] = []
         self.dropped = 0
-        self.pending: list[_ModuleCounts] = []  # changes not yet annotated, in this block
+        self.pending = 0  # changes of this block not yet annotated
         self.leading: str | None = None  # annotation met before any change of the block
-        self.run: list[_ModuleCounts] = []  # changes credited by the current comment run
+        self.run = 0  # changes credited by the current run of comment lines
         self.run_kind = ""
-        self.unanswered: list[_ModuleCounts] = []  # previous block's changes left bare
+        self.unanswered = 0  # changes of the previous block left without annotation
         self.block_has_change = False
 
     def counts(self) -> _ModuleCounts:
-        counts = self.modules.get(self.module)
+        counts = self.current
         if counts is None:
-            counts = self.modules[self.module] = _ModuleCounts()
+            counts = self.modules.get(self.module)
+            if counts is None:
+                counts = self.modules[self.module] = _ModuleCounts()
+            self.current = counts
         return counts
 
-    def feed(self, number: int, raw: str) -> None:
-        line = raw.strip()
-        if not line:
-            self.end_block()
+    def feed_all(self, text: str) -> None:
+        """Feed a whole text: runs of NEW/DEL lines are counted in bulk, the rest per line."""
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        if _odd_breaks(text):  # str.splitlines would see other lines than "\n" does
+            self.feed_lines(text, 1)
             return
-        if line.startswith("ERROR: module not in list"):
-            return  # the general log's note before modules absent from the analysed db
-        if line.startswith("-") and _NO_CHANGE.match(line):
+        runs = _WORK_RECORD_RUN if self.work else _RECORD_RUN
+        pos, number = 0, 1
+        for found in runs.finditer(text):
+            start, end = found.span()
+            if start > pos:
+                self.feed_lines(text[pos:start], number)
+                number += text.count("\n", pos, start)
+            records = (self.current or self.counts()).records
+            chunk = text[start:end]
+            lines = chunk.count("\n")
+            if "[" in chunk:  # renamed/moved records: their kind needs the line's text
+                for line in chunk.splitlines():
+                    records[_record_kind(line[:3], line)] += 1
+            else:
+                new = ("\n" + chunk).count("\nN")
+                if new:
+                    records["new"] += new
+                if lines - new:
+                    records["del"] += lines - new
+            self.pending += lines
+            self.run = 0
+            self.block_has_change = True
+            number += lines
+            pos = end
+        if pos < len(text):
+            self.feed_lines(text[pos:], number)
+
+    def feed_lines(self, text: str, first_number: int) -> None:
+        record = _RECORD.match
+        plain = not self.work  # in _work files, "#" on a record line may be an inline comment
+        for number, raw in enumerate(text.splitlines(), start=first_number):
+            line = raw.strip()
+            if not line:
+                if self.block_has_change or self.leading is not None:
+                    self.end_block()
+                continue
+            first = line[0]
+            if first == "N" or first == "D":  # NEW/DEL record lines: most lines of a file
+                match = record(line)
+                if match is not None and (plain or "#" not in line):
+                    rest = match.group("rest")
+                    if rest and "[" in rest:
+                        kind = _record_kind(match.group("kind"), rest)
+                    else:
+                        kind = "new" if first == "N" else "del"
+                    (self.current or self.counts()).records[kind] += 1
+                    self.pending += 1
+                    self.run = 0
+                    self.block_has_change = True
+                    continue
+            elif first == "#":
+                self.annotate(line.lstrip("#").strip())
+                continue
+            elif first == "-":
+                if self.header(line):
+                    continue
+            elif first == "E" and line.startswith("ERROR: module not in list"):
+                continue  # the general log's note before modules absent from the analysed db
+            self.feed(number, line)
+
+    def header(self, line: str) -> bool:
+        if _NO_CHANGE.match(line):
             self.end_block()
             self.counts()  # the module is known, with no change
-            return
+            return True
         header = _HEADER.match(line)
-        if header:
-            self.end_block()
-            self.unanswered = []
-            self.module = (header.group("module") or header.group("bare") or "").strip()
-            self.section = (header.group("section") or "").lower()
-            self.counts()
-            return
-        if line.startswith("#"):
-            self.annotate(line.lstrip("#").strip())
-            return
+        if header is None:
+            return False
+        self.end_block()
+        self.unanswered = 0
+        self.module = (header.group("module") or header.group("bare") or "").strip()
+        self.current = None
+        self.counts()
+        return True
+
+    def feed(self, number: int, line: str) -> None:
         inline = None
         if self.work and "#" in line:
             found = _INLINE_COMMENT.search(line)
             if found:
                 inline = found.group("text")
                 line = line[: found.start()].rstrip()
-        if self.change(line):
+        kind_table = _classify(line)
+        if kind_table is not None:
+            table, kind = kind_table
+            getattr(self.counts(), table)[kind] += 1
+            self.pending += 1
+            self.run = 0
+            self.block_has_change = True
             if inline is not None:
                 self.annotate(inline)
             return
@@ -282,68 +378,33 @@ class _Parser:
         else:
             self.dropped += 1
 
-    def change(self, line: str) -> bool:
-        kind_table = self.classify(line)
-        if kind_table is None:
-            return False
-        table, kind = kind_table
-        counts = self.counts()
-        getattr(counts, table)[kind] += 1
-        self.pending.append(counts)
-        self.run = []
-        self.block_has_change = True
-        return True
-
-    def classify(self, line: str) -> tuple[str, str] | None:
-        first = line[:1]
-        if first == "N" or first == "D":
-            match = _RECORD.match(line)
-            if match:
-                return "records", _record_kind(match.group("kind"), match.group("rest"))
-        match = _FIELD.match(line)
-        if match:
-            return "fields", _field_kind(match.group("desc"))
-        lowered = line[:20].lower()
-        if lowered.startswith(("new xml-id", "deleted xml-id")):
-            match = _RECORD_OLD.match(line)
-            if match:
-                return "records", "new" if match.group("kind").lower() == "new" else "del"
-        if "model" in lowered:
-            match = _MODEL.match(line)
-            if match and (match.group("kind") or "(moved " in match.group("rest")):
-                return "models", _model_kind(match.group("kind"), match.group("rest"))
-        match = _RECORD_CHANGED.match(line)
-        if match:
-            rest = match.group("rest")
-            return "records", "noupdate_switched" if "noupdate switched" in rest else "changed"
-        return None
-
     def annotate(self, text: str) -> None:
         kind = _annotation_kind(text)
         if self.pending:  # the first comment below some changes
             self.run, self.run_kind = self.pending, kind
-            _credit(self.run, kind, 1)
-            self.pending = []
+            self.counts().credit(kind, self.pending)
+            self.pending = 0
         elif self.run:  # "# TODO ..." then "# Done ...": the strongest word wins
             stronger = _stronger(self.run_kind, kind)
             if stronger != self.run_kind:
-                _credit(self.run, self.run_kind, -1)
-                _credit(self.run, stronger, 1)
+                counts = self.counts()
+                counts.credit(self.run_kind, -self.run)
+                counts.credit(stronger, self.run)
                 self.run_kind = stronger
         elif not self.block_has_change:
             self.leading = _stronger(self.leading, kind)
 
     def end_block(self) -> None:
         if self.pending and self.leading is not None:
-            _credit(self.pending, self.leading, 1)  # a comment above, none below
-            self.pending = []
+            self.counts().credit(self.leading, self.pending)  # a comment above, none below
+            self.pending = 0
         if self.block_has_change:
             self.unanswered = self.pending
         elif self.leading is not None and self.unanswered:
             # a block of comments only, after a blank line: it is about the changes above
-            _credit(self.unanswered, self.leading, 1)
-            self.unanswered = []
-        self.pending, self.run, self.leading = [], [], None
+            self.counts().credit(self.leading, self.unanswered)
+            self.unanswered = 0
+        self.pending, self.run, self.leading = 0, 0, None
         self.block_has_change = False
 
     def finish(self) -> AnalysisFile:
@@ -371,6 +432,32 @@ class _Parser:
         )
 
 
+def _classify(line: str) -> tuple[str, str] | None:
+    """(counter, kind) of a change line, or None for a line of no known form."""
+    first = line[:1]
+    if first == "N" or first == "D":
+        match = _RECORD.match(line)
+        if match:
+            return "records", _record_kind(match.group("kind"), match.group("rest"))
+    match = _FIELD.match(line)
+    if match:
+        return "fields", _field_kind(match.group("desc"))
+    lowered = line[:20].lower()
+    if lowered.startswith(("new xml-id", "deleted xml-id")):
+        match = _RECORD_OLD.match(line)
+        if match:
+            return "records", "new" if match.group("kind").lower() == "new" else "del"
+    if "model" in lowered:
+        match = _MODEL.match(line)
+        if match and (match.group("kind") or "(moved " in match.group("rest")):
+            return "models", _model_kind(match.group("kind"), match.group("rest"))
+    match = _RECORD_CHANGED.match(line)
+    if match:
+        rest = match.group("rest")
+        return "records", "noupdate_switched" if "noupdate switched" in rest else "changed"
+    return None
+
+
 _STRENGTH = {"todo": 0, "note": 1, "nothing_to_do": 2, "done": 3}
 
 
@@ -378,12 +465,6 @@ def _stronger(old: str | None, new: str) -> str:
     if old is None or _STRENGTH[new] > _STRENGTH[old]:
         return new
     return old
-
-
-def _credit(changes: list[_ModuleCounts], kind: str, sign: int) -> None:
-    for counts in changes:
-        counts.annotated += sign
-        counts.kinds[kind] += sign
 
 
 def _field_kind(desc: str) -> str:

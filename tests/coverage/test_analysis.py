@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from ouhub.coverage.analysis import (
     AnalysisFile,
     ModuleAnalysis,
+    _Parser,
     is_general_log,
     is_openupgrade_analysis_file,
     is_work,
@@ -354,3 +355,38 @@ def test_known_lines_are_never_other(lines: list[str]) -> None:
     module = parsed.modules["m"]
     assert module.other == 0
     assert module.total == sum(1 for line in lines if line)
+
+
+MIXED_LINES = KNOWN_LINES + [
+    "",
+    "# DONE: post-migration",
+    "# TODO",
+    "NOTHING TO DO",
+    "NEW ir.ui.view: m.v [renamed from old module]",
+    "DEL ir.ui.menu: m.x [moved to other module] (noupdate)",
+    "NEW ir.ui.view: m.w  # done inline",
+    "  DEL res.groups: m.indented",
+    "---XML records in module 'n'---",
+    "free text",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(MIXED_LINES) | st.text(max_size=30), max_size=40),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
+def test_bulk_counting_equals_the_line_parser(lines: list[str], newline: str, work: bool) -> None:
+    text = newline.join(lines) + newline
+    fast = parse_analysis(text, "r.txt", module="m", work=work)
+    slow_parser = _Parser("r.txt", "m", work)
+    slow_parser.feed_lines(text, 1)
+    slow = slow_parser.finish()
+    assert fast == slow
+    assert [dict(m.fields) for m in fast.modules.values()] == [
+        dict(m.fields) for m in slow.modules.values()
+    ]
+    assert [(m.records, m.annotation_kinds) for m in fast.modules.values()] == [
+        (m.records, m.annotation_kinds) for m in slow.modules.values()
+    ]
