@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,16 +135,12 @@ class CheckReport:
         return 1 if counts["at_risk"] else 0
 
     def step_counts(self) -> list[dict[str, Any]]:
-        rows = []
-        for previous, release in self.steps:
-            row: dict[str, Any] = {"previous": previous, "release": release}
-            row.update({verdict: 0 for verdict in VERDICTS})
-            for module in self.modules:
-                for step in module.steps:
-                    if step.release == release:
-                        row[step.verdict] += 1
-            rows.append(row)
-        return rows
+        rows = {r: {"previous": p, "release": r, **dict.fromkeys(VERDICTS, 0)}
+                for p, r in self.steps}
+        for module in self.modules:
+            for step in module.steps:
+                rows[step.release][step.verdict] += 1
+        return list(rows.values())
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form (README "Check"); check.js returns exactly this."""
@@ -269,7 +265,7 @@ def _worse(a: str, b: str) -> str:
 
 
 def _evidence(entry: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(str(e) for e in entry.get("evidence") or ())
+    return tuple(map(str, entry.get("evidence") or ()))
 
 
 def _status_verdict(
@@ -402,96 +398,70 @@ def check_data_js(data: Mapping[str, Any]) -> str:
     return f"window.OUHUB_CHECK_DATA = {text};\n"
 
 
-def build_check_data(config: Any, store: Any) -> dict[str, Any]:
-    """Per step, per module: coverage status, target, evidence summary and last run outcome."""
-    releases = [{"name": r.name, "previous": r.previous} for r in config.releases.values()]
+def build_check_data(
+    config: Any, store: Any, releases: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """Per step, per module: coverage status, target, evidence lines and last run outcome.
+
+    Steps are keyed by their release (the step previous -> release); ``releases``
+    limits the steps filled (the command needs only its chain; the site needs all).
+    """
+    wanted = None if releases is None else set(releases)
     steps: dict[str, Any] = {}
     for previous, release in config.steps:
+        if wanted is not None and release not in wanted:
+            continue
         modules: dict[str, Any] = {}
-        for cov in store.latest_coverage(release):
-            modules[cov.module] = _coverage_entry(cov)
-        outcomes = store.last_run_outcomes(release)
-        if isinstance(outcomes, Mapping):
-            outcomes = outcomes.values()
-        for outcome in outcomes:
-            entry = modules.get(_field(outcome, "module"))
+        for module, status, target, evidence, disagreements in store.check_coverage_rows(release):
+            entry: dict[str, Any] = {"status": status}
+            if target:
+                entry["target"] = target
+            if evidence != _NO_EVIDENCE:
+                lines = evidence_lines(json.loads(evidence))
+                if lines:
+                    entry["evidence"] = lines
+            if disagreements != "[]":
+                found = [str(d) for d in json.loads(disagreements)]
+                if found:
+                    entry["disagreements"] = found
+            modules[module] = entry
+        for outcome in store.last_run_outcomes(release).values():
+            entry = modules.get(outcome.module)
             if entry is not None:
                 entry["run"] = _run_entry(outcome)
         steps[release] = {"previous": previous, "release": release, "modules": modules}
-    return {"schema_version": SCHEMA_VERSION, "releases": releases, "steps": steps}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "releases": [{"name": r.name, "previous": r.previous} for r in config.releases.values()],
+        "steps": steps,
+    }
 
 
-def _field(record: Any, *names: str) -> Any:
-    for name in names:
-        if isinstance(record, Mapping):
-            if name in record:
-                return record[name]
-        elif hasattr(record, name):
-            return getattr(record, name)
-    return None
+# How the store writes an Evidence with nothing in it (json.dumps(..., sort_keys=True)).
+_NO_EVIDENCE = '{"apriori": null, "declaration": null, "scripts": []}'
 
 
-def _coverage_entry(cov: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {"status": cov.status}
-    target = _field(cov, "target")
-    if target:
-        entry["target"] = target
-    evidence = _evidence_lines(_field(cov, "evidence"))
-    if evidence:
-        entry["evidence"] = evidence
-    disagreements = [str(d) for d in (_field(cov, "disagreements") or ())]
-    if disagreements:
-        entry["disagreements"] = disagreements
-    return entry
-
-
-def _evidence_lines(evidence: Any) -> list[str]:
-    """Evidence as short lines: script paths, the declaration line, the apriori entry."""
-    if not evidence:
-        return []
-    if isinstance(evidence, str):
-        return [evidence]
-    if isinstance(evidence, Mapping):
-        return _mapping_evidence(evidence)
-    if isinstance(evidence, Sequence):
-        return [str(e) for e in evidence]
-    lines: list[str] = []
-    for label, names in (
-        ("script", ("scripts", "script_paths")),
-        ("declared", ("declaration", "declared")),
-        ("apriori", ("apriori",)),
-    ):
-        value = _field(evidence, *names)
-        if not value:
-            continue
-        values = [value] if isinstance(value, str) else list(value)
-        lines.extend(f"{label}: {v}" for v in values)
-    return lines or [str(evidence)]
-
-
-def _mapping_evidence(evidence: Mapping[str, Any]) -> list[str]:
-    lines: list[str] = []
-    for key, value in evidence.items():
-        if not value:
-            continue
-        values = [value] if isinstance(value, str) else list(value)
-        lines.extend(f"{key}: {v}" for v in values)
+def evidence_lines(evidence: Mapping[str, Any]) -> list[str]:
+    """Coverage evidence as short lines: script paths, the declaration line, the apriori entry."""
+    lines = [f"script: {path}" for path in evidence.get("scripts") or ()]
+    if evidence.get("declaration"):
+        lines.append(f"declared: {evidence['declaration']}")
+    if evidence.get("apriori"):
+        lines.append(f"apriori: {evidence['apriori']}")
     return lines
 
 
 def _run_entry(outcome: Any) -> dict[str, Any]:
+    """A ModuleRunOutcome of the store as the check data's ``run``."""
     run: dict[str, Any] = {
-        "outcome": _field(outcome, "outcome"),
-        "run_status": _field(outcome, "run_status", "status"),
-        "at": _field(outcome, "at", "finished_at", "started_at", "time"),
-        "sample": _field(outcome, "sample"),
+        "outcome": outcome.outcome,
+        "run_status": outcome.run_status,
+        "sample": outcome.sample,
+        "at": outcome.finished_at,
+        "run_id": outcome.run_id,
     }
-    run_id = _field(outcome, "run_id")
-    if run_id is not None:
-        run["run_id"] = run_id
-    excerpt = _field(outcome, "excerpt", "traceback", "message")
-    if excerpt:
-        run["evidence"] = [str(excerpt)[-500:]]
+    if outcome.outcome == "failed" and outcome.excerpt:
+        run["evidence"] = [outcome.excerpt[-500:]]
     return {k: v for k, v in run.items() if v is not None}
 
 
@@ -664,18 +634,24 @@ def source_release(given: str | None, found: CheckInput) -> tuple[str, bool]:
 
 
 def run_check(
-    target: str, source: str | None, found: CheckInput, data: Mapping[str, Any]
+    target: str, source: str | None, found: CheckInput,
+    load: Callable[[Sequence[str]], Mapping[str, Any]],
 ) -> tuple[CheckReport, bool]:
-    """Decide for the input; (report, whether the source release was detected)."""
+    """Decide for the input; (report, whether the source release was detected).
+
+    ``load(releases)`` returns the check data with (at least) the steps into those
+    releases; ``load(())`` is asked first, for the releases alone.
+    """
     release, detected = source_release(source, found)
-    known = {r["name"] for r in data.get("releases", [])}
+    known = [r["name"] for r in load(()).get("releases", [])]
     if detected and release not in known:
         raise CheckError(
             f"the database runs release {release} (base {found.base_version}), which is not "
             "configured",
-            hint="known releases: " + (", ".join(sorted(known)) or "none")
-            + "; pass --from to override",
+            hint="known releases: " + (", ".join(known) or "none") + "; pass --from to override",
         )
+    steps = chain({"releases": load(()).get("releases", [])}, release, target)
+    data = load([r for _, r in steps])
     return decide(found.modules, release, target, data), detected
 
 
@@ -731,6 +707,20 @@ def table_rows(report: CheckReport) -> list[list[str]]:
         row.append(WORDS[module.verdict])
         rows.append(row)
     return rows
+
+
+def text_table(report: CheckReport) -> str:
+    """The rows as a plain aligned table (rich takes seconds for a thousand rows)."""
+    head = ["module", *(hop(p, r) for p, r in report.steps), "verdict"]
+    rows = table_rows(report)
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    out = [line(head), line(["-" * w for w in widths])]
+    out.extend(line(row) for row in rows)
+    return "\n".join(out) + "\n"
 
 
 def reason_lines(report: CheckReport, everything: bool = False) -> list[str]:

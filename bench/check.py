@@ -1,0 +1,136 @@
+"""bench/check.py: `ouhub check` of 1,000 modules across 5 steps (target: < 200 ms beyond
+interpreter start).
+
+A synthetic store holds 6 releases (5 steps) of 1,200 modules each, with renames,
+merges, removals and one finished nightly run per step. The command runs as a
+subprocess, as a user runs it; the baseline is `python -c pass` in the same run.
+The in-process split (check data from the store, the rules) is printed too.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RELEASES = ["7.0", "8.0", "9.0", "10.0", "11.0", "12.0"]
+MODULES = 1200
+CHECKED = 1000
+REPEAT = 5
+TARGET_MS = 200.0
+
+
+def build_project(root: Path) -> tuple[Path, Path]:
+    """A config and a filled store under ``root``; returns (config, module list file)."""
+    from ouhub import config as config_mod
+    from ouhub.store import Store
+    from tests.check_store import record_coverage, record_run
+
+    lines = ['data_dir = "data"']
+    for i, release in enumerate(RELEASES):
+        if i:
+            lines.append(f'[releases."{release}"]\nprevious = "{RELEASES[i - 1]}"')
+        lines.append(f'[releases."{release}".branches.openupgrade]\n'
+                     f'url = "https://github.com/OCA/OpenUpgrade.git,branch={release}"')
+    path = root / "ouhub.toml"
+    path.write_text("\n".join(lines) + "\n")
+    config = config_mod.load(path)
+    rng = random.Random(7)
+    statuses = ["done"] * 6 + ["nothing_to_do"] * 2 + ["partial", "todo", "new"]
+    with Store.open(config.store_path) as store:
+        for previous, release in config.steps:
+            modules = {}
+            for n in range(MODULES):
+                name = f"module_{n:04d}"
+                status = rng.choice(statuses)
+                entry: dict = {"status": status}
+                if status == "done":
+                    entry["scripts"] = [f"addons/{name}/migrations/{release}.1.0/pre-migration.py",
+                                        f"addons/{name}/migrations/{release}.1.0/post-migration.py"]
+                elif status in ("nothing_to_do", "partial"):
+                    entry["declaration"] = f"docsource/modules.rst:{n}: {name} | {status}"
+                if n % 97 == 0:
+                    entry = {"status": "renamed", "target": f"{name}_ng",
+                             "apriori": f"apriori.py: renamed_modules['{name}'] = '{name}_ng'"}
+                elif n % 89 == 0:
+                    entry = {"status": "merged", "target": "module_0001"}
+                elif n % 83 == 0:
+                    entry = {"status": "removed"}
+                if n % 31 == 0:
+                    entry["disagreements"] = ["declared Done without scripts"]
+                modules[name] = entry
+                modules[f"{name}_ng"] = {"status": "done"}
+            record_coverage(store, release, previous, modules)
+            record_run(store, release, previous, "sample", "failed",
+                       {f"module_{n:04d}": rng.choice(["upgraded", "failed", "not_reached"])
+                        for n in range(0, MODULES, 3)}, excerpt="Traceback ... KeyError")
+    listing = root / "modules.txt"
+    names = [f"module_{n:04d}" for n in range(CHECKED - 20)] + [f"custom_{n}" for n in range(20)]
+    listing.write_text("\n".join(names) + "\n")
+    return path, listing
+
+
+def timed(argv: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall ms, CPU ms of the child, result): CPU time is steadier on a shared machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True)
+    wall = (time.perf_counter() - started) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    if done.returncode not in (0, 1, 2):
+        raise RuntimeError(f"{argv[:4]} failed: {done.stderr}")
+    return wall, cpu, done
+
+
+def main() -> None:
+    from ouhub import check
+    from ouhub import config as config_mod
+    from ouhub.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="ouhub-bench-check-") as tmp:
+        config_path, listing = build_project(Path(tmp))
+        command = [sys.executable, "-m", "ouhub.cli", "--config", str(config_path), "check",
+                   "--from", RELEASES[0], "--to", RELEASES[-1], "--modules-file", str(listing)]
+        variants = {"json": command + ["--format", "json"], "table": command}
+        for argv in variants.values():
+            timed(argv)  # compile and cache files
+        samples: dict[str, list[tuple[float, float]]] = {"start": [], "json": [], "table": []}
+        for _ in range(REPEAT):
+            samples["start"].append(timed([sys.executable, "-c", "pass"])[:2])
+            for name, argv in variants.items():
+                samples[name].append(timed(argv)[:2])
+        config = config_mod.load(config_path)
+        with Store.open(config.store_path) as store:
+            started = time.perf_counter()
+            data = check.build_check_data(config, store)
+            build_ms = (time.perf_counter() - started) * 1000
+        modules = check.parse_module_list(listing.read_text())
+        started = time.perf_counter()
+        report = check.decide(modules, RELEASES[0], RELEASES[-1], data)
+        decide_ms = (time.perf_counter() - started) * 1000
+
+    def median(name: str, index: int) -> float:
+        return statistics.median(s[index] for s in samples[name])
+
+    print(f"check: {len(report.modules)} modules x {len(report.steps)} steps "
+          f"(store: {MODULES * 2} coverage rows per step); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"  interpreter start (python -c pass): wall {median('start', 0):7.1f} ms, "
+          f"CPU {median('start', 1):7.1f} ms")
+    for name in ("json", "table"):
+        wall = median(name, 0) - median("start", 0)
+        cpu = median(name, 1) - median("start", 1)
+        print(f"  ouhub check --format {name:5} beyond start: wall {wall:7.1f} ms, CPU {cpu:7.1f} ms"
+              f" (target < {TARGET_MS:.0f} ms: {wall / TARGET_MS:.2f} / {cpu / TARGET_MS:.2f} of it)")
+    print(f"  in process: check data from the store {build_ms:.1f} ms, rules {decide_ms:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
