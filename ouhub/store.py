@@ -641,6 +641,8 @@ class Store:
 
     def rename_database_record(self, old: str, new: str, kind: str) -> None:
         with self.transaction():
+            # a stale record of ``new`` (its database dropped behind ouhub's back) gives way
+            self._execute("DELETE FROM scratch_databases WHERE name = ?", (new,))
             self._execute(
                 "UPDATE scratch_databases SET name = ?, kind = ? WHERE name = ?", (new, kind, old)
             )
@@ -762,6 +764,18 @@ class Store:
             "ORDER BY id DESC LIMIT 1) ORDER BY module",
             (release,),
         ).fetchall()
+
+    def check_data_key(self) -> list[list[Any]]:
+        """What the check data depends on: the newest scan per release and the finished runs
+        per release (count, newest id, newest finish). Equal keys, equal check data."""
+        scans = self._execute(
+            "SELECT 'scan', release, MAX(id), COUNT(*), '' FROM coverage_scans GROUP BY release"
+        ).fetchall()
+        runs = self._execute(
+            "SELECT 'runs', release, MAX(id), COUNT(*), MAX(finished_at) FROM runs "
+            "WHERE kind = 'run' AND status != 'running' GROUP BY release"
+        ).fetchall()
+        return sorted([list(row) for row in [*scans, *runs]])
 
 
 

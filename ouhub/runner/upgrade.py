@@ -212,6 +212,7 @@ def execute_step(
             fh.write(_redact(server_text, password))
     if password:
         _redact_file(server_log, password)
+        _redact_file(log_path, password)
     # Parse the server's log file, plus anything it printed that the file lacks
     # (a crash traceback goes to stderr).
     known = set(server_text.splitlines())

@@ -84,3 +84,21 @@ def test_garbage_dump_and_failure_does_not_stop_other_samples(tmp_path, pg_serve
     assert results["bad"].status == "failed" and "bad.sql.gz" in results["bad"].message
     assert results["good"].status == "imported"
     assert [d.kind for d in store.live_databases()] == ["template"]
+
+
+def test_template_dropped_behind_ouhubs_back_is_rebuilt(tmp_path, pg_server, runner_store):
+    dump = make_dump(pg_server, tmp_path / "s.dump", "6.1", MODULES)
+    config = build_config(tmp_path, pg_server, samples=[
+        {"name": "s61", "release": "6.1", "dump": str(dump)}])
+    store = runner_store(config)
+    name = import_sample(config, store, config.sample("s61")).template
+    import psycopg2
+
+    conn = psycopg2.connect(pg_server)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE "{name}"')
+    conn.close()
+    again = import_sample(config, store, config.sample("s61"))
+    assert (again.status, again.template) == ("imported", name)
+    assert database_exists(config.dsn, name) and store.database_record(name).kind == "template"
