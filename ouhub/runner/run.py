@@ -72,7 +72,8 @@ class RunResult:
 
 
 def branch_revisions(config: Config, store: Store, release: str) -> dict[str, Any]:
-    """The revisions of the release's branches as the last sync left them (empty if never synced)."""
+    """Per branch of the release, ``"<revno> (<revid>)"`` as the last sync left it (none if never
+    synced)."""
     revisions: dict[str, Any] = {}
     reader = getattr(store, "sync_state", None)
     if reader is None:
@@ -80,7 +81,9 @@ def branch_revisions(config: Config, store: Store, release: str) -> dict[str, An
     for branch in config.release(release).branches:
         state = reader(release, branch.name)
         if state is not None and state.revid:
-            revisions[branch.name] = {"revid": state.revid, "revno": state.revno}
+            # one readable string per branch: the site and the JSON show it as is
+            revisions[branch.name] = (f"{state.revno} ({state.revid})" if state.revno
+                                      else state.revid)
     return revisions
 
 
