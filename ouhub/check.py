@@ -437,6 +437,37 @@ def build_check_data(
     }
 
 
+def cached_check_data(config: Any, store: Any) -> dict[str, Any]:
+    """The check data of every step, from a cache file in the data dir while the store's
+    scans and finished runs are unchanged (the key), else built and cached anew."""
+    import logging
+    import os
+
+    log = logging.getLogger(__name__)
+    key = json.dumps([SCHEMA_VERSION, [[r.name, r.previous] for r in config.releases.values()],
+                      store.check_data_key()])
+    path = config.data_dir / "cache" / "check-data.json"
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cached = json.load(fh)
+        if cached.get("key") == key:
+            return cached["data"]
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, AttributeError, KeyError) as exc:
+        log.info("ignoring the check data cache %s: %s", path, exc)
+    data = build_check_data(config, store)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f".{path.name}.{os.getpid()}")
+        with open(scratch, "w", encoding="utf-8") as fh:
+            json.dump({"key": key, "data": data}, fh)
+        os.replace(scratch, path)
+    except OSError as exc:  # a cache we cannot write only costs time
+        log.info("cannot write the check data cache %s: %s", path, exc)
+    return data
+
+
 # How the store writes an Evidence with nothing in it (json.dumps(..., sort_keys=True)).
 _NO_EVIDENCE = '{"apriori": null, "declaration": null, "scripts": []}'
 

@@ -924,8 +924,12 @@ def _check_report(
         def load(releases: Any) -> dict[str, Any]:
             return data
     else:
+        loaded: list[dict[str, Any]] = []
+
         def load(releases: Any) -> dict[str, Any]:
-            return check.build_check_data(obj.config, obj.store, releases)
+            if not loaded:
+                loaded.append(check.cached_check_data(obj.config, obj.store))
+            return loaded[0]
     return check.run_check(target, source, found, load)
 
 

@@ -768,8 +768,11 @@ class Store:
     def check_data_key(self) -> list[list[Any]]:
         """What the check data depends on: the newest scan per release and the finished runs
         per release (count, newest id, newest finish). Equal keys, equal check data."""
+        # A rescan of the same revisions replaces its row and may get the same id back:
+        # its time and totals tell it apart.
         scans = self._execute(
-            "SELECT 'scan', release, MAX(id), COUNT(*), '' FROM coverage_scans GROUP BY release"
+            "SELECT 'scan', release, id, scanned_at || ' ' || totals, revisions_key "
+            "FROM coverage_scans WHERE id IN (SELECT MAX(id) FROM coverage_scans GROUP BY release)"
         ).fetchall()
         runs = self._execute(
             "SELECT 'runs', release, MAX(id), COUNT(*), MAX(finished_at) FROM runs "

@@ -296,3 +296,24 @@ def test_junk_lines_in_a_file_are_listed(project: Path, tmp_path: Path) -> None:
     assert "line 1: 'Installed modules:'" in result.stderr
     assert "line 3: 'sale (7.0.1.0)'" in result.stderr
     assert "'#' starts a comment" in result.stderr
+
+
+def test_cached_check_data_follows_the_store(project: Path) -> None:
+    """A new scan or a finished run changes the verdicts at once: the cache never goes stale."""
+    args = ("--from", "7.0", "--to", "8.0", "--modules", "mrp", "--json")
+    first = json.loads(invoke(project, *args).stdout)
+    assert first["modules"][0]["verdict"] == "ok"
+    config = config_mod.load(project)
+    assert (config.data_dir / "cache" / "check-data.json").exists()
+    with Store.open(config.store_path) as store:
+        record_run(store, "8.0", "7.0", "demo70", "failed", {"mrp": "failed"}, excerpt="boom")
+    second = json.loads(invoke(project, *args).stdout)
+    assert [r["code"] for r in second["modules"][0]["steps"][0]["reasons"]] == [
+        "done", "run_failed"]
+    with Store.open(config.store_path) as store:
+        record_coverage(store, "8.0", "7.0", {"mrp": {"status": "todo"}})
+    third = json.loads(invoke(project, *args).stdout)
+    assert third["modules"][0]["verdict"] == "blocked"
+    # a damaged cache is rebuilt, not trusted
+    (config.data_dir / "cache" / "check-data.json").write_text("{not json")
+    assert json.loads(invoke(project, *args).stdout) == third
