@@ -18,6 +18,7 @@ reported as a warning (with its line number).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import Counter
@@ -32,6 +33,8 @@ _HEADER = re.compile(
     r"['\"]?(?P<module>[^'\"]*?)['\"]?|(?P<bare>[^\s-][^-]*?))\s*-{2,}\s*$",
     re.IGNORECASE,
 )
+_ANALYSIS_NAME = re.compile(r"(?:open)?upgrade[_ -]?analysis(?P<rest>[^/]*)\.txt")
+_NAME_WORDS = re.compile(r"[\s_\-.()]+")
 _NO_CHANGE = re.compile(r"^-+\s*nothing has changed in this module\s*-*$", re.IGNORECASE)
 _FIELD = re.compile(
     r"^(?P<module>[^\s/]+)\s*/\s*(?P<model>[^\s/]+)\s*/\s*(?P<field>[^\s:()/]+)"
@@ -46,10 +49,9 @@ _RECORD = re.compile(r"^(?P<kind>NEW|DEL)\s+(?P<model>[\w.]+)\s*:\s*(?P<xmlid>\S
 # Bulk counting of record lines (identical results to the line parser, C speed): a run
 # of consecutive NEW/DEL lines, each at a line start and ending with "\n"; in _work
 # files no "#" may appear in them (it could be an inline comment).
-_RECORD_RUN = re.compile(r"(?:^(?:NEW|DEL)[ \t]+[\w.]+[ \t]*:[ \t]*\S[^\n]*\n)+", re.MULTILINE)
-_WORK_RECORD_RUN = re.compile(
-    r"(?:^(?:NEW|DEL)[ \t]+[\w.]+[ \t]*:[ \t]*[^\s#][^\n#]*\n)+", re.MULTILINE
-)
+# (the leading "\n" lets the regex engine jump from line start to line start)
+_RECORD_RUN = re.compile(r"\n((?:(?:NEW|DEL)[ \t]+[\w.]+[ \t]*:[ \t]*\S[^\n]*\n)+)")
+_WORK_RECORD_RUN = re.compile(r"\n((?:(?:NEW|DEL)[ \t]+[\w.]+[ \t]*:[ \t]*[^\s#][^\n#]*\n)+)")
 # characters str.splitlines() breaks lines on, besides "\n" (and "\r\n", normalised)
 _ASCII_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 _OTHER_BREAKS = ("\x85", "\u2028", "\u2029")
@@ -183,11 +185,17 @@ def is_general_log(name: str) -> bool:
 
 
 def _analysis_name(name: str) -> str | None:
-    base = os.path.basename(name).lower()
-    match = re.fullmatch(r"(?:open)?upgrade[_ -]?analysis(?P<rest>[^/]*)\.txt", base)
+    return _analysis_base_name(name.rpartition("/")[2])
+
+
+@functools.lru_cache(maxsize=1024)
+def _analysis_base_name(base: str) -> str | None:
+    """``"work"``, ``"plain"`` or None for a file name (a scan asks for the same few names)."""
+    base = os.path.basename(base).lower()
+    match = _ANALYSIS_NAME.fullmatch(base) if "analysis" in base else None
     if match is None:
         return None
-    words = [w for w in re.split(r"[\s_\-.()]+", match.group("rest")) if w]
+    words = [w for w in _NAME_WORDS.split(match.group("rest")) if w]
     return "work" if "work" in words else "plain"
 
 
@@ -273,9 +281,10 @@ class _Parser:
             self.feed_lines(text, 1)
             return
         runs = _WORK_RECORD_RUN if self.work else _RECORD_RUN
-        pos, number = 0, 1
+        text = "\n" + text  # the runs start after a "\n"; positions below are in this text
+        pos, number = 1, 1
         for found in runs.finditer(text):
-            start, end = found.span()
+            start, end = found.span(1)
             if start > pos:
                 self.feed_lines(text[pos:start], number)
                 number += text.count("\n", pos, start)
