@@ -283,8 +283,8 @@ def _status_verdict(
     elif status == "partial":
         text = f"{name} is declared only partly migrated for {hop}"
     elif status == "todo":
-        text = (f"{name} exists in both releases but has no migration scripts and no "
-                f"declaration for {hop}")
+        text = (f"{name} exists in both releases but has no migration scripts and no declared "
+                f"status for {hop}")
     elif status == "removed":
         text = f"{name} is removed in {release} without a replacement"
     else:
@@ -482,6 +482,19 @@ def evidence_lines(evidence: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def excerpt_tail(text: str, limit: int = 600) -> str:
+    """The end of a log excerpt (where the error is), cut at a line boundary."""
+    lines = text.strip().splitlines()
+    kept: list[str] = []
+    size = 0
+    for line in reversed(lines):
+        if kept and size + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(reversed(kept))[-limit:]
+
+
 def _run_entry(outcome: Any) -> dict[str, Any]:
     """A ModuleRunOutcome of the store as the check data's ``run``."""
     run: dict[str, Any] = {
@@ -492,7 +505,7 @@ def _run_entry(outcome: Any) -> dict[str, Any]:
         "run_id": outcome.run_id,
     }
     if outcome.outcome == "failed" and outcome.excerpt:
-        run["evidence"] = [outcome.excerpt[-500:]]
+        run["evidence"] = [excerpt_tail(outcome.excerpt)]
     return {k: v for k, v in run.items() if v is not None}
 
 
@@ -765,7 +778,8 @@ def reason_lines(report: CheckReport, everything: bool = False) -> list[str]:
             for reason in step.reasons:
                 lines.append(f"  {hop(step.previous, step.release)} "
                              f"[{WORDS[step.verdict]}] {reason.text}")
-                lines.extend(f"      {e}" for e in reason.evidence)
+                for evidence in reason.evidence:
+                    lines.extend(f"      {line}" for line in evidence.splitlines())
     return lines
 
 

@@ -171,3 +171,14 @@ def test_load_check_data_rejects_other_files(tmp_path: Path) -> None:
     with pytest.raises(CheckError, match="schema version 1"):
         load_check_data('{"schema_version": 99}', "x.json")
     assert load_check_data(json.dumps(VECTORS["data"]["chain"]), "x")["steps"]
+
+
+def test_excerpt_tail_keeps_whole_last_lines() -> None:
+    from ouhub.check import excerpt_tail
+
+    text = "\n".join(f"line {i} " + "x" * 40 for i in range(50)) + "\nKeyError: 'mail'\n"
+    tail = excerpt_tail(text, limit=200)
+    assert tail.endswith("KeyError: 'mail'") and tail.startswith("line ")
+    assert len(tail) <= 200
+    assert excerpt_tail("one line only") == "one line only"
+    assert excerpt_tail("y" * 900, limit=100) == "y" * 100

@@ -104,8 +104,8 @@
     } else if (status === "partial") {
       text = name + " is declared only partly migrated for " + hop;
     } else if (status === "todo") {
-      text = name + " exists in both releases but has no migration scripts and no " +
-        "declaration for " + hop;
+      text = name + " exists in both releases but has no migration scripts and no declared " +
+        "status for " + hop;
     } else if (status === "removed") {
       text = name + " is removed in " + release + " without a replacement";
     } else {
