@@ -291,15 +291,23 @@ class _Parser:
             records = (self.current or self.counts()).records
             chunk = text[start:end]
             lines = chunk.count("\n")
-            if "[" in chunk:  # renamed/moved records: their kind needs the line's text
-                for line in chunk.splitlines():
-                    records[_record_kind(line[:3], line)] += 1
-            else:
-                new = ("\n" + chunk).count("\nN")
-                if new:
-                    records["new"] += new
-                if lines - new:
-                    records["del"] += lines - new
+            new = ("\n" + chunk).count("\nN")
+            counted = {"new": new, "del": lines - new}
+            if "[" in chunk:  # renamed/moved records, told by a mark on their line
+                renamed = _marked_lines(chunk, "[renamed ")
+                moved = _marked_lines(chunk, "[moved ")
+                for start, first in moved.items():
+                    if start not in renamed:  # "[renamed " wins, as in _record_kind
+                        base = "new" if first == "N" else "del"
+                        counted[base] -= 1
+                        counted[f"{base}_moved"] = counted.get(f"{base}_moved", 0) + 1
+                for first in renamed.values():
+                    base = "new" if first == "N" else "del"
+                    counted[base] -= 1
+                    counted[f"{base}_renamed"] = counted.get(f"{base}_renamed", 0) + 1
+            for kind, count in counted.items():
+                if count:
+                    records[kind] += count
             self.pending += lines
             self.run = 0
             self.block_has_change = True
@@ -465,6 +473,18 @@ def _classify(line: str) -> tuple[str, str] | None:
         rest = match.group("rest")
         return "records", "noupdate_switched" if "noupdate switched" in rest else "changed"
     return None
+
+
+def _marked_lines(chunk: str, mark: str) -> dict[int, str]:
+    """Start offset -> first letter of each line of ``chunk`` that holds ``mark``."""
+    found: dict[int, str] = {}
+    at = chunk.find(mark)
+    while at != -1:
+        start = chunk.rfind("\n", 0, at) + 1
+        found[start] = chunk[start]
+        end = chunk.find("\n", at)
+        at = chunk.find(mark, end) if end != -1 else -1
+    return found
 
 
 _STRENGTH = {"todo": 0, "note": 1, "nothing_to_do": 2, "done": 3}
