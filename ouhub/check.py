@@ -728,7 +728,9 @@ def hops_line(report: CheckReport) -> str:
 
 def summary_line(report: CheckReport) -> str:
     counts = report.counts
-    return (f"{len(report.modules)} modules: {counts['ok']} ok, {counts['at_risk']} at risk, "
+    count = len(report.modules)
+    return (f"{count} module{'' if count == 1 else 's'}: {counts['ok']} ok, "
+            f"{counts['at_risk']} at risk, "
             f"{counts['blocked']} blocked, {counts['not_covered']} not covered "
             f"(exit {report.exit_code})")
 

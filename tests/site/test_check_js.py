@@ -7,8 +7,6 @@ key for key, and both must match the vector's expected verdicts.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,27 +17,23 @@ from ouhub.check import ModuleListError, check_data_js, decide, parse_module_lis
 from tests.test_check import DECIDE, ERRORS, VECTORS, check_vector
 
 CHECK_JS = Path(__file__).parents[2] / "ouhub" / "site" / "static" / "check.js"
-CHROMIUM = os.environ.get("OUHUB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def js_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A blank page (file://) with check.js loaded; console errors fail the test."""
-    from playwright.sync_api import sync_playwright
-
+def js_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A blank page (file://) with check.js loaded, in the session's browser
+    (tests/site/conftest.py); console or page errors fail the module."""
     blank = tmp_path_factory.mktemp("checkjs") / "blank.html"
     blank.write_text("<!doctype html><meta charset=utf-8><title>blank</title><body></body>")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.goto(blank.as_uri())
-        page.add_script_tag(path=str(CHECK_JS))
-        page.js_errors = errors  # type: ignore[attr-defined]
-        yield page
-        browser.close()
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(blank.as_uri())
+    page.add_script_tag(path=str(CHECK_JS))
+    yield page
+    context.close()
     assert not errors, errors
 
 
@@ -90,7 +84,7 @@ def test_js_parse_agrees_with_python(js_page: Any, vector: dict[str, Any]) -> No
     assert result["hint"] == info.value.hint
 
 
-def test_check_page_shows_verdicts_as_text(js_page: Any, tmp_path: Path) -> None:
+def test_check_page_shows_verdicts_as_text(page: Any, tmp_path: Path) -> None:
     """The page part: paste a list, pick releases, read verdicts; hostile data stays text."""
     data = VECTORS["data"]["hostile"]
     (tmp_path / "check-data.js").write_text(check_data_js(data))
@@ -100,9 +94,6 @@ def test_check_page_shows_verdicts_as_text(js_page: Any, tmp_path: Path) -> None
         '<script src="check-data.js"></script>'
         f'<script src="{CHECK_JS.as_uri()}"></script>'
     )
-    page = js_page.context.browser.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto((tmp_path / "check.html").as_uri())
     assert page.input_value("#check-from") == "7.0"
     assert page.input_value("#check-to") == "8.0"
@@ -121,5 +112,15 @@ def test_check_page_shows_verdicts_as_text(js_page: Any, tmp_path: Path) -> None
     assert rows == [["base", "ok", "ok"], ["my_custom", "not covered", "not covered"]]
     assert "javascript:alert(3)" in page.text_content("tr[data-module=base] .reasons")
     assert page.locator("#check-table a, #check-table img, #check-table script").count() == 0
-    assert not dialogs
-    page.close()
+    # uploading a file runs the check on its content
+    listing = tmp_path / "modules.txt"
+    listing.write_text("# from our server\nbase\n")
+    page.fill("#check-modules", "")
+    page.click("#check-submit")
+    assert "no module names found" in page.text_content("#check-error")
+    page.set_input_files("#check-file", str(listing))
+    page.wait_for_selector("#check-summary")
+    assert page.input_value("#check-modules") == listing.read_text()
+    assert page.text_content("#check-summary") == (
+        "1 module from 7.0 to 8.0: 1 ok, 0 at risk, 0 blocked, 0 not covered.")
+    assert not page.dialogs and not page.errors

@@ -288,7 +288,8 @@
     target.textContent = "";
     var s = report.summary;
     var summary = el("p", { id: "check-summary", role: "status" });
-    summary.textContent = s.modules + " modules from " + report.source + " to " + report.target +
+    summary.textContent = s.modules + (s.modules === 1 ? " module" : " modules") + " from " +
+      report.source + " to " + report.target +
       ": " + s.ok + " ok, " + s.at_risk + " at risk, " + s.blocked + " blocked, " +
       s.not_covered + " not covered.";
     target.appendChild(summary);
