@@ -51,7 +51,7 @@ class BranchSync:
 
 def selected_branches(config: Config, releases: Sequence[str] | None = None) -> list[Branch]:
     """The branches of the named releases (all when None), in config order."""
-    names = list(releases) if releases else list(config.releases)
+    names = list(dict.fromkeys(releases)) if releases else list(config.releases)
     return [b for name in names for b in config.release(name).branches]
 
 

@@ -134,12 +134,17 @@ def test_diverged_history_keeps_the_old_mirror_until_force(vcs, bzr_branch, tmp_
     assert head(dest) == (1, forced.revid) and (dest / "a.py").read_text() == "other"
 
 
-@pytest.mark.parametrize("damage", ["pack-names", "branch-format", "last-revision"])
-def test_damaged_bzr_mirror_is_detected_and_force_rebuilds_it(damage, bzr_branch, tmp_path):
-    src, revids = bzr_branch("server", [{"a.py": "1"}, {"a.py": "2"}])
+@pytest.mark.parametrize(("vcs", "damage"), [
+    ("bzr", "pack-names"), ("bzr", "branch-format"), ("bzr", "last-revision"), ("git", "objects"),
+])
+def test_damaged_mirror_is_detected_and_force_rebuilds_it(vcs, damage, bzr_branch, tmp_path):
+    src, revids = bzr_branch("server", [{"a.py": "1"}, {"a.py": "2"}], vcs=vcs)
     dest = tmp_path / "m"
     update_mirror([str(src)], dest)
-    if damage == "pack-names":
+    if damage == "objects":
+        shutil.rmtree(dest / ".git" / "objects")
+        (dest / ".git" / "objects").mkdir()
+    elif damage == "pack-names":
         (dest / ".bzr" / "repository" / "pack-names").write_bytes(b"garbage\n")
     elif damage == "branch-format":
         (dest / ".bzr" / "branch-format").unlink()
@@ -151,7 +156,7 @@ def test_damaged_bzr_mirror_is_detected_and_force_rebuilds_it(damage, bzr_branch
     assert "--force" in caught.value.hint
 
     rebuilt = update_mirror([str(src)], dest, force=True)
-    assert rebuilt.created and head(dest) == (2, revids[-1].decode())
+    assert rebuilt.created and head(dest) == (2, Branch.open(str(src)).last_revision().decode())
 
 
 def test_a_second_sync_of_the_same_mirror_fails_clearly_or_waits(bzr_branch, tmp_path):
