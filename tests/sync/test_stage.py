@@ -154,3 +154,23 @@ def test_cli_unknown_release_is_a_config_error(tmp_path):
     config_path = write_config(tmp_path, {"7.0": {"server": {"url": "/nowhere"}}})
     result = CliRunner().invoke(main, ["--config", str(config_path), "sync", "--release", "9.0"])
     assert result.exit_code == 2 and "unknown release '9.0'" in result.stderr
+
+
+def test_a_mirror_locked_by_another_sync_is_reported_not_stored(bzr_branch, tmp_path):
+    import fcntl
+    import os
+
+    src, _ = bzr_branch("server", [{"a.py": "1"}])
+    config = config_mod.load(write_config(tmp_path, {"7.0": {"server": {"url": str(src)}}}))
+    dest = config.mirror_path(config.release("7.0").branch("server"))
+    dest.parent.mkdir(parents=True)
+    fd = os.open(dest.parent / ".server.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with Store.open(config.store_path) as store:
+            [result] = run_sync(config, store, quiet=True)
+            assert not result.ok and result.locked and "another ouhub sync" in result.error
+            assert "--wait" in result.hint
+            assert store.sync_state("7.0", "server") is None  # the other sync records its own
+    finally:
+        os.close(fd)
