@@ -129,6 +129,14 @@ def _stage(report: NightlyReport, name: str, module: str, call: Callable[[Any], 
         if record:
             store.record_stage(name, started, False, {"error": exc.message})
         return
+    except Exception as exc:  # a bug in one stage must not cost the night's other stages
+        log.exception("nightly: %s hit a bug", name)
+        message = f"unexpected {type(exc).__name__}: {exc} (traceback on stderr; please report)"
+        report.stages.append(StageOutcome(name, "failed", message))
+        say(f"nightly: {name} failed: {message}")
+        if record:
+            store.record_stage(name, started, False, {"error": message})
+        return
     failed = detail.startswith("failed")
     report.stages.append(StageOutcome(name, "failed" if failed else "ok", detail))
 
