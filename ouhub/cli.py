@@ -887,6 +887,11 @@ def check_command(
     gc.disable()
     try:
         report, detected = _check_report(obj, check, target, source, found, data_file)
+    except OuhubError as exc:
+        if isinstance(exc, check.CheckError):
+            raise
+        # Exit 2 means "something is blocked" here: a bad config or store is a usage error.
+        raise check.CheckError(exc.message, hint=exc.hint) from exc
     finally:
         if gc_was_enabled:
             gc.enable()

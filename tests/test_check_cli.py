@@ -287,6 +287,13 @@ def test_bad_input_exits_3(project: Path, args: list[str], message: str) -> None
     assert not result.stdout
 
 
+def test_missing_config_is_a_usage_error(tmp_path: Path) -> None:
+    """Exit 2 would read as "blocked": a config that cannot be read exits 3."""
+    result = invoke(tmp_path / "nope.toml", "--from", "6.1", "--to", "7.0", "--modules", "base")
+    assert result.exit_code == 3
+    assert "no such config file" in result.stderr and "hint:" in result.stderr
+
+
 def test_junk_lines_in_a_file_are_listed(project: Path, tmp_path: Path) -> None:
     listing = tmp_path / "modules.txt"
     listing.write_text("Installed modules:\naccount\nsale (7.0.1.0)\n")
