@@ -780,6 +780,19 @@ class Store:
         ).fetchall()
         return sorted([list(row) for row in [*scans, *runs]])
 
+    # -- site (reads only) ----------------------------------------------------------------------
+
+    def site_run_modules(self) -> list[tuple[int, str, str, str | None, str | None, str]]:
+        """Every module outcome of every finished sample run, in one query for the site:
+        (run_id, module, outcome, version_before, version_after, excerpt), by run then module."""
+        cursor = self._conn.cursor()
+        cursor.row_factory = None  # plain tuples: thousands of runs x their modules
+        return cursor.execute(
+            "SELECT m.run_id, m.module, m.outcome, m.version_before, m.version_after, m.excerpt "
+            "FROM run_modules m JOIN runs r ON r.id = m.run_id "
+            "WHERE r.kind = 'run' AND r.status != 'running' ORDER BY m.run_id, m.module"
+        ).fetchall()
+
 
 
 # -- runner records (0004) ----------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,6 +33,8 @@ STATUS_FILE = ".ouhub-site-status.json"
 STATUS_FORMAT = 1
 API_SCHEMA_VERSION = 1
 RECENT_RUNS = 60  # runs shown in a timeline on the runs page
+MODULE_STRIP = 30  # a module's newest outcomes per sample, on its page
+MODULE_RUNS = 10  # newest runs listed on a module page
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,23 @@ class Gathered:
     check_data: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class RunOutcome:
+    """A module's outcome in one run (the columns of the runner's RunModule the site shows)."""
+
+    module: str
+    outcome: str
+    version_before: str | None
+    version_after: str | None
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class LastOutcome:
+    outcome: str
+    run_id: int
+
+
 def _attr(record: Any, name: str, default: Any = None) -> Any:
     if isinstance(record, dict):
         return record.get(name, default)
@@ -100,12 +118,19 @@ def gather(config: Any, store: Any) -> Gathered:
         data.coverage[release] = rows
         data.history[release] = _history(store.coverage_history(release))
         data.scanned_at[release] = data.history[release][-1][0] if data.history[release] else ""
-        data.outcomes[release] = dict(store.last_run_outcomes(release))
     data.runs = [
         r for r in store.runs(kind="run") if r.status != "running" and r.sample is not None
     ]
-    for run in data.runs:
-        data.run_modules[run.id] = store.run_modules(run.id)
+    by_id = {r.id: r for r in data.runs}
+    for run_id, module, outcome, before, after, excerpt in store.site_run_modules():
+        if run_id in by_id:
+            data.run_modules.setdefault(run_id, []).append(
+                RunOutcome(module, outcome, before, after, excerpt or ""))
+    # The newest finished run of each module per release (as store.last_run_outcomes).
+    for run in reversed(data.runs):  # oldest first: the newest wins
+        outcomes = data.outcomes.setdefault(run.release, {})
+        for x in data.run_modules.get(run.id, ()):
+            outcomes[x.module] = LastOutcome(x.outcome, run.id)
     data.sync = _sync(store, config)
     data.upstream = _upstream(store, config)
     data.check_data = _check_data(config, store)
@@ -277,14 +302,21 @@ def module_pages(
             if r.target and r.status in ("renamed", "merged") and r.module not in renamed_from[
                     r.target]:
                 renamed_from[r.target].append(r.module)
-    history: dict[str, list[m.ModuleRun]] = defaultdict(list)
+    # Per module and (release, sample): outcome counts and the newest runs, for the strips.
+    tallies: dict[str, dict[tuple[str, str], dict[str, int]]] = defaultdict(dict)
+    recent: dict[str, dict[tuple[str, str], list[m.ModuleRun]]] = defaultdict(dict)
     for run in data.runs:  # newest first
+        key = (run.release, run.sample)
         for x in data.run_modules.get(run.id, []):
-            history[x.module].append(m.ModuleRun(
-                run_id=run.id, href=f"runs/{run.id}.html", release=run.release,
-                sample=run.sample, finished_at=run.finished_at or run.started_at,
-                outcome=x.outcome, word=m.word(x.outcome), colour=m.colour(x.outcome),
-            ))
+            tally = tallies[x.module].setdefault(key, {})
+            tally[x.outcome] = tally.get(x.outcome, 0) + 1
+            kept = recent[x.module].setdefault(key, [])
+            if len(kept) < MODULE_STRIP:
+                kept.append(m.ModuleRun(
+                    run_id=run.id, href=f"runs/{run.id}.html", release=run.release,
+                    sample=run.sample, finished_at=run.finished_at or run.started_at,
+                    outcome=x.outcome, word=m.word(x.outcome), colour=m.colour(x.outcome),
+                ))
     pages = []
     for name in names:
         steps = []
@@ -312,7 +344,22 @@ def module_pages(
             renamed_from=tuple(
                 m.Link(old, f"modules/{m.slug(old)}.html") for old in sorted(renamed_from[name])
             ),
-            runs=tuple(history.get(name, ())),
+            series=tuple(
+                m.ModuleSeries(
+                    release=release, sample=sample, href=_series_href(release, sample),
+                    counts=tuple(
+                        m.Count(o, m.word(o), n, m.colour(o))
+                        for o, n in sorted(tallies[name][(release, sample)].items())
+                    ),
+                    strip=m.timeline(kept, None, width=180, height=14,
+                                     what=f"{name} in {sample} into {release}"),
+                )
+                for (release, sample), kept in sorted(recent.get(name, {}).items())
+            ),
+            runs=tuple(sorted(
+                (r for kept in recent.get(name, {}).values() for r in kept[:MODULE_RUNS]),
+                key=lambda r: -r.run_id,
+            )[:MODULE_RUNS]),
             badge=f"badges/modules/{m.slug(name)}.svg",
         ))
     return pages
@@ -417,12 +464,18 @@ def plan(config: Any, data: Gathered) -> list[Output]:
     title = data.title
     outputs: list[Output] = []
 
-    def page(path: str, template: str, **context: Any) -> None:
-        depth = path.count("/")
-        context.update(title=title, root="../" * depth, page=path,
-                       has_check=data.check_data is not None)
+    def page(path: str, template: str, key: Any = None,
+             make: Callable[[], dict[str, Any]] | None = None, **context: Any) -> None:
+        """A page from a template; with ``make``, its context is built only if ``key`` changed."""
+        common = dict(title=title, root="../" * path.count("/"), page=path,
+                      has_check=data.check_data is not None)
         tpl = env.get_template(template)
-        outputs.append(Output(path, (template, context), lambda: tpl.render(**context).encode()))
+
+        def render() -> bytes:
+            full = dict(common, **(make() if make else context))
+            return tpl.render(**full).encode()
+
+        outputs.append(Output(path, (template, common, key if make else context), render))
 
     def blob(path: str, key: Any, render: Callable[[], bytes]) -> None:
         outputs.append(Output(path, key, render))
@@ -503,8 +556,12 @@ def plan(config: Any, data: Gathered) -> list[Output]:
             run = runs_by_id[run_id]
             older = runs_by_id[ids[i + 1]] if i + 1 < len(ids) else None
             newer = runs_by_id[ids[i - 1]] if i > 0 else None
-            page(f"runs/{run_id}.html", "run.html", run=_run_page(
-                run, data.run_modules.get(run_id, []), known, older, newer))
+            modules = data.run_modules.get(run_id, [])
+            page(f"runs/{run_id}.html", "run.html",
+                 key=(run, modules, older and older.id, newer and newer.id,
+                      [x.module in known for x in modules]),
+                 make=lambda run=run, modules=modules, older=older, newer=newer: {
+                     "run": _run_page(run, modules, known, older, newer)})
 
     page("upstream.html", "upstream.html", branches=tuple(data.upstream))
 
@@ -554,15 +611,17 @@ def _read_status(out: Path, globals_hash: str) -> dict[str, str]:
 
 
 def _write(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    """Write through a temporary file renamed into place: a reader never sees half a page."""
+    tmp = path.with_name(f".{path.name}.ouhub-tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        os.chmod(tmp, 0o644)
+        tmp.write_bytes(content)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(content)
+    try:
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -124,7 +124,7 @@ class Mark:
     width: int
     status: str
     colour: str
-    href: str
+    href: str | None  # None: a mark without a link (module pages' small strips)
     title: str
 
 
@@ -233,6 +233,21 @@ class ModuleRun:
     word: str
     colour: str
 
+    @property
+    def status(self) -> str:
+        return self.outcome
+
+
+@dataclass(frozen=True)
+class ModuleSeries:
+    """A module's outcomes in the runs of one sample over one step: counts and recent strip."""
+
+    release: str
+    sample: str
+    href: str  # the series page
+    counts: tuple[Count, ...]
+    strip: Timeline
+
 
 @dataclass(frozen=True)
 class ModulePage:
@@ -240,7 +255,8 @@ class ModulePage:
     slug: str
     steps: tuple[ModuleStep, ...]
     renamed_from: tuple[Link, ...]
-    runs: tuple[ModuleRun, ...]
+    series: tuple[ModuleSeries, ...]
+    runs: tuple[ModuleRun, ...]  # the newest few, across samples
     badge: str
 
 
@@ -376,9 +392,10 @@ def line_plot(
 
 
 def timeline(
-    runs: Sequence[RunSummary], root: str, width: int = 600, height: int = 18, what: str = ""
+    runs: Sequence[RunSummary | ModuleRun], root: str | None, width: int = 600, height: int = 18,
+    what: str = "",
 ) -> Timeline:
-    """One rectangle per run, oldest left; ``runs`` come newest first."""
+    """One rectangle per run, oldest left; ``runs`` come newest first; root None: no links."""
     ordered = list(reversed(runs))
     n = max(len(ordered), 1)
     slot = max(width / n, 1.0)
@@ -386,11 +403,12 @@ def timeline(
     marks = tuple(
         Mark(
             x=int(i * slot), width=max(int(slot) - (1 if slot >= 3 else 0), 1), status=r.status,
-            colour=r.colour, href=root + r.href, title=f"run {r.run_id} {r.finished_at}: {r.word}",
+            colour=r.colour, href=None if root is None else root + r.href,
+            title=f"run {r.run_id} {r.finished_at}: {r.word}",
         )
         for i, r in enumerate(ordered)
     )
-    passed = sum(1 for r in runs if r.status == "passed")
+    passed = sum(1 for r in runs if r.status in ("passed", "upgraded"))
     return Timeline(width, height, marks, f"{what}: {passed} of {len(runs)} runs passed")
 
 
