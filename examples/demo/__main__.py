@@ -32,6 +32,8 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
     ("can these modules go from 6.1 to 7.0?",
      ["check", "--from", "6.1", "--to", "7.0", "--modules",
       "base,account,sale,wiki,mrp,project,hr_expense,my_company_reports"], (2,)),
+    # site: an unchanged rebuild after the nightly's; it prints the path of index.html
+    ("build the static site", ["site", "build"], (0,)),
 ]
 
 
@@ -65,6 +67,12 @@ def _drop_previous_databases(out: Path) -> None:
         print(f"note: old demo databases not dropped: {exc.message}", file=sys.stderr)
 
 
+def _site_index(config_path: Path) -> Path:
+    from ouhub import config as config_mod
+
+    return config_mod.load(config_path).site.output / "index.html"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m examples.demo", description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to build the demo")
@@ -83,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{failures} demo step(s) failed", file=sys.stderr)
         return 1
     print(f"\ndemo done; config: {demo.config}")
+    print(f"open the site: {_site_index(demo.config)}")
     return 0
 
 
