@@ -192,15 +192,15 @@ def decide(
     """Verdicts for ``modules`` upgraded from ``source`` to ``target`` (see the module doc)."""
     steps = chain(data, source, target)
     step_data = data.get("steps", {})
+    hops = [(p, r, hop(p, r), (step_data.get(r) or {}).get("modules") or {}) for p, r in steps]
     verdicts = []
     for module in sorted(set(modules)):
         name: str | None = module
         entries: list[StepVerdict] = []
-        for previous, release in steps:
+        for previous, release, hop_text, coverage in hops:
             if name is None:
                 break
-            step = step_data.get(release) or {}
-            entry, name = _judge(name, previous, release, step.get("modules") or {})
+            entry, name = _judge(name, previous, release, hop_text, coverage)
             entries.append(entry)
         worst = max((e.verdict for e in entries), key=_SEVERITY.__getitem__)
         verdicts.append(ModuleVerdict(module, worst, tuple(entries)))
@@ -208,10 +208,9 @@ def decide(
 
 
 def _judge(
-    name: str, previous: str, release: str, coverage: Mapping[str, Any]
+    name: str, previous: str, release: str, hop: str, coverage: Mapping[str, Any]
 ) -> tuple[StepVerdict, str | None]:
     """One step: the verdict for ``name``, and the name to follow in the next step (or None)."""
-    hop = f"{previous} → {release}"
     entry = coverage.get(name)
     if entry is None:
         if not coverage:

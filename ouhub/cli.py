@@ -898,7 +898,8 @@ def check_command(
     if as_json or fmt == "json":
         # Compact, keys in their documented order: a report of a thousand modules is
         # megabytes, and indenting or sorting makes the encoding several times slower.
-        sys.stdout.write(json.dumps(check.report_json(report, found, detected)) + "\n")
+        report_data = check.report_json(report, found, detected)  # a tree: no cycle to check
+        sys.stdout.write(json.dumps(report_data, check_circular=False) + "\n")
     elif fmt == "markdown":
         sys.stdout.write(check.markdown(report))
     else:
