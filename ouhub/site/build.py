@@ -16,7 +16,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -159,26 +159,23 @@ def _sync(store: Any, config: Any) -> dict[str, tuple[str, bool | None]]:
 
 
 def _upstream(store: Any, config: Any) -> list[m.UpstreamBranch]:
-    if not hasattr(store, "upstream_lags"):
-        return []
+    """Each branch's last lag check and its unmerged upstream revisions (newest first)."""
     branches = []
     for lag in store.upstream_lags():
         revisions = tuple(
             m.Revision(
-                revision=str(_attr(rev, "revision", "")), author=str(_attr(rev, "author", "")),
-                date=str(_attr(rev, "date", "")), message=str(_attr(rev, "message", "")),
-                modules=tuple(
-                    m.Link(name, f"modules/{m.slug(name)}.html")
-                    for name in (_attr(rev, "modules", ()) or ())
-                ),
+                revision=str(rev.revno or rev.revid), author=rev.author, date=rev.date,
+                message=rev.message,
+                modules=tuple(m.Link(name, f"modules/{m.slug(name)}.html") for name in rev.modules),
             )
-            for rev in (_attr(lag, "revisions", ()) or ())
+            for rev in reversed(lag.unmerged)
         )
-        upstream = str(_attr(lag, "upstream", "") or "")
+        upstream = lag.upstream_url or ""
         branches.append(m.UpstreamBranch(
-            release=str(_attr(lag, "release", "")), branch=str(_attr(lag, "branch", "")),
-            upstream=m.Link(upstream, m.safe_href(upstream)), lag=_attr(lag, "lag"),
-            checked_at=str(_attr(lag, "checked_at", "") or ""), revisions=revisions,
+            release=lag.release, branch=lag.branch,
+            upstream=m.Link(upstream, m.safe_href(upstream)),
+            lag=None if lag.error and not lag.last_success else lag.count,
+            checked_at=lag.checked_at or "", error=lag.error or "", revisions=revisions,
         ))
     return branches
 
@@ -563,7 +560,14 @@ def plan(config: Any, data: Gathered) -> list[Output]:
                  make=lambda run=run, modules=modules, older=older, newer=newer: {
                      "run": _run_page(run, modules, known, older, newer)})
 
-    page("upstream.html", "upstream.html", branches=tuple(data.upstream))
+    upstream = tuple(
+        replace(b, revisions=tuple(
+            replace(r, modules=tuple(
+                link if link.text in known else m.Link(link.text) for link in r.modules))
+            for r in b.revisions))
+        for b in data.upstream
+    )
+    page("upstream.html", "upstream.html", branches=upstream)
 
     if data.check_data is not None:
         from ouhub import check

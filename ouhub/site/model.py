@@ -337,6 +337,7 @@ class UpstreamBranch:
     upstream: Link
     lag: int | None
     checked_at: str
+    error: str
     revisions: tuple[Revision, ...]
 
 

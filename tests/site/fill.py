@@ -8,6 +8,7 @@ from typing import Any
 from ouhub import config as config_mod
 from ouhub.coverage.status import Evidence
 from ouhub.store import CoverageScan, ModuleCoverage, RunModule, Store
+from ouhub.sync.lag import BranchLag, UnmergedRevision
 
 HOSTILE = '<script>window.__pwned=1</script>"><img src=x onerror="window.__pwned=2">'
 HOSTILE_URL = "javascript:window.__pwned=3"
@@ -85,6 +86,19 @@ def sync_ok(store: Store, release: str, branch: str = "server",
                               vcs="bzr", revid="rev-1", revno=1, new_revisions=0, at=at)
 
 
+def upstream(store: Store, release: str, revisions: list[tuple[str, str, str, tuple[str, ...]]],
+             url: str = "https://github.com/odoo/odoo", branch: str = "server") -> None:
+    """Record a lag check: ``revisions`` are unmerged (author, date, message, modules)."""
+    store.record_upstream_lag(BranchLag(
+        release=release, branch=branch, upstream_url=url, upstream_revid="up-1",
+        mirror_revid="rev-1",
+        unmerged=tuple(UnmergedRevision(revid=f"up-{i}", revno=str(i), author=a, date=d,
+                                        message=msg, modules=mods)
+                       for i, (a, d, msg, mods) in enumerate(revisions, 1)),
+        checked_at="2026-01-01T00:00:00+00:00", last_success="2026-01-01T00:00:00+00:00",
+    ))
+
+
 def small_store(store: Store) -> None:
     """Two steps with every status, renames, runs passed and failed, a sync."""
     scan(store, "7.0", "6.1", [
@@ -116,6 +130,11 @@ def small_store(store: Store) -> None:
     ], at="2026-01-03T00:00:00+00:00")
     sync_ok(store, "7.0")
     sync_ok(store, "8.0")
+    upstream(store, "7.0", [
+        ("Jane Doe <jane@example.org>", "2026-01-01T10:00:00+00:00", "[FIX] account: rounding",
+         ("account", "not_a_known_module")),
+        ("John Roe", "2026-01-02T10:00:00+00:00", "[IMP] sale: faster", ("sale",)),
+    ])
     run(store, "7.0", "6.1", "demo61", "passed",
         [("account", "upgraded", ""), ("base", "upgraded", "")])
     run(store, "7.0", "6.1", "demo61", "failed",
@@ -133,5 +152,6 @@ def hostile_store(store: Store) -> None:
         module("7.0", HOSTILE_URL, "renamed", target=evil),
     ])
     sync_ok(store, "7.0")
+    upstream(store, "7.0", [(evil, evil, evil, (evil, "account"))], url=HOSTILE_URL)
     run(store, "7.0", "6.1", "demo61", "failed",
         [(evil, "failed", evil), ("account", "failed", HOSTILE_URL)], message=evil)

@@ -31,6 +31,7 @@ def parse(path: Path) -> _Collector:
 
 def assert_valid_hrefs(site: Path) -> int:
     """Every relative href/src of every page names an existing file (and id); returns links seen."""
+    site = site.resolve()
     pages = sorted(site.rglob("*.html"))
     parsed = {p: parse(p) for p in pages}
     problems, seen = [], 0
@@ -42,7 +43,7 @@ def assert_valid_hrefs(site: Path) -> int:
                 continue
             assert not parts.scheme, f"{page}: <{tag}> has a non-http link {url!r}"
             target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
-            if not target.is_file() or not target.is_relative_to(site.resolve()):
+            if not target.is_file() or not target.is_relative_to(site):
                 problems.append(f"{page.relative_to(site)}: {url} -> missing file")
                 continue
             if parts.fragment:

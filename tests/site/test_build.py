@@ -97,6 +97,19 @@ def test_run_page_shows_failures_and_excerpts(site):
     assert "not reached" in html and "1 module failed" in html
 
 
+def test_upstream_page_lists_unmerged_revisions(site):
+    config, store = site
+    build_site(config, store)
+    out = config.site.output
+    html = (out / "upstream.html").read_text()
+    assert "[FIX] account: rounding" in html and "Jane Doe &lt;jane@example.org&gt;" in html
+    assert 'href="modules/account.html"' in html
+    assert 'href="modules/not_a_known_module.html"' not in html  # no page: plain text
+    assert 'href="https://github.com/odoo/odoo"' in html
+    api = json.loads((out / "api/index.json").read_text())
+    assert {s["release"]: s["upstream_lag"] for s in api["steps"]} == {"7.0": 2, "8.0": None}
+
+
 def test_every_link_resolves(site):
     config, store = site
     build_site(config, store)
