@@ -28,7 +28,7 @@ def fill(store, rnd: random.Random) -> int:
     statuses = ["done"] * 5 + ["nothing_to_do"] * 2 + ["todo"] * 3 + ["partial", "new"]
     runs = 0
     with store.transaction():
-        for previous, release in zip(RELEASES, RELEASES[1:]):
+        for previous, release in zip(RELEASES[:-1], RELEASES[1:], strict=True):
             for scan in range(SCANS):
                 modules = [
                     f.module(release, name, rnd.choice(statuses), size=rnd.randint(0, 400),
