@@ -19,6 +19,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 demo: setup
+	$(BIN)/python -m tests.prereqs postgres
 	$(BIN)/python -m examples.demo
 
 bench: setup

@@ -30,15 +30,18 @@ def apt_install(*packages: str) -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
+    """`python -m tests.prereqs` for the tests; `... postgres` for the demo (no browser)."""
     if not (os.environ.get("OUHUB_TEST_DSN")
             or pgcluster.reachable("postgresql://postgres@127.0.0.1:5432/postgres")):
         print("prereqs: no PostgreSQL on 127.0.0.1:5432; tests will start a throwaway cluster")
     if not pgcluster.find_pg_program("initdb") or not shutil.which("pg_restore"):
         apt_install("postgresql", "postgresql-client")
+    if "postgres" in argv:
+        return
     if not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
         apt_install("chromium", "chromium-driver")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
