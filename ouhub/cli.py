@@ -198,9 +198,22 @@ def status(obj: Context, as_json: bool) -> None:
     if as_json:
         output.print_json(data)
         return
+    rows = []
+    for r in data["releases"]:
+        branches = ", ".join(
+            f"{b['name']}" + (f" r{b['revno']}" if b["revno"] is not None else " (not synced)")
+            + (" FAILED" if b["last_error"] else "")
+            for b in r["branches"]
+        )
+        scan, run = r["last_scan"], r["last_run"]
+        rows.append((
+            r["name"], r["previous"] or "-", branches,
+            scan["scanned_at"] if scan else "never",
+            ", ".join(f"{k} {v}" for k, v in scan["totals"].items()) if scan else "",
+            f"#{run['id']} {run['sample']} {run['status']}" if run else "never",
+        ))
     output.print_table(
-        ("release", "previous", "branches"),
-        [(r["name"], r["previous"] or "-", ", ".join(r["branches"])) for r in data["releases"]],
+        ("release", "previous", "branches", "last scan", "coverage", "last run"), rows,
         title=f"releases ({data['config']})",
     )
     stages = data["stages"]

@@ -14,6 +14,36 @@ def summary_line(summary: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(summary.items()) if not isinstance(v, (dict, list)))
 
 
+def _release_status(config: Config, store: Store, name: str) -> dict[str, Any]:
+    release = config.release(name)
+    states = {s.branch: s for s in store.sync_states(name)}
+    branches = []
+    for branch in release.branches:
+        state = states.get(branch.name)
+        branches.append({
+            "name": branch.name,
+            "revno": state.revno if state else None,
+            "last_success": state.last_success if state else None,
+            "last_error": state.last_error if state else None,
+        })
+    scan = store.latest_coverage_scan(name)
+    runs = store.runs(release=name, kind="run", limit=1)
+    run = runs[0] if runs else None
+    return {
+        "name": name,
+        "previous": release.previous,
+        "branches": branches,
+        "last_scan": None if scan is None else {
+            "scanned_at": scan.scanned_at,
+            "totals": {k: v for k, v in scan.totals.items() if v},
+        },
+        "last_run": None if run is None else {
+            "id": run.id, "sample": run.sample, "status": run.status,
+            "finished_at": run.finished_at, "message": run.message,
+        },
+    }
+
+
 def gather_status(config: Config, store: Store) -> dict[str, Any]:
     events = store.last_stage_events()
     stages: dict[str, Any] = {}
@@ -30,9 +60,6 @@ def gather_status(config: Config, store: Store) -> dict[str, Any]:
         "config": str(config.path),
         "store": str(store.path),
         "schema_version": store.schema_version,
-        "releases": [
-            {"name": r.name, "previous": r.previous, "branches": [b.name for b in r.branches]}
-            for r in config.releases.values()
-        ],
+        "releases": [_release_status(config, store, name) for name in config.releases],
         "stages": stages,
     }

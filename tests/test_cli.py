@@ -38,13 +38,20 @@ def test_status_on_an_empty_store_and_after_a_stage(tmp_path):
     result = runner.invoke(main, ["--config", str(config), "status", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["releases"] == [{"name": "7.0", "previous": None, "branches": ["server"]}]
+    assert data["releases"] == [{
+        "name": "7.0", "previous": None,
+        "branches": [{"name": "server", "revno": None, "last_success": None, "last_error": None}],
+        "last_scan": None, "last_run": None,
+    }]
     assert data["stages"]["sync"] is None
     with Store.open(tmp_path / "data" / "ouhub.sqlite") as store:
+        store.record_sync_success("7.0", "server", "/srv/x", served_url="/srv/x", vcs="bzr",
+                                  revid="rev-42", revno=42, new_revisions=2)
         store.record_stage("sync", utcnow(), False, {"branches": 2, "failed": 1})
     result = runner.invoke(main, ["--config", str(config), "status"])
     assert result.exit_code == 0
     assert "FAILED" in result.stdout and "failed=1" in result.stdout
+    assert "server r42" in result.stdout
 
 
 def test_missing_config_is_one_clear_line_not_a_traceback(tmp_path):
