@@ -125,6 +125,13 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool)
     `ouhub nightly`.
 
     \b
+    Who uses what:
+      maintainers   sync, upstream, upstream merge, discover
+      contributors  coverage scan / show / diff
+      users         check (a module list or a live database), migrate
+      the nightly   nightly (all stages), site build, status
+
+    \b
     Example:
       ouhub --config examples/openupgrade.toml config check
       ouhub status --json
