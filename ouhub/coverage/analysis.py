@@ -275,10 +275,12 @@ class _Parser:
 
     def feed_all(self, text: str) -> None:
         """Feed a whole text: runs of NEW/DEL lines are counted in bulk, the rest per line."""
+        original = text
         if "\r" in text:
             text = text.replace("\r\n", "\n")
         if _odd_breaks(text):  # str.splitlines would see other lines than "\n" does
-            self.feed_lines(text, 1)
+            # the text as given: normalising first would join "\r\r\n" into one break
+            self.feed_lines(original, 1)
             return
         runs = _WORK_RECORD_RUN if self.work else _RECORD_RUN
         text = "\n" + text  # the runs start after a "\n"; positions below are in this text

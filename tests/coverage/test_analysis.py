@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ouhub.coverage.analysis import (
@@ -377,6 +377,7 @@ MIXED_LINES = KNOWN_LINES + [
     st.sampled_from(["\n", "\r\n"]),
     st.booleans(),
 )
+@example(["\r", "0"], "\r\n", False)  # "\r\r\n": a lone CR before a CRLF is two breaks
 def test_bulk_counting_equals_the_line_parser(lines: list[str], newline: str, work: bool) -> None:
     text = newline.join(lines) + newline
     fast = parse_analysis(text, "r.txt", module="m", work=work)
