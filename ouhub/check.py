@@ -76,7 +76,8 @@ class Reason:
 
 @dataclass(frozen=True)
 class StepVerdict:
-    """The verdict of one module in one step; ``name`` is the name looked up there."""
+    """The verdict of one module in one step; ``name`` is the name looked up there and
+    ``target`` the module it is renamed or merged into there (looked up in later steps)."""
 
     previous: str
     release: str
@@ -84,6 +85,7 @@ class StepVerdict:
     status: str | None
     verdict: str
     reasons: tuple[Reason, ...]
+    target: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +94,7 @@ class StepVerdict:
             "name": self.name,
             "status": self.status,
             "verdict": self.verdict,
+            "target": self.target,
             "reasons": [r.to_dict() for r in self.reasons],
         }
 
@@ -220,12 +223,7 @@ def _judge(
                 "the coverage scan has not run for this step",
             )
         else:
-            reason = Reason(
-                "not_in_openupgrade",
-                f"{name} is not in OpenUpgrade's coverage of {hop}: a custom or community "
-                f"(e.g. OCA) module. ouhub cannot know whether it is ported to {release} or has "
-                "migration scripts: you migrate it yourself",
-            )
+            reason = Reason("not_in_openupgrade", _unknown_text(name, hop, release))
         return StepVerdict(previous, release, name, None, "not_covered", (reason,)), name
 
     status = entry.get("status") or "unknown"
@@ -250,13 +248,20 @@ def _judge(
             verdict = _status_verdict(new_name, release, hop, target_entry, reasons, verdict)
             verdict = _disagreements_and_run(new_name, target_entry, reasons, verdict)
         verdict = _disagreements_and_run(name, entry, reasons, verdict)
-        return StepVerdict(previous, release, name, status, verdict, tuple(reasons)), follow
+        return (StepVerdict(previous, release, name, status, verdict, tuple(reasons), new_name),
+                follow)
 
     verdict = _status_verdict(name, release, hop, entry, reasons, "ok")
     if status == "removed":
         follow = None
     verdict = _disagreements_and_run(name, entry, reasons, verdict)
     return StepVerdict(previous, release, name, status, verdict, tuple(reasons)), follow
+
+
+def _unknown_text(name: str, hops: str, release: str) -> str:
+    return (f"{name} is unknown to ouhub: it is not in OpenUpgrade's coverage of {hops}, so it "
+            f"is a custom or community (e.g. OCA) module. Whether it is ported to {release} and "
+            "has migration scripts is for you to find out: you migrate it yourself")
 
 
 def _worse(a: str, b: str) -> str:
@@ -746,6 +751,8 @@ def table_rows(report: CheckReport) -> list[list[str]]:
                 row.append("-")
                 continue
             cell = WORDS[step.verdict] + (f" ({step.status})" if step.status else "")
+            if step.target:
+                cell = cell[:-1] + (" into " if step.status == "merged" else " to ") + step.target + ")"
             if step.name != module.module:
                 cell += f" as {step.name}"
             row.append(cell)
@@ -768,19 +775,33 @@ def text_table(report: CheckReport) -> str:
     return "\n".join(out) + "\n"
 
 
+def why(report: CheckReport, module: ModuleVerdict) -> list[tuple[str, str, tuple[Reason, ...]]]:
+    """(hops, verdict, reasons) per step of a module, for people to read. A module unknown
+    to OpenUpgrade in every step is said once, not once per step."""
+    steps = module.steps
+    if len(steps) > 1 and all(s.reasons and s.reasons[0].code == "not_in_openupgrade"
+                              and s.name == module.module for s in steps):
+        hops = f"{report.source} → {report.target}, all {len(steps)} steps"
+        reason = Reason("not_in_openupgrade", _unknown_text(module.module, "any step from "
+                        f"{report.source} to {report.target}", report.target))
+        return [(hops, "not_covered", (reason,))]
+    return [(hop(s.previous, s.release), s.verdict, s.reasons) for s in steps]
+
+
 def reason_lines(report: CheckReport, everything: bool = False) -> list[str]:
-    """Why, per module not ok (or every module): each reason with its evidence."""
+    """Why, per module not ok (or every module): per step its verdict, then each reason
+    with its evidence."""
     lines: list[str] = []
     for module in report.modules:
         if module.verdict == "ok" and not everything:
             continue
         lines.append(f"{module.module}: {WORDS[module.verdict]}")
-        for step in module.steps:
-            for reason in step.reasons:
-                lines.append(f"  {hop(step.previous, step.release)} "
-                             f"[{WORDS[step.verdict]}] {reason.text}")
+        for hops, verdict, reasons in why(report, module):
+            lines.append(f"  {hops}: {WORDS[verdict]}")
+            for reason in reasons:
+                lines.append(f"    - {reason.text}")
                 for evidence in reason.evidence:
-                    lines.extend(f"      {line}" for line in evidence.splitlines())
+                    lines.extend(f"        {line}" for line in evidence.splitlines())
     return lines
 
 
@@ -797,9 +818,17 @@ def markdown(report: CheckReport) -> str:
     out += ["", "## Why", ""]
     for module in report.modules:
         out.append(f"- **{cell(module.module)}**: {WORDS[module.verdict]}")
-        for step in module.steps:
-            for reason in step.reasons:
-                out.append(f"  - {hop(step.previous, step.release)} "
-                           f"({WORDS[step.verdict]}): {cell(reason.text)}")
-                out.extend(f"    - `{cell(e).replace('`', chr(39))}`" for e in reason.evidence)
+        for hops, verdict, reasons in why(report, module):
+            out.append(f"  - {hops} ({WORDS[verdict]})")
+            for reason in reasons:
+                out.append(f"    - {cell(reason.text)}")
+                for evidence in reason.evidence:
+                    if "\n" in evidence:
+                        # A log excerpt keeps its lines: a fenced block inside the list item.
+                        runs = re.findall(r"~+", evidence)
+                        fence = "~" * max([3, *(len(r) + 1 for r in runs)])
+                        out.extend(f"      {line}".rstrip() for line in
+                                   [fence, *evidence.splitlines(), fence])
+                    else:
+                        out.append(f"      - `{cell(evidence).replace('`', chr(39))}`")
     return "\n".join(out) + "\n"

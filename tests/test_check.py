@@ -17,8 +17,11 @@ from ouhub.check import (
     check_data_js,
     decide,
     load_check_data,
+    markdown,
     parse_module_list,
+    reason_lines,
     release_of_version,
+    table_rows,
 )
 from ouhub.errors import CheckError
 
@@ -117,7 +120,8 @@ def test_report_json_form_is_stable() -> None:
         "not_covered": 1,
     }
     step = report["modules"][0]["steps"][0]
-    assert set(step) == {"previous", "release", "name", "status", "verdict", "reasons"}
+    assert set(step) == {"previous", "release", "name", "status", "verdict", "target", "reasons"}
+    assert step["target"] is None
     assert set(step["reasons"][0]) == {"code", "text", "evidence"}
     failed = step["reasons"][1]
     assert failed["code"] == "run_failed" and "sample demo61" in failed["text"]
@@ -129,7 +133,43 @@ def test_report_json_form_is_stable() -> None:
 def test_not_covered_says_what_ouhub_cannot_know() -> None:
     report = decide(["my_custom"], "6.1", "7.0", VECTORS["data"]["chain"])
     text = report.modules[0].steps[0].reasons[0].text
-    assert "custom or community" in text and "migrate it yourself" in text
+    assert text.startswith("my_custom is unknown to ouhub")
+    assert "custom or community (e.g. OCA)" in text and "migrate it yourself" in text
+
+
+def test_a_module_unknown_in_every_step_is_said_once() -> None:
+    report = decide(["my_custom", "mrp"], "6.1", "9.0", VECTORS["data"]["chain"])
+    assert [s.verdict for s in report.modules[1].steps] == ["not_covered"] * 3  # JSON: per step
+    lines = reason_lines(report)
+    start = lines.index("my_custom: not covered")
+    assert lines[start + 1] == "  6.1 → 9.0, all 3 steps: not covered"
+    assert lines[start + 2].startswith("    - my_custom is unknown to ouhub: it is not in "
+                                       "OpenUpgrade's coverage of any step from 6.1 to 9.0")
+    assert sum("my_custom is unknown" in line for line in lines) == 1
+    assert "my_custom is unknown to ouhub" in markdown(report)
+
+
+def test_renames_name_their_target_in_json_and_table() -> None:
+    report = decide(["users_ldap", "web_process"], "6.1", "8.0", VECTORS["data"]["chain"])
+    users, web = report.modules
+    assert users.steps[0].to_dict()["target"] == "auth_ldap"
+    assert [s.name for s in users.steps] == ["users_ldap", "auth_ldap"]
+    assert web.steps[0].target == "web" and web.steps[0].status == "merged"
+    rows = dict((row[0], row[1:]) for row in table_rows(report))
+    assert rows["users_ldap"][0] == "ok (renamed to auth_ldap)"
+    assert rows["users_ldap"][1].endswith(" as auth_ldap")
+    assert rows["web_process"][0].endswith("(merged into web)")
+
+
+def test_markdown_keeps_log_excerpts_as_blocks() -> None:
+    data = json.loads(json.dumps(VECTORS["data"]["chain"]))
+    run = data["steps"]["7.0"]["modules"]["account"]["run"]
+    run["evidence"] = ["Traceback (most recent call last):\n  x ~~~ y\nKeyError: 'a|b'"]
+    out = markdown(decide(["account"], "6.1", "7.0", data))
+    block = out[out.index("~~~~\n"):]
+    assert block.splitlines()[:5] == [
+        "~~~~", "      Traceback (most recent call last):", "        x ~~~ y",
+        "      KeyError: 'a|b'", "      ~~~~"]
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,7 @@ def test_modules_table_spells_out_each_hop(project: Path) -> None:
     assert result.exit_code == 1, result.output  # sale: declared and found disagree in 8.0
     out = result.stdout
     assert "6.1 → 8.0 is 2 upgrade steps, one release at a time: 6.1 → 7.0, 7.0 → 8.0" in out
-    assert "ok (renamed)" in out and "as auth_ldap" in out
+    assert "ok (renamed to auth_ldap)" in out and "as auth_ldap" in out
     assert "3 modules:" in out
 
 

@@ -7,6 +7,7 @@ key for key, and both must match the vector's expected verdicts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -124,3 +125,61 @@ def test_check_page_shows_verdicts_as_text(page: Any, tmp_path: Path) -> None:
     assert page.text_content("#check-summary") == (
         "1 module from 7.0 to 8.0: 1 ok, 0 at risk, 0 blocked, 0 not covered.")
     assert not page.dialogs and not page.errors
+
+
+def test_built_site_check_page_agrees_with_the_cli(page: Any, tmp_path: Path) -> None:
+    """A site built from a store, the same module list in its check page and in
+    `ouhub check`: the same verdict per module and step, the same hops spelled out."""
+    from click.testing import CliRunner
+
+    from ouhub.check import build_check_data
+    from ouhub.cli import main
+    from ouhub.site.build import build_site
+    from ouhub.store import Store
+    from tests.site import fill
+
+    config = fill.make_config(tmp_path, ["6.1", "7.0", "8.0"])
+    with Store.open(config.store_path) as store:
+        fill.small_store(store)
+        build_site(config, store)
+        published = json.loads((config.site.output / "api" / "check-data.json").read_text())
+        assert published == build_check_data(config, store)
+    modules = "account\nbase sale, stock\ncrm\nold_mod\nhr_timesheet_old  # renamed, then merged\n"
+    modules += "my_company_reports\n"
+    cli = CliRunner().invoke(main, [
+        "check", "--data", str(config.site.output / "api" / "check-data.json"),
+        "--from", "6.1", "--to", "8.0", "--modules", modules.replace("\n", " ").replace(
+            "# renamed, then merged", ""), "--format", "json"])
+    assert cli.exit_code == 2, cli.output
+    report = json.loads(cli.stdout)
+    expected = {m["module"]: {s["release"]: s["verdict"] for s in m["steps"]} | {
+        "verdict": m["verdict"]} for m in report["modules"]}
+
+    page.goto((config.site.output / "check.html").as_uri())
+    page.fill("#check-modules", modules)
+    page.select_option("#check-from", "6.1")
+    page.select_option("#check-to", "8.0")
+    page.click("#check-submit")
+    page.wait_for_selector("#check-summary")
+    shown = page.eval_on_selector_all("#check-table tbody tr", """rows => rows.map(r => [
+        r.dataset.module,
+        Array.from(r.querySelectorAll('td')).slice(0, -1).map(
+            td => td.dataset.verdict || null)])""")
+    on_page = {name: dict(zip(["7.0", "8.0", "verdict"], cells, strict=True)) for name, cells
+               in shown}
+    for cells in on_page.values():  # a chain that stopped shows no verdict in later steps
+        for key in [k for k, v in cells.items() if v is None]:
+            del cells[key]
+    assert on_page == expected
+    assert expected["hr_timesheet_old"] == {"7.0": "ok", "8.0": "ok", "verdict": "ok"}
+    assert expected["my_company_reports"]["verdict"] == "not_covered"
+    assert "6.1 → 7.0, 7.0 → 8.0" in page.text_content("#check-hops")
+    row = page.locator("tr[data-module=hr_timesheet_old]")
+    assert "renamed to hr_timesheet" in row.locator("td").nth(0).text_content()
+    assert "as hr_timesheet" in row.locator("td").nth(1).text_content()
+    summary = report["summary"]
+    assert page.text_content("#check-summary") == (
+        f"{summary['modules']} modules from 6.1 to 8.0: {summary['ok']} ok, "
+        f"{summary['at_risk']} at risk, {summary['blocked']} blocked, "
+        f"{summary['not_covered']} not covered.")
+    assert page.errors == []

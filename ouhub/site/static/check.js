@@ -141,9 +141,15 @@
     return verdict;
   }
 
-  function stepVerdict(previous, release, name, status, verdict, reasons) {
+  function stepVerdict(previous, release, name, status, verdict, reasons, target) {
     return { previous: previous, release: release, name: name, status: status,
-      verdict: verdict, reasons: reasons };
+      verdict: verdict, target: target || null, reasons: reasons };
+  }
+
+  function unknownText(name, hops, release) {
+    return name + " is unknown to ouhub: it is not in OpenUpgrade's coverage of " + hops +
+      ", so it is a custom or community (e.g. OCA) module. Whether it is ported to " + release +
+      " and has migration scripts is for you to find out: you migrate it yourself";
   }
 
   // One step: [verdict of `name`, the name to follow in the next step or null].
@@ -156,9 +162,7 @@
         r = reason("no_coverage", "ouhub holds no coverage for " + hop + ", so it cannot tell " +
           "whether " + name + " migrates; the coverage scan has not run for this step");
       } else {
-        r = reason("not_in_openupgrade", name + " is not in OpenUpgrade's coverage of " + hop +
-          ": a custom or community (e.g. OCA) module. ouhub cannot know whether it is ported to " +
-          release + " or has migration scripts: you migrate it yourself");
+        r = reason("not_in_openupgrade", unknownText(name, hop, release));
       }
       return [stepVerdict(previous, release, name, null, "not_covered", [r]), name];
     }
@@ -183,7 +187,7 @@
         verdict = disagreementsAndRun(newName, targetEntry, reasons, verdict);
       }
       verdict = disagreementsAndRun(name, entry, reasons, verdict);
-      return [stepVerdict(previous, release, name, status, verdict, reasons), newName];
+      return [stepVerdict(previous, release, name, status, verdict, reasons, newName), newName];
     }
     verdict = statusVerdict(name, release, hop, entry, reasons, "ok");
     var follow = status === "removed" ? null : name;
@@ -321,6 +325,10 @@
           tr.appendChild(el("td", { "class": "verdict-none" }, "\u2014"));
         } else {
           var extra = found.name !== m.module ? "(as " + found.name + ")" : "";
+          if (found.target) {
+            extra += (extra ? " " : "") + "(" + (found.status === "merged" ? "merged into " :
+              "renamed to ") + found.target + ")";
+          }
           tr.appendChild(verdictCell("td", found.verdict, extra));
         }
       });
@@ -334,7 +342,12 @@
           item.appendChild(document.createTextNode(r.text));
           if (r.evidence.length) {
             var ev = el("ul", { "class": "evidence" });
-            r.evidence.forEach(function (line) { ev.appendChild(el("li", {}, line)); });
+            r.evidence.forEach(function (line) {
+              var li = el("li", {}, line);
+              // A traceback excerpt keeps its lines (CSSOM, not an inline style attribute).
+              if (line.indexOf("\n") >= 0) { li.style.whiteSpace = "pre-wrap"; }
+              ev.appendChild(li);
+            });
             item.appendChild(ev);
           }
           list.appendChild(item);
