@@ -241,8 +241,13 @@ class _State:
             stage = "pre" if match["pre"] else "end" if match["end"] else "post"
             version = match["pre"] or match["end"] or match["post"]
             self._enter(match["module"])
-            self.scripts.append(ScriptRun(match["module"], stage, version.strip(),
-                                          match["name"], record.lineno))
+            script = ScriptRun(match["module"], stage, version.strip(), match["name"],
+                               record.lineno)
+            last = self.scripts[-1] if self.scripts else None
+            # 7.0's migration.py announces each script twice, back to back: one run
+            if last is None or (last.module, last.stage, last.version, last.name) != (
+                    script.module, script.stage, script.version, script.name):
+                self.scripts.append(script)
         elif (match := _LOADING_70.match(message)) and record.level not in ERROR_LEVELS:
             self._enter(match["module"])
         elif match := _SKIPPED.match(message):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ouhub.config import Config
+from ouhub.coverage.manifest import MANIFEST_NAMES, ManifestError, parse_manifest
 from ouhub.errors import OuhubError, RunnerError
 from ouhub.runner.logparse import parse_log
 from ouhub.runner.pg import Databases, ModuleRow, module_rows, pg_env, server_params
@@ -26,8 +27,9 @@ from ouhub.runner.verdict import ERROR, RunVerdict, decide, version_tuple
 
 log = logging.getLogger(__name__)
 
-MANIFESTS = ("__manifest__.py", "__openerp__.py", "__terp__.py")
 SCRIPT_PREFIXES = ("pre-", "post-", "end-")
+# 6.1/7.0's MigrationManager runs only pre- and post- scripts; end- came later
+NO_END_STAGE = ("6.0", "6.1", "7.0")
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def run_dir(config: Config, run_id: int) -> Path:
 def _has_modules(directory: Path) -> bool:
     try:
         return any(
-            child.is_dir() and any((child / m).is_file() for m in MANIFESTS)
+            child.is_dir() and any((child / m).is_file() for m in MANIFEST_NAMES)
             for child in directory.iterdir()
         )
     except OSError:
@@ -82,34 +84,58 @@ def addons_dirs(config: Config, release: str) -> list[Path]:
     return dirs
 
 
+def _full_version(version: str, release: str) -> str:
+    """A migrations/ folder or manifest version with the release in front, as the server reads it."""
+    return version if version.count(".") >= 2 else f"{release}.{version}"
+
+
+def _manifest_version(module_dir: Path, release: str) -> str | None:
+    """The module's version in this release (``7.0.1.1``), or None when unreadable."""
+    for name in MANIFEST_NAMES:
+        path = module_dir / name
+        if path.is_file():
+            try:
+                manifest = parse_manifest(path.read_bytes(), str(path))
+            except (OSError, ManifestError):
+                return None
+            return _full_version(manifest.version, release) if manifest.version else None
+    return None
+
+
 def modules_with_scripts(
     dirs: Iterable[Path], release: str, before: dict[str, ModuleRow]
 ) -> dict[str, list[str]]:
-    """Per installed module, its migration scripts that this step should run.
+    """Per installed module, the migration scripts of OpenUpgrade's branches this step must run.
 
-    Like OpenERP's MigrationManager: ``migrations/<version>/`` folders whose version
-    (short forms prefixed with the release) is above the installed one and in the
-    target release.
+    The same window as OpenERP's MigrationManager: ``migrations/<version>/`` folders
+    with installed < version <= the manifest's version (short forms prefixed with the
+    release). These come from ouhub's mirrors, not from the server's addons path: a
+    plain Odoo addons folder ahead of OpenUpgrade's on the server's path (OpenUpgrade
+    #2446) upgrades modules without their scripts, and this is how that shows.
     """
+    prefixes = tuple(p for p in SCRIPT_PREFIXES
+                     if not (p == "end-" and release in NO_END_STAGE))
     found: dict[str, list[str]] = {}
     for name, row in before.items():
-        for addons in dirs:
-            folder = addons / name / "migrations"
-            if not (addons / name).is_dir():
+        module_dir = next((d / name for d in dirs if (d / name).is_dir()), None)
+        if module_dir is None or not (module_dir / "migrations").is_dir():
+            continue  # the first addons folder holding the module wins, as in the server
+        newest = _manifest_version(module_dir, release)
+        for version_dir in sorted(p for p in (module_dir / "migrations").iterdir() if p.is_dir()):
+            version = version_dir.name
+            full = _full_version(version, release)
+            if newest is None:  # no readable manifest: any folder of this release counts
+                if not (full == release or full.startswith(release + ".")):
+                    continue
+            elif version_tuple(full) > version_tuple(newest):
                 continue
-            if folder.is_dir():
-                for version_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-                    version = version_dir.name
-                    full = version if version.count(".") >= 2 else f"{release}.{version}"
-                    if not (full == release or full.startswith(release + ".")):
-                        continue
-                    if version_tuple(full) <= version_tuple(row.version):
-                        continue
-                    scripts = [f"{version}/{p.name}" for p in sorted(version_dir.iterdir())
-                               if p.name.startswith(SCRIPT_PREFIXES) and p.suffix == ".py"]
-                    if scripts:
-                        found.setdefault(name, []).extend(scripts)
-            break  # the first addons folder holding the module wins, as in the server
+            if version_tuple(full) <= version_tuple(row.version):
+                continue
+            scripts = [f"{version}/{p.name}" for p in sorted(version_dir.iterdir())
+                       if p.name.startswith(prefixes) and p.suffix.lower() == ".py"]
+            found.setdefault(name, []).extend(scripts)
+        if not found.get(name):
+            found.pop(name, None)
     return found
 
 

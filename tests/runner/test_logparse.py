@@ -302,3 +302,11 @@ def test_empty_or_foreign_text_gives_an_empty_report(text):
     report = parse_log(text)
     assert report.modules_loaded == () and report.scripts_run == ()
     assert report.errors == () and not report.fatal and not report.finished
+
+
+def test_a_script_announced_twice_by_70_is_one_run_but_a_rerun_later_counts():
+    announce = ("2014-03-10 14:02:22,000 5123 INFO db70 openerp.modules.migration: module sale: "
+                "Running migration [>7.0.1.1] pre-migration")
+    report = parse_log(log(announce, announce, announce.replace("pre-migration", "pre-fix"),
+                           announce))
+    assert [s.name for s in report.scripts_run] == ["pre-migration", "pre-fix", "pre-migration"]

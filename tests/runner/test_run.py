@@ -1,34 +1,74 @@
+"""`ouhub run` end to end: the stand-in server upgrades clones of one imported sample.
+
+The sample is imported once for this file (a restore costs seconds); each test
+writes its own 7.0 code into the mirror and clones the template into a scratch
+database, as `ouhub run` always does.
+"""
+
 from __future__ import annotations
 
+import logging
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from psycopg2.extensions import parse_dsn
+from psycopg2.extensions import make_dsn, parse_dsn
 
 from ouhub.errors import RunnerError
 from ouhub.runner.pg import Databases, database_exists, module_rows
 from ouhub.runner.run import run_sample
 from ouhub.runner.samples import import_samples
 from ouhub.runner.upgrade import execute_step
-from tests.runner.conftest import STANDIN_COMMAND, addons_70, build_config
+from ouhub.store import Store
+from tests.runner.conftest import STANDIN_COMMAND, addons_70, build_config, write_module
+
+PASSWORD = "s3cr3t-pw"  # in every DSN here: it must never reach a log, a file or the store
 
 
-def sample_config(tmp_path: Path, pg_server: str, dump: Path, password: str = "", **kw):
-    server = pg_server
-    if password:  # a password in the DSN must never reach logs or the store
-        server = server.replace("postgres@", f"postgres:{password}@")
-    return build_config(tmp_path, server, samples=[
+def sample_config(root: Path, pg_server: str, dump: Path, command: str = STANDIN_COMMAND,
+                  **kw):
+    server = make_dsn(pg_server, password=PASSWORD)
+    return build_config(root, server, samples=[
         {"name": "s61", "release": "6.1", "dump": str(dump)}],
-        commands={"7.0": STANDIN_COMMAND + " -w {db_password}"}, **kw)
+        commands={"7.0": command + " -w {db_password}"}, **kw)
 
 
-def test_passing_step_stores_evidence_and_drops_scratch(tmp_path, pg_server, dump_61,
-                                                        runner_store):
-    config = sample_config(tmp_path, pg_server, dump_61, password="s3cr3t-pw")
-    addons_70(config)
-    store = runner_store(config)
-    import_samples(config, store)
+@pytest.fixture(scope="module")
+def workspace(pg_server: str, dump_61: Path, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[tuple[Path, Store]]:
+    """A data dir whose store holds the s61 template, shared by this file's tests."""
+    root = tmp_path_factory.mktemp("runs")
+    config = sample_config(root, pg_server, dump_61)
+    store = Store.open(config.store_path)
+    try:
+        assert [r.status for r in import_samples(config, store)] == ["imported"]
+        yield root, store
+    finally:
+        dbs = Databases(store, config.dsn)
+        for rec in store.live_databases():
+            dbs.drop(rec.name)
+        store.close()
+
+
+@pytest.fixture
+def setup(workspace, pg_server, dump_61):
+    """A config on the shared data dir, its 7.0 mirror rewritten for this test."""
+    root, store = workspace
+
+    def make(command: str = STANDIN_COMMAND, timeout: float = 60, **addons):
+        config = sample_config(root, pg_server, dump_61, command=command, timeout=timeout)
+        shutil.rmtree(config.mirrors_dir, ignore_errors=True)
+        addons_70(config, **addons)
+        return config, store
+
+    return make
+
+
+def test_passing_step_stores_evidence_and_drops_scratch(setup, caplog):
+    config, store = setup()
+    caplog.set_level(logging.DEBUG)
 
     result = run_sample(config, store, "7.0", "s61")
 
@@ -39,17 +79,52 @@ def test_passing_step_stores_evidence_and_drops_scratch(tmp_path, pg_server, dum
                         "sale": ("upgraded", "6.1.1.0", "7.0.1.0"),
                         "stock": ("upgraded", "6.1.1.1", "7.0.1.1")}
     sale = next(m for m in store.run_modules(result.run_id) if m.module == "sale")
-    assert sale.scripts == ("7.0.1.0/post-migration",)
-    run = store.runs(release="7.0", sample="s61")[0]
-    assert (run.status, run.exit_code, run.scratch_db) == ("passed", 0, result.database)
+    assert sale.scripts == ("7.0.1.0/post-migration",)  # once, though 7.0 announces it twice
+    run = store.runs(release="7.0", sample="s61", limit=1)[0]
+    assert (run.id, run.status, run.exit_code, run.scratch_db) == (
+        result.run_id, "passed", 0, result.database)
     assert run.duration and run.duration > 0
     assert not database_exists(config.dsn, result.database)  # dropped without --keep
     assert store.database_record(result.database).dropped_at is not None
     log_text = Path(run.log_path).read_text()
-    assert "Loading module sale" in log_text
+    assert "module sale: loading objects" in log_text
+    assert "-w ***" in log_text  # the command line is shown, its password hidden
     for path in [config.store_path, *Path(run.log_path).parent.iterdir()]:
-        assert b"s3cr3t-pw" not in path.read_bytes(), path
+        assert PASSWORD.encode() not in path.read_bytes(), path
+    assert caplog.records and PASSWORD not in caplog.text
     assert store.last_run_outcomes("7.0")["sale"].run_status == "passed"
+
+
+def test_only_base_migrated_is_not_a_pass(setup, tmp_path):
+    """OpenUpgrade #2446: plain Odoo addons ahead of OpenUpgrade's on the server's path.
+
+    The server loads sale and stock from the plain copies (no migrations/), raises
+    their versions, logs no error and exits 0; only base ran its scripts. ouhub knows
+    from its mirror that sale has scripts for this step, so the run fails on sale.
+    """
+    plain = tmp_path / "odoo-addons"
+    write_module(plain, "sale", "1.0", ["base"])
+    write_module(plain, "stock", "1.1", ["base"])
+    config, store = setup(command=STANDIN_COMMAND.replace(
+        "--addons-path {addons_path}", f"--addons-path {plain},{{addons_path}}"))
+    write_module(config.mirror_path(config.release("7.0").branches[0]) / "openerp" / "addons",
+                 "base", "1.3", scripts={"7.0.1.3/pre-migration.py": "def migrate(cr, v):\n"
+                                         "    pass\n"})
+
+    result = run_sample(config, store, "7.0", "s61")
+
+    assert result.status == "failed", result.message
+    outcomes = {m.module: m for m in result.modules}
+    assert (outcomes["base"].outcome, outcomes["base"].scripts) == (
+        "upgraded", ("7.0.1.3/pre-migration",))
+    # every version rose and the server said nothing wrong: only the missing scripts tell
+    assert all(m.version_after.startswith("7.0.") for m in result.modules)
+    assert outcomes["sale"].outcome == "failed"
+    assert "sale has migration scripts for this step but none ran" in outcomes["sale"].excerpt
+    assert outcomes["stock"].outcome == "upgraded"  # no scripts anywhere: the version is enough
+    assert result.message.startswith("sale: ")
+    run = store.runs(release="7.0", sample="s61", limit=1)[0]
+    assert (run.status, run.exit_code) == ("failed", 0)
 
 
 FAILURES = {
@@ -60,13 +135,9 @@ FAILURES = {
 
 
 @pytest.mark.parametrize("mode", sorted(FAILURES))
-def test_failure_modes_are_attributed_to_the_module(mode, tmp_path, pg_server, dump_61,
-                                                    runner_store):
+def test_failure_modes_are_attributed_to_the_module(mode, setup):
     script, status, excerpt = FAILURES[mode]
-    config = sample_config(tmp_path, pg_server, dump_61)
-    addons_70(config, sale_script=script)
-    store = runner_store(config)
-    import_samples(config, store)
+    config, store = setup(sale_script=script)
 
     result = run_sample(config, store, "7.0", "s61", keep=True)
 
@@ -81,12 +152,8 @@ def test_failure_modes_are_attributed_to_the_module(mode, tmp_path, pg_server, d
     assert store.database_record(result.database).keep
 
 
-def test_module_missing_from_addons_path_fails_that_module(tmp_path, pg_server, dump_61,
-                                                           runner_store):
-    config = sample_config(tmp_path, pg_server, dump_61)
-    addons_70(config, stock=False)
-    store = runner_store(config)
-    import_samples(config, store)
+def test_module_missing_from_addons_path_fails_that_module(setup):
+    config, store = setup(stock=False)
     result = run_sample(config, store, "7.0", "s61")
     assert result.status == "failed"
     outcomes = {m.module: m for m in result.modules}
@@ -95,14 +162,23 @@ def test_module_missing_from_addons_path_fails_that_module(tmp_path, pg_server, 
     assert "stock" in result.message
 
 
-def test_timeout_kills_the_whole_process_group(tmp_path, pg_server, dump_61, runner_store):
-    config = sample_config(tmp_path, pg_server, dump_61, timeout=3)
+def test_dump_to_saves_only_a_passed_run(setup, tmp_path):
+    config, store = setup(sale_script="def migrate(cr, v):\n    raise ValueError('no')\n")
+    failed = run_sample(config, store, "7.0", "s61", dump_to=tmp_path / "failed.dump")
+    assert failed.status == "failed" and failed.dump is None
+    assert "not dumped" in failed.message and not (tmp_path / "failed.dump").exists()
+
+    config, store = setup()
+    passed = run_sample(config, store, "7.0", "s61", dump_to=tmp_path / "s70.dump")
+    assert passed.status == "passed" and passed.dump == str(tmp_path / "s70.dump")
+    assert (tmp_path / "s70.dump").read_bytes().startswith(b"PGDMP")
+
+
+def test_timeout_kills_the_whole_process_group(setup):
     hang = ("import subprocess, sys, time\n\ndef migrate(cr, version):\n"
             "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
             "    time.sleep(120)\n")
-    addons_70(config, sale_script=hang)
-    store = runner_store(config)
-    import_samples(config, store)
+    config, store = setup(sale_script=hang, timeout=2)
 
     result = run_sample(config, store, "7.0", "s61")
 
@@ -111,7 +187,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path, pg_server, dump_61, run
     log_text = Path(result.log_path).read_text()
     assert "timed out" in log_text
     pid = int(next(line.split()[2] for line in log_text.splitlines()
-                   if "Loading module sale" in line))
+                   if "module sale: loading objects" in line))
     leftovers = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -124,11 +200,8 @@ def test_timeout_kills_the_whole_process_group(tmp_path, pg_server, dump_61, run
     assert not database_exists(config.dsn, result.database)
 
 
-def test_refuses_a_database_ouhub_did_not_create_or_a_template(tmp_path, pg_server, pg_database,
-                                                               dump_61, runner_store):
-    config = sample_config(tmp_path, pg_server, dump_61)
-    store = runner_store(config)
-    import_samples(config, store)
+def test_refuses_a_database_ouhub_did_not_create_or_a_template(setup, pg_database, tmp_path):
+    config, store = setup()
     dbs = Databases(store, config.dsn)
     foreign = parse_dsn(pg_database)["dbname"]
     with pytest.raises(RunnerError, match="did not create"):

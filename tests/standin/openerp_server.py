@@ -10,8 +10,15 @@ the real server logs, in its format::
 For each installed module, in dependency order: the ``pre-*.py`` scripts of the
 ``migrations/<version>/`` folders with installed < version <= new, the "load"
 (``latest_version`` and ``state`` updated), the ``post-*.py`` scripts; after all
-modules, the ``end-*.py`` scripts. Each script's ``migrate(cr, version)`` gets a
-real psycopg2 cursor; a module's work is one transaction, committed when it is done.
+modules, the ``end-*.py`` scripts (not in 6.1/7.0, whose MigrationManager knows only
+``pre`` and ``post``). Each script's ``migrate(cr, version)`` gets a real psycopg2
+cursor; a module's work is one transaction, committed when it is done.
+
+The log follows the era (``--log-format``): 6.1/7.0 say ``module X: loading objects``
+for each module and announce each script twice (7.0's migration.py logs "Running
+migration" both after loading the file and before calling it); later servers say
+``Loading module X (n/m)`` at DEBUG only, so at the default ``--log-level info`` only the
+scripts name the modules.
 
 Failure modes come from the modules themselves: a script that raises (ERROR lines
 as openupgradelib's ``@migrate`` decorator and the server write them, rollback of
@@ -42,7 +49,7 @@ MANIFEST_NAMES = ("__manifest__.py", "__openerp__.py", "__terp__.py")
 STAGE_FORMAT = {"pre": "[>%s]", "post": "[%s>]", "end": "[$%s]"}
 LOG_FORMAT = "%(asctime)s %(pid)s %(levelname)s %(dbname)s %(name)s: %(message)s"
 # options of the real server that change nothing here: accepted so real command lines run
-IGNORED_OPTIONS = ("-c", "--config", "-D", "--data-dir", "--log-level", "--load", "--workers",
+IGNORED_OPTIONS = ("-c", "--config", "-D", "--data-dir", "--load", "--workers",
                    "--max-cron-threads", "--xmlrpc-port", "--http-port", "--db-filter")
 IGNORED_FLAGS = ("--without-demo", "--no-xmlrpc", "--no-http")
 
@@ -74,6 +81,12 @@ class Names:
         self.graph = logging.getLogger(f"{root}.modules.graph")
         self.openupgrade = logging.getLogger("OpenUpgrade")  # openupgradelib's logger
         self.running = "Running upgrade" if flavour == "odoo" else "Running migration"
+
+    def loading_module(self, name: str, index: int, count: int) -> None:
+        if self.flavour == "odoo":
+            self.loading.debug("Loading module %s (%d/%d)", name, index, count)
+        else:
+            self.loading.info("module %s: loading objects", name)
 
 
 @dataclass
@@ -119,6 +132,8 @@ class Server:
         self.release = args.release
         self.names = Names(args.log_format)
         self.addons_paths = [p for p in (args.addons_path or "").split(",") if p.strip()]
+        # 6.1/7.0's MigrationManager asserts stage in ('pre', 'post'): no end- scripts there
+        self.stages_run_at_end = () if self.release in ("6.0", "6.1", "7.0") else ("end",)
 
     # -- versions, as openerp.modules.module.adapt_version and migration.convert_version
     def adapt_version(self, version: str) -> str:
@@ -221,8 +236,9 @@ class Server:
         others = [p for p in graph.values() if p.name != "base"]
         if others:
             self.load_graph(conn, cr, others, len(graph), offset=1)
-        for package in graph.values():
-            self.migrate(cr, package, "end")
+        for stage in self.stages_run_at_end:
+            for package in graph.values():
+                self.migrate(cr, package, stage)
         conn.commit()
         missing = sorted(set(rows) - set(graph))
         if missing and self.names.flavour == "odoo":
@@ -280,7 +296,7 @@ class Server:
         started, queries = time.time(), CountingCursor.queries
         loading.info("loading %d modules...", count)
         for index, package in enumerate(packages, offset + 1):
-            loading.info("Loading module %s (%d/%d)", package.name, index, count)
+            self.names.loading_module(package.name, index, count)
             package.load_state = package.state
             package.load_version = package.installed_version
             if package.state in ("to upgrade", "to install"):
@@ -290,7 +306,7 @@ class Server:
                            " WHERE id = %s", (version, package.id))
                 self.migrate(cr, package, "post")
                 package.state = "installed"
-            conn.commit()
+            conn.commit()  # load_module_graph commits after each module
         loading.info("%s modules loaded in %.2fs, %s queries", count, time.time() - started,
                      CountingCursor.queries - queries)
 
@@ -329,8 +345,10 @@ class Server:
                 "module %(addon)s: Unable to load %(stage)s-migration file %(file)s",
                 dict(strfmt, file=path))
             raise
-        self.names.migration.info("module %s: %s %s %s", package.name, self.names.running,
-                                  strfmt["version"], name)
+        announcements = 1 if self.names.flavour == "odoo" else 2  # 7.0 logs it twice
+        for _ in range(announcements):
+            self.names.migration.info("module %s: %s %s %s", package.name, self.names.running,
+                                      strfmt["version"], name)
         migrate = getattr(module, "migrate", None)
         if migrate is None:
             self.names.migration.error(
@@ -347,6 +365,10 @@ class Server:
             self.names.openupgrade.error("%s: error in migration script %s: %s",
                                          package.name, path, exc)
             self.names.openupgrade.exception(exc)
+            if stage == "post" and self.names.flavour == "openerp":
+                # OpenUpgrade 7.0's loading.py wraps the post stage and logs once more
+                self.names.loading.error(
+                    "Error executing post migration script for module %s: %s", package.name, exc)
             raise
 
 
@@ -362,6 +384,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--logfile")
     parser.add_argument("-u", "--update", default="")
     parser.add_argument("--stop-after-init", action="store_true")
+    parser.add_argument("--log-level", default="info",
+                        choices=("debug", "info", "warn", "error", "critical"))
     parser.add_argument("--release", default="7.0", help="series of this server (stand-in only)")
     parser.add_argument("--log-format", choices=("openerp", "odoo"), default="openerp",
                         help="logger names openerp.* (6.1/7.0) or odoo.* (stand-in only)")
@@ -376,7 +400,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def setup_logging(logfile: str | None) -> None:
+def setup_logging(logfile: str | None, level: str = "info") -> None:
     handler: logging.Handler
     if logfile:
         handler = logging.FileHandler(logfile, encoding="utf-8")  # appends, like the server
@@ -386,12 +410,12 @@ def setup_logging(logfile: str | None) -> None:
     handler.addFilter(CONTEXT)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    root.setLevel(logging.WARNING if level == "warn" else getattr(logging, level.upper()))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    setup_logging(args.logfile)
+    setup_logging(args.logfile, args.log_level)
     return Server(args).run()
 
 

@@ -141,20 +141,46 @@ def test_a_passing_update_raises_versions_runs_scripts_and_logs_them(sample, add
     assert rc == 0, text
     assert modules(sample) == {"base": ("installed", "7.0.1.3"), "sale": ("installed", "7.0.1.1"),
                                "crm": ("installed", "7.0.1.1"), "stock": ("installed", "7.0.1.1")}
+    # 7.0 knows no end- scripts: sale's end-migration.py is not run
     assert trace(sample) == [("sale", "pre", "6.1.1.0"), ("sale", "post", "6.1.1.0"),
-                             ("crm", "post", "6.1.1.0"), ("sale", "end", "6.1.1.0")]
+                             ("crm", "post", "6.1.1.0")]
     assert report.modules_loaded == ("base", "sale", "crm", "stock")  # dependency order
+    assert "openerp.modules.loading: module crm: loading objects" in text  # 7.0's wording
     assert [(s.module, s.stage, s.version, s.name) for s in report.scripts_run] == [
         ("sale", "pre", "7.0.1.1", "pre-migration"), ("sale", "post", "7.0.1.1", "post-migration"),
-        ("crm", "post", "1.1", "post-migration"), ("sale", "end", "7.0.1.1", "end-migration")]
+        ("crm", "post", "1.1", "post-migration")]
     assert report.errors == () and report.finished and not report.fatal
-    assert "openerp.modules.migration: module sale: Running migration [>7.0.1.1] pre-migration" \
-        in text
+    announced = "openerp.modules.migration: module sale: Running migration [>7.0.1.1] pre-migration"
+    assert text.count(announced) == 2  # 7.0's migration.py logs it twice
     assert all(r.dbname == parse_dsn(sample)["dbname"] for r in report.records[5:])
 
     # a second update finds nothing to migrate
     rc, _, again = run(sample, addons, tmp_path / "again.log")
     assert rc == 0 and again.scripts_run == () and again.finished
+
+
+def test_later_servers_run_end_scripts_and_name_modules_only_at_debug(sample, tmp_path):
+    addons = tmp_path / "addons80"
+    write_module(addons, "base", "1.3", depends=())
+    write_module(addons, "sale", "1.1", scripts={
+        "8.0.1.1/pre-migration.py": script("sale", "pre"),
+        "8.0.1.1/end-migration.py": script("sale", "end"),
+    }, manifest_name="__manifest__.py")
+    for name, depends in (("crm", ("sale",)), ("stock", ("crm",))):
+        write_module(addons, name, "1.1", depends=depends, manifest_name="__manifest__.py")
+    argv = ["--release", "8.0", "--log-format", "odoo"]
+
+    rc, text, report = run(sample, addons, tmp_path / "info.log", *argv)
+
+    assert rc == 0, text
+    assert trace(sample) == [("sale", "pre", "6.1.1.0"), ("sale", "end", "6.1.1.0")]
+    assert "odoo.modules.migration: module sale: Running upgrade [$8.0.1.1] end-migration" in text
+    assert "Loading module" not in text  # DEBUG in Odoo: at info only the scripts name modules
+    assert report.modules_loaded == ("sale",) and report.finished
+
+    rc, text, report = run(sample, addons, tmp_path / "debug.log", *argv, "--log-level", "debug")
+    assert rc == 0 and "DEBUG" in text
+    assert report.modules_loaded == ("base", "sale", "crm", "stock")
 
 
 @pytest.mark.parametrize("log_format, exit_code, failed_logger", [
