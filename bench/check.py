@@ -22,7 +22,7 @@ from pathlib import Path
 RELEASES = ["7.0", "8.0", "9.0", "10.0", "11.0", "12.0"]
 MODULES = 1200
 CHECKED = 1000
-REPEAT = 5
+REPEAT = 7
 TARGET_MS = 200.0
 
 
@@ -124,6 +124,10 @@ def main() -> None:
     def median(name: str, index: int) -> float:
         return statistics.median(s[index] for s in samples[name])
 
+    def least(name: str, index: int) -> float:
+        # On a shared machine other work only ever adds time: the least is the steadiest.
+        return min(s[index] for s in samples[name])
+
     print(f"check: {len(report.modules)} modules x {len(report.steps)} steps "
           f"(store: {MODULES * 2} coverage rows per step); load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -134,6 +138,9 @@ def main() -> None:
         cpu = median(name, 1) - median("start", 1)
         print(f"  ouhub check --format {name:5} beyond start: wall {wall:7.1f} ms, CPU {cpu:7.1f} ms"
               f" (target < {TARGET_MS:.0f} ms: {wall / TARGET_MS:.2f} / {cpu / TARGET_MS:.2f} of it)")
+        least_cpu = least(name, 1) - least("start", 1)
+        print(f"  {'':28} least of {REPEAT}: wall {least(name, 0) - least('start', 0):7.1f} ms, "
+              f"CPU {least_cpu:7.1f} ms ({least_cpu / TARGET_MS:.2f} of the target)")
     print(f"  in process: check data from the store {build_ms:.1f} ms, rules {decide_ms:.1f} ms")
     started = time.process_time()
     sum(range(10**7))

@@ -95,7 +95,9 @@ class StepVerdict:
             "status": self.status,
             "verdict": self.verdict,
             "target": self.target,
-            "reasons": [r.to_dict() for r in self.reasons],
+            # Reason.to_dict inlined: a report holds ~10 reasons per module, a thousand modules.
+            "reasons": [{"code": r.code, "text": r.text, "evidence": list(r.evidence)}
+                        for r in self.reasons],
         }
 
 
@@ -714,6 +716,22 @@ def report_json(report: CheckReport, found: CheckInput, detected: bool) -> dict[
         "versions": dict(found.versions),
     }
     return data
+
+
+def render(report: CheckReport, found: CheckInput, detected: bool, fmt: str) -> str:
+    """The report as `ouhub check --format` prints it: table, json or markdown."""
+    if fmt == "json":
+        # Compact, keys in their documented order: a report of a thousand modules is
+        # megabytes, and indenting or sorting makes the encoding several times slower.
+        data = report_json(report, found, detected)  # a tree: no cycle to check
+        return json.dumps(data, check_circular=False) + "\n"
+    if fmt == "markdown":
+        return markdown(report)
+    # Plain text, not rich: rich needs seconds for a thousand rows and their reasons.
+    why = reason_lines(report)
+    return (hops_line(report) + "\n\n" + text_table(report)
+            + ("\nwhy:\n" + "\n".join(why) + "\n" if why else "")
+            + "\n" + summary_line(report) + "\n")
 
 
 WORDS = {"ok": "ok", "at_risk": "at risk", "blocked": "blocked", "not_covered": "not covered"}
