@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ class RunResult:
             "modules": [
                 {"module": m.module, "outcome": m.outcome, "version_before": m.version_before,
                  "version_after": m.version_after, "scripts": list(m.scripts),
-                 "excerpt": m.excerpt}
+                 "why": m.why, "excerpt": m.excerpt}
                 for m in self.modules
             ],
         }
@@ -146,13 +147,15 @@ def run_sample(
         step = execute_step(config, dbs, scratch, rel.previous or "", release, directory)
         _store_step(store, run_id, step, started)
         dumped = None
+        message = step.verdict.message
         if dump_to and step.status == PASSED:
             dumped = str(dump_database(config, scratch, Path(dump_to)))
+        elif dump_to:
+            # a half-upgraded database is no input for the next step; --keep is for a look
+            message += "; not dumped: the run did not pass (--keep keeps its database)"
         return RunResult(
             run_id=run_id, kind="run", previous=rel.previous or "", release=release,
-            sample=sample.name, status=step.status,
-            message=step.verdict.message + ("" if not dump_to or dumped else
-                                            "; not dumped: the run did not pass"),
+            sample=sample.name, status=step.status, message=message,
             duration=time.monotonic() - started, command_seconds=step.command_seconds,
             database=scratch, kept=keep, log_path=str(step.log_path),
             modules=step.verdict.modules, dump=dumped,
@@ -212,9 +215,13 @@ class MigrateResult:
 
 def migrate_database(
     config: Config, store: Store, source: str, target: str, source_dsn: str | None = None,
-    keep_steps: bool = False,
+    keep_steps: bool = False, say: Callable[[str], None] = log.info,
 ) -> MigrateResult:
-    """Copy ``source`` and upgrade the copy step by step to ``target``; SRC is only read."""
+    """Copy ``source`` and upgrade the copy step by step to ``target``; SRC is only read.
+
+    ``say`` gets the plan and one line before and after each step (the CLI shows them
+    on stderr while the chain runs, which takes hours on a real database).
+    """
     source_dsn = source_dsn or config.dsn
     dbs = Databases(store, config.dsn)
     rec = store.database_record(source)
@@ -227,8 +234,10 @@ def migrate_database(
                           hint="name a later release with --to")
     for _, release in hops:
         command_for(config, release)
-    log.info("migrate %s: %s", source, " -> ".join([source_release, *(r for _, r in hops)]))
+    say(f"migrate {source}: {' -> '.join([source_release, *(r for _, r in hops)])} "
+        f"({len(hops)} step{'s' if len(hops) > 1 else ''})")
     copy = dbs.new_name("mig", source)
+    say(f"copying {source} into {copy}")
     _copy_source(config, dbs, store, source, source_dsn, copy)
     chain_id: int | None = None
     results: list[RunResult] = []
@@ -244,6 +253,8 @@ def migrate_database(
             store.update_run(run_id, chain_id=chain_id)
         directory = run_dir(config, run_id)
         store.update_run(run_id, scratch_db=current, log_path=str(directory / "upgrade.log"))
+        say(f"step {index + 1}/{len(hops)}: {previous} -> {release} on {current} "
+            f"(log: {directory / 'upgrade.log'})")
         try:
             step = execute_step(config, dbs, current, previous, release, directory)
         except OuhubError as exc:
@@ -251,6 +262,7 @@ def migrate_database(
             results.append(RunResult(run_id, "migrate", previous, release, None, ERROR,
                                      exc.message, time.monotonic() - started, None, current,
                                      True, str(directory / "upgrade.log")))
+            say(f"step {index + 1}/{len(hops)}: {previous} -> {release} error: {exc.message}")
             break
         _store_step(store, run_id, step, started)
         results.append(RunResult(
@@ -258,6 +270,8 @@ def migrate_database(
             time.monotonic() - started, step.command_seconds, current, True,
             str(step.log_path), step.verdict.modules,
         ))
+        say(f"step {index + 1}/{len(hops)}: {previous} -> {release} {step.status} in "
+            f"{step.command_seconds:.0f}s")
         if step.status != PASSED:
             break
         if keep_steps and index + 1 < len(hops):

@@ -9,6 +9,7 @@ servers exit 0 after errors); a non-zero exit with a clean log is an ``error``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ class ModuleVerdict:
     version_after: str | None
     scripts: tuple[str, ...]
     excerpt: str  # traceback excerpt, or why the module is not counted as upgraded
+    why: str = ""  # one line: the exception of the traceback, else the first reason
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,9 @@ def decide(
         if timed_out and name == last_loaded and outcome == MODULE_FAILED:
             reasons.insert(0, f"the upgrade timed out while loading {name}")
         excerpt = "" if outcome == UPGRADED else "\n".join(dict.fromkeys(reasons))
-        verdicts.append(ModuleVerdict(name, outcome, row.version, version_after, ran, excerpt))
+        why = "" if outcome == UPGRADED else _last_line(reasons[0])
+        verdicts.append(ModuleVerdict(name, outcome, row.version, version_after, ran, excerpt,
+                                      why))
 
     modules = tuple(verdicts)
     bad = [v for v in modules if v.outcome != UPGRADED]
@@ -158,6 +162,24 @@ def decide(
             parts.append(f"exit code {exit_code}")
         return RunVerdict(FAILED, "; ".join(parts) + _summary(bad), modules)
     return RunVerdict(PASSED, f"{len(modules)} modules upgraded", modules)
+
+
+# the exception line that ends a traceback: "ValueError: boom", "psycopg2.errors.X: ..."
+_EXCEPTION_LINE = re.compile(r"^(?!LINE\b|DETAIL\b|HINT\b|CONTEXT\b)[A-Za-z_][\w.]*(?::\s|$)")
+
+
+def _last_line(reason: str) -> str:
+    """The exception a traceback ends with (psycopg2 adds LINE/^ lines after it), else the
+    reason's first line."""
+    lines = reason.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (")]
+    if starts:
+        tail = lines[starts[-1] + 1:]
+        exception = next((line for line in reversed(tail) if _EXCEPTION_LINE.match(line)), None)
+        if exception:
+            return exception.strip()
+    first = next((line for line in lines if line.strip()), "")
+    return _headline(first.strip())
 
 
 def _headline(excerpt: str) -> str:

@@ -24,11 +24,12 @@ STANDIN_COMMAND = (
 )
 
 
-def make_dump(
-    server: str, path: Path, release: str, modules: Sequence[SampleModule], fmt: str = "custom",
+def make_dumps(
+    server: str, paths: dict[str, Path], release: str, modules: Sequence[SampleModule],
     partners: int = 20,
-) -> Path:
-    """A sample dump of ``release`` with ``modules``, made through a throwaway database."""
+) -> dict[str, Path]:
+    """Dumps {format: path} of one sample of ``release`` with ``modules``, made through a
+    throwaway database."""
     name = f"ouhub_test_src_{uuid.uuid4().hex[:10]}"
     conn = psycopg2.connect(server)
     conn.autocommit = True
@@ -36,11 +37,20 @@ def make_dump(
         with conn.cursor() as cur:
             cur.execute(f'CREATE DATABASE "{name}"')
         create_sample_database(dsn_for(server, name), release, modules, partners=partners)
-        return dump_database(dsn_for(server, name), path, fmt=fmt)
+        return {fmt: dump_database(dsn_for(server, name), path, fmt=fmt)
+                for fmt, path in paths.items()}
     finally:
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
+
+
+def make_dump(
+    server: str, path: Path, release: str, modules: Sequence[SampleModule], fmt: str = "custom",
+    partners: int = 20,
+) -> Path:
+    """A sample dump of ``release`` with ``modules``."""
+    return make_dumps(server, {fmt: path}, release, modules, partners)[fmt]
 
 
 def build_config(

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import psycopg2
 import pytest
+from click.testing import CliRunner
 from psycopg2.extensions import parse_dsn
 
 from examples.demo.sampledb import create_sample_database
+from ouhub import config as config_mod
+from ouhub.cli import main
 from ouhub.errors import RunnerError
 from ouhub.runner.pg import database_exists, module_rows
 from ouhub.runner.run import migrate_database
@@ -27,13 +31,28 @@ def content_checksum(dsn: str) -> str:
 
 
 def chain_config(tmp_path, pg_server, step2_script=None):
-    config = build_config(tmp_path, pg_server, commands={
-        "7.0": STANDIN_COMMAND, "8.0": STANDIN_COMMAND + " --log-format odoo"})
+    """6.1 -> 7.0 -> 8.0 with the stand-in, written to a file for the CLI too; 8.0 speaks odoo.*
+    and runs an end- script."""
+    commands = {"7.0": STANDIN_COMMAND, "8.0": STANDIN_COMMAND + " --log-format odoo"}
+    config = build_config(tmp_path, pg_server, commands=commands)
+    path = tmp_path / "ouhub.toml"
+    lines = [f"data_dir = {json.dumps(str(config.data_dir))}", f"dsn = {json.dumps(pg_server)}"]
+    for release in config.releases.values():
+        lines.append(f'[releases."{release.name}"]')
+        if release.previous:
+            lines.append(f'previous = "{release.previous}"')
+        for branch in release.branches:
+            lines += [f'[releases."{release.name}".branches.{branch.name}]',
+                      f"url = {json.dumps(branch.url)}", f'vcs = "{branch.vcs}"']
+    lines.append("[runner.commands]")
+    lines += [f'"{release}" = {json.dumps(command)}' for release, command in commands.items()]
+    path.write_text("\n".join(lines) + "\n")
+    config = config_mod.load(path)
     addons_70(config)
-    if step2_script:
-        addons_70(config, release="8.0", sale_script=step2_script)
-    else:
-        addons_70(config, release="8.0")
+    sale = addons_70(config, release="8.0", **({"sale_script": step2_script}
+                                                if step2_script else {})) / "sale"
+    (sale / "migrations" / "8.0.1.0" / "end-migration.py").write_text(
+        "def migrate(cr, version):\n    pass\n")
     return config
 
 
@@ -52,6 +71,8 @@ def test_chain_of_two_steps_leaves_source_untouched(tmp_path, pg_server, pg_data
     assert result.hops == (("6.1", "7.0"), ("7.0", "8.0"))
     assert [s.status for s in result.steps] == ["passed", "passed"]
     assert module_rows(config.dsn, result.database)["sale"].version == "8.0.1.0"
+    sale = {m.module: m for m in result.steps[1].modules}["sale"]
+    assert sale.scripts == ("8.0.1.0/post-migration", "8.0.1.0/end-migration")
     assert content_checksum(pg_database) == before
     assert store.database_record(source) is None  # never registered, so never droppable
     runs = store.runs(kind="migrate")
@@ -66,15 +87,24 @@ def test_chain_stops_at_the_first_failed_step_and_says_where_the_copy_is(
     before = content_checksum(pg_database)
     config = chain_config(tmp_path, pg_server,
                           step2_script="def migrate(cr, v):\n    raise KeyError('partner_id')\n")
-    store = runner_store(config)
+    runner_store(config)  # drops, at the end, the databases the CLI made
 
-    result = migrate_database(config, store, source, "8.0", keep_steps=True)
+    cli = CliRunner().invoke(main, ["--config", str(config.path), "migrate", "-d", source,
+                                    "--to", "8.0", "--keep-steps", "--json"])
 
-    assert result.status == "failed"
-    assert [(s.release, s.status) for s in result.steps] == [("7.0", "passed"), ("8.0", "failed")]
-    assert "7.0 -> 8.0" in result.message and result.database in result.message
-    assert "sale" in result.message
-    step1_db, step2_db = result.steps[0].database, result.steps[1].database
+    assert cli.exit_code == 1, cli.output
+    # while it runs, stderr spells out the plan and each hop
+    assert f"migrate {source}: 6.1 -> 7.0 -> 8.0 (2 steps)" in cli.stderr
+    assert "step 1/2: 6.1 -> 7.0 passed" in cli.stderr
+    assert "step 2/2: 7.0 -> 8.0 failed" in cli.stderr
+    result = json.loads(cli.stdout)
+    assert result["status"] == "failed"
+    assert [(s["release"], s["status"]) for s in result["steps"]] == [
+        ("7.0", "passed"), ("8.0", "failed")]
+    assert "7.0 -> 8.0" in result["message"] and result["database"] in result["message"]
+    assert "sale" in result["message"] and "KeyError" in {
+        m["module"]: m for m in result["steps"][1]["modules"]}["sale"]["excerpt"]
+    step1_db, step2_db = result["steps"][0]["database"], result["steps"][1]["database"]
     assert step1_db != step2_db  # --keep-steps: each step's result is its own copy
     assert module_rows(config.dsn, step1_db)["sale"].version == "7.0.1.0"
     assert database_exists(config.dsn, step2_db)

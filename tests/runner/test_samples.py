@@ -1,6 +1,10 @@
+"""`ouhub samples import` on real dumps in each format, made once for this file."""
+
 from __future__ import annotations
 
 import gzip
+import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,15 +13,30 @@ from examples.demo.sampledb import SampleModule
 from ouhub.errors import RunnerError
 from ouhub.runner.pg import database_exists, module_rows
 from ouhub.runner.samples import import_sample, import_samples, template_name
-from tests.runner.conftest import build_config, make_dump
+from tests.runner.conftest import build_config, make_dumps
 
 MODULES = [SampleModule("sale", "1.0", depends=("base",))]
+FORMATS = [("custom", ".dump"), ("plain", ".sql"), ("gzip", ".sql.gz")]
 
 
-@pytest.mark.parametrize("fmt, suffix", [("custom", ".dump"), ("plain", ".sql"),
-                                         ("gzip", ".sql.gz")])
-def test_import_each_format_once(tmp_path: Path, pg_server: str, runner_store, fmt, suffix):
-    dump = make_dump(pg_server, tmp_path / f"s61{suffix}", "6.1", MODULES, fmt=fmt)
+@pytest.fixture(scope="module")
+def dumps(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One 6.1 sample (base, sale; enough partners that a cut dump misses data) in each format."""
+    folder = tmp_path_factory.mktemp("sample-dumps")
+    return make_dumps(pg_server, {fmt: folder / f"s61{suffix}" for fmt, suffix in FORMATS},
+                      "6.1", MODULES, partners=300)
+
+
+def copy_of(dumps: dict[str, Path], fmt: str, folder: Path) -> Path:
+    """A test's own copy of a dump: tests change their dump files."""
+    target = folder / dumps[fmt].name
+    shutil.copyfile(dumps[fmt], target)
+    return target
+
+
+@pytest.mark.parametrize("fmt", [fmt for fmt, _ in FORMATS])
+def test_import_each_format_once(tmp_path: Path, pg_server: str, runner_store, dumps, fmt):
+    dump = dumps[fmt]
     fs = tmp_path / "fs"
     (fs / "ab").mkdir(parents=True)
     (fs / "ab" / "abcdef").write_bytes(b"attachment")
@@ -38,25 +57,25 @@ def test_import_each_format_once(tmp_path: Path, pg_server: str, runner_store, f
     assert [r.status for r in again] == ["unchanged"]
 
 
-def test_changed_dump_makes_new_template_and_drops_old(tmp_path, pg_server, runner_store):
-    dump = make_dump(pg_server, tmp_path / "s.dump", "6.1", MODULES)
+def test_changed_dump_makes_new_template_and_drops_old(tmp_path, pg_server, runner_store,
+                                                        dumps, dump_61):
+    dump = copy_of(dumps, "custom", tmp_path)
     config = build_config(tmp_path, pg_server, samples=[
         {"name": "s61", "release": "6.1", "dump": str(dump)}])
     store = runner_store(config)
     old = import_sample(config, store, config.sample("s61")).template
-    make_dump(pg_server, dump, "6.1", [*MODULES, SampleModule("stock", "1.1")])
+    shutil.copyfile(dump_61, dump)  # a new dump of the sample: stock is installed now
     result = import_sample(config, store, config.sample("s61"))
     assert result.status == "imported" and result.template != old and result.dropped == old
     assert not database_exists(config.dsn, old)
     assert "stock" in module_rows(config.dsn, result.template)
 
 
-@pytest.mark.parametrize("fmt, suffix", [("custom", ".dump"), ("plain", ".sql"),
-                                         ("gzip", ".sql.gz")])
+@pytest.mark.parametrize("fmt", [fmt for fmt, _ in FORMATS])
 def test_truncated_dump_is_a_clear_error_and_leaves_nothing(
-    tmp_path, pg_server, runner_store, fmt, suffix
+    tmp_path, pg_server, runner_store, dumps, fmt
 ):
-    dump = make_dump(pg_server, tmp_path / f"s{suffix}", "6.1", MODULES, fmt=fmt, partners=300)
+    dump = copy_of(dumps, fmt, tmp_path)
     data = dump.read_bytes()
     dump.write_bytes(data[: len(data) * 2 // 3])
     config = build_config(tmp_path, pg_server, samples=[
@@ -67,15 +86,15 @@ def test_truncated_dump_is_a_clear_error_and_leaves_nothing(
     assert "s61" in info.value.message and str(dump) in info.value.message
     assert store.sample_template("s61") is None
     assert store.live_databases() == []  # the temporary restore target is gone
-    import hashlib
     assert not database_exists(
         config.dsn, template_name("s61", hashlib.sha256(dump.read_bytes()).hexdigest()))
 
 
-def test_garbage_dump_and_failure_does_not_stop_other_samples(tmp_path, pg_server, runner_store):
+def test_garbage_dump_and_failure_does_not_stop_other_samples(tmp_path, pg_server, runner_store,
+                                                              dumps):
     bad = tmp_path / "bad.sql.gz"
     bad.write_bytes(gzip.compress(b"this is not SQL at all;\n"))
-    good = make_dump(pg_server, tmp_path / "good.dump", "6.1", MODULES)
+    good = dumps["custom"]
     config = build_config(tmp_path, pg_server, samples=[
         {"name": "bad", "release": "6.1", "dump": str(bad)},
         {"name": "good", "release": "6.1", "dump": str(good)}])
@@ -86,8 +105,9 @@ def test_garbage_dump_and_failure_does_not_stop_other_samples(tmp_path, pg_serve
     assert [d.kind for d in store.live_databases()] == ["template"]
 
 
-def test_template_dropped_behind_ouhubs_back_is_rebuilt(tmp_path, pg_server, runner_store):
-    dump = make_dump(pg_server, tmp_path / "s.dump", "6.1", MODULES)
+def test_template_dropped_behind_ouhubs_back_is_rebuilt(tmp_path, pg_server, runner_store,
+                                                         dumps):
+    dump = dumps["custom"]
     config = build_config(tmp_path, pg_server, samples=[
         {"name": "s61", "release": "6.1", "dump": str(dump)}])
     store = runner_store(config)

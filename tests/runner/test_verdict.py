@@ -33,6 +33,8 @@ SALE_ERROR = "\n".join([
     "Traceback (most recent call last):",
     '  File "/a/sale/migrations/7.0.1.0/post-migration.py", line 3, in migrate',
     "ValueError: boom",
+    "LINE 1: SELECT boom",  # psycopg2 puts the statement after the exception
+    "       ^",
     line("Failed to initialize database `db`.", level="ERROR", logger="modules.loading"),
 ])
 SALE_FAILED = state(base=("installed", "7.0.1.3"), sale=("to upgrade", "6.1.1.0"),
@@ -82,3 +84,11 @@ def test_uninstalled_modules_are_ignored_and_no_module_is_an_error():
     assert "crm" not in {m.module for m in decide(before, ALL_UP, parse_log(CLEAN), 0, False,
                                                   {"sale"}).modules}
     assert decide({}, {}, parse_log(""), 0, False).status == "error"
+
+
+def test_why_is_one_line_naming_the_exception_or_the_reason():
+    verdict = decide(BEFORE, SALE_FAILED, parse_log(SALE_ERROR), 0, False, {"sale"})
+    why = {m.module: m.why for m in verdict.modules}
+    assert why["sale"] == "ValueError: boom"
+    assert why["stock"] == "stock was left in state 'to upgrade'"
+    assert why["base"] == ""
