@@ -673,7 +673,7 @@ def _print_run(result: Any) -> None:
     output.print_table(
         ("module", "outcome", "before", "after", "scripts", "why"),
         [(m.module, m.outcome, m.version_before or "-", m.version_after or "-",
-          len(m.scripts), (m.excerpt.splitlines() or [""])[-1][:100]) for m in result.modules],
+          len(m.scripts), m.why[:100]) for m in result.modules],
         title=f"run {result.run_id}: {result.previous} -> {result.release} "
               f"{result.sample or result.database}: {result.status.upper()}",
     )
@@ -690,7 +690,8 @@ def _print_run(result: Any) -> None:
 @click.option("--sample", "-s", required=True, help="Sample of the previous release.")
 @click.option("--keep", is_flag=True, help="Keep the scratch database after the run.")
 @click.option("--dump-to", type=click.Path(dir_okay=False, path_type=Path),
-              help="Save the upgraded database there (pg_dump custom) when the run passed.")
+              help="Save the upgraded database there (pg_dump custom), only if the run "
+              "passed: a failed run's database is no input for the next step (use --keep).")
 @json_option
 @pass_ctx
 def run_command(obj: Context, release: str, sample: str, keep: bool, dump_to: Path | None,
@@ -745,7 +746,8 @@ def migrate_command(obj: Context, source: str, target: str, dsn: str | None, kee
     from ouhub.runner.run import migrate_database
 
     result = migrate_database(obj.config, obj.store, source, target, source_dsn=dsn,
-                              keep_steps=keep_steps)
+                              keep_steps=keep_steps,
+                              say=(lambda _m: None) if obj.quiet else output.info)
     if as_json:
         output.print_json(result.to_json())
     else:
