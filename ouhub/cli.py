@@ -468,9 +468,12 @@ def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
             raise CoverageError("--path needs exactly one --release",
                                 hint="e.g. ouhub coverage scan --path DIR --release 17.0")
         release = releases[0]
+        first = False
         if previous is None and release in obj.config.releases:
             previous = obj.config.releases[release].previous
-        results = [scan_mod.scan_path(store, path, release, previous, force=force)]
+            first = previous is None  # the configured chain starts here: no step
+        results = [scan_mod.scan_path(store, path, release, previous, force=force,
+                                      first_release=first)]
     else:
         names = list(releases) or list(obj.config.releases)
         with output.progress("coverage scan", len(names), obj.quiet) as advance:
@@ -499,6 +502,13 @@ def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
         for result in results:
             if result.error:
                 output.info(f"error: {result.error}")
+            elif result.summary.get("first_release"):
+                output.info(f"{result.release} is the first configured release: no step "
+                            "leads to it, so its modules are recorded as new")
+            elif result.previous is None and result.totals.get("unknown"):
+                output.info(f"{result.release}: the release before it is not known, so most "
+                            f"modules are unknown; give --previous (the release before "
+                            f"{result.release})")
             for where, message in result.warnings[:20]:
                 output.info(f"warning: {where}: {message}")
             if len(result.warnings) > 20:
@@ -568,7 +578,10 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
              len(m.evidence.scripts) or "", "; ".join(m.disagreements))
             for m in rows
         ],
-        title=f"coverage {scan.previous or '?'} -> {release} (scan {scan.id}, {scan.scanned_at})",
+        title=(f"modules of {release}, the first configured release: no step leads to it"
+               if scan.summary.get("first_release") else
+               f"coverage {scan.previous or '?'} -> {release}")
+        + f" (scan {scan.id}, {scan.scanned_at})",
     )
     output.print_table(("status", "modules"), [(s, n) for s, n in counts.items() if n] +
                        [("total", sum(counts.values()))], title="totals")

@@ -201,6 +201,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0006_coverage_stamps",
+        # what a scanned directory looked like (directory and content-file times), so that
+        # an unchanged `coverage scan --path` is told by stat calls, without walking the tree
+        """
+        CREATE TABLE coverage_stamps (
+            source TEXT PRIMARY KEY,
+            revisions TEXT NOT NULL,
+            stamp TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 
@@ -577,6 +589,28 @@ class Store:
             "SELECT path, message FROM coverage_warnings WHERE scan_id = ? ORDER BY id", (scan_id,)
         )
         return [(r["path"], r["message"]) for r in rows]
+
+    def coverage_stamp(self, source: str) -> tuple[dict[str, str], dict[str, Any]] | None:
+        """(revisions, stamp) recorded for a scanned directory by its last walk, if any."""
+        row = self._execute(
+            "SELECT revisions, stamp FROM coverage_stamps WHERE source = ?", (source,)
+        ).fetchone()
+        return (json.loads(row["revisions"]), json.loads(row["stamp"])) if row else None
+
+    def record_coverage_stamp(
+        self, source: str, revisions: dict[str, str], stamp: dict[str, Any] | None
+    ) -> None:
+        """Keep (or with None, forget) what a scanned directory looked like when walked."""
+        with self.transaction():
+            if stamp is None:
+                self._execute("DELETE FROM coverage_stamps WHERE source = ?", (source,))
+                return
+            self._execute(
+                "INSERT OR REPLACE INTO coverage_stamps (source, revisions, stamp) "
+                "VALUES (?, ?, ?)",
+                (source, json.dumps(revisions, sort_keys=True),
+                 json.dumps(stamp, separators=(",", ":"))),
+            )
 
     def release_modules(self, release: str) -> frozenset[str] | None:
         """Modules found in the release's tree by its newest scan; None if never scanned."""

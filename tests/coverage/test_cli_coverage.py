@@ -43,7 +43,11 @@ def ouhub(config: Path, *args: str):
 def test_scan_path_then_show_ranks_todo_by_analysis_size(tmp_path: Path, config_file: Path):
     old = write_tree(tmp_path / "61", tree_61())
     new = write_tree(tmp_path / "70", tree_70())
-    assert ouhub(config_file, "coverage", "scan", "--path", str(old), "--release", "6.1").exit_code == 0
+    first = ouhub(config_file, "coverage", "scan", "--path", str(old), "--release", "6.1")
+    assert first.exit_code == 0, first.output
+    assert "6.1 is the first configured release" in " ".join(first.stderr.split())
+    listed = ouhub(config_file, "coverage", "show", "6.1")
+    assert "first configured release" in listed.stdout and "unknown" not in listed.stdout
     result = ouhub(config_file, "coverage", "scan", "--path", str(new), "--release", "7.0",
                    "--json")
     assert result.exit_code == 0, result.output
@@ -114,5 +118,9 @@ def test_errors_name_the_fix(tmp_path: Path, config_file: Path):
 
     write_tree(tmp_path / "70", {f"{ADDONS}/base/__openerp__.py": "{'name': 'Base'}"})
     ouhub(config_file, "coverage", "scan", "--path", str(tmp_path / "70"), "--release", "7.0")
+    # a release the config does not know, without --previous: say what is missing
+    odd = ouhub(config_file, "coverage", "scan", "--path", str(tmp_path / "70"),
+                "--release", "8.0")
+    assert odd.exit_code == 0 and "give --previous" in " ".join(odd.stderr.split())
     unknown = ouhub(config_file, "coverage", "diff", "7.0", "--from", "deadbeef")
     assert unknown.exit_code == 1 and "no scan matches" in unknown.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,55 @@ def test_cached_rescan_does_no_work_and_a_change_is_a_new_scan(tmp_path: Path, s
     assert [h.totals["todo"] for h in history] == [2, 1]  # account, then mystery only
 
 
+def _age(root: Path, seconds: int = 3600) -> None:
+    """Date a tree back, as an unpacked package or a checkout left alone is."""
+    then = time.time() - seconds
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            os.utime(os.path.join(directory, name), (then, then))
+    for directory, _dirs, _files in os.walk(root):
+        os.utime(directory, (then, then))
+
+
+def test_unchanged_directory_is_answered_without_walking_it(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    root = write_tree(tmp_path / "70", tree_70())
+    _age(root)
+    first = scan_mod.scan_path(store, root, "7.0", previous="6.1")
+    with monkeypatch.context() as patched:
+        patched.setattr(scan_mod, "walk_directory", lambda *a, **k: pytest.fail("walked"))
+        again = scan_mod.scan_path(store, root, "7.0", previous="6.1")
+    assert again.cached and again.scan_id == first.scan_id
+
+    # a new module: its parent directory changed
+    write_tree(root, {f"{ADDONS}/late/__openerp__.py": "{'name': 'Late', 'version': '1.0'}"})
+    added = scan_mod.scan_path(store, root, "7.0", previous="6.1")
+    assert not added.cached and "late" in statuses(store, "7.0")
+    # a manifest edited in place (its directory untouched): the file's own time tells
+    _age(root)
+    scan_mod.scan_path(store, root, "7.0", previous="6.1")
+    manifest = root / ADDONS / "late" / "__openerp__.py"
+    manifest.write_text("{'name': 'Late', 'version': '7.0.2.0'}")
+    os.utime(manifest.parent, (time.time() - 3600,) * 2)
+    edited = scan_mod.scan_path(store, root, "7.0", previous="6.1")
+    assert not edited.cached
+    assert {m.module: m.version for m in store.latest_coverage("7.0")}["late"] == "7.0.2.0"
+
+
+def test_a_change_within_the_clock_tick_of_a_scan_is_seen(tmp_path: Path, store: Store):
+    # file systems keep times in ticks: a module added just after the scan listed its
+    # directory may leave the directory's time as it was; a fresh tree is walked again
+    root = write_tree(tmp_path / "70", tree_70())
+    scan_mod.scan_path(store, root, "7.0", previous="6.1")
+    addons = root / ADDONS
+    before = addons.stat().st_mtime_ns
+    write_tree(root, {f"{ADDONS}/late/__openerp__.py": "{'name': 'Late'}"})
+    os.utime(addons, ns=(before, before))
+    rescan = scan_mod.scan_path(store, root, "7.0", previous="6.1")
+    assert not rescan.cached and "late" in statuses(store, "7.0")
+
+
 def test_failed_store_write_loses_nothing(tmp_path: Path, store: Store):
     root = write_tree(tmp_path / "70", tree_70())
     first = scan_mod.scan_path(store, root, "7.0", previous="6.1")
@@ -146,6 +196,10 @@ def test_mirrors_scan_cache_and_history(tmp_path: Path):
         assert [(r.release, r.ok, r.cached) for r in results] == [
             ("6.1", True, False), ("7.0", True, False)]
         assert statuses(store, "7.0")["account"] == "todo"
+        # 6.1 starts the chain (no previous): its modules are recorded as new, not unknown
+        assert set(statuses(store, "6.1").values()) == {"new"}
+        assert results[0].summary["first_release"] and results[0].summary["step"] is None
+        assert results[1].summary["step"] == "6.1 -> 7.0"
         # evidence paths are prefixed with the branch name
         base = next(m for m in store.latest_coverage("7.0") if m.module == "base")
         assert base.evidence.scripts[0].startswith(f"server/{ADDONS}/base/migrations/")

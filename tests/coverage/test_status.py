@@ -99,6 +99,22 @@ def test_unknown_when_nothing_tells_whether_the_module_existed_before():
     assert result["account"].status == "unknown"
 
 
+def test_the_first_release_has_no_step_its_modules_are_new():
+    # the chain starts at 6.1: its scripts, table and apriori speak of a step not configured
+    inputs = StepInputs(
+        release="6.1", previous=None, modules=mods("base", "account", "crm"),
+        scripts=[script("account", release="6.1")], first_release=True,
+        declarations=[decl("crm", "done"), decl("ghost", "done")], declared_source=SRC,
+        apriori=Apriori("a.py", renamed_modules={"old": "nowhere"}),
+    )
+    result = decide(inputs)
+    assert [(s.module, s.status) for s in result] == [
+        ("account", "new"), ("base", "new"), ("crm", "new")]
+    assert all(not s.disagreements and s.in_tree for s in result)
+    assert result[0].evidence.scripts == (script("account", release="6.1").path,)
+    assert totals(result)["unknown"] == 0
+
+
 def test_analysis_changing_existing_things_means_the_module_existed():
     inputs = StepInputs(release="17.0", previous="16.0", modules={},
                         folder_modules=frozenset({"account", "fresh"}),
