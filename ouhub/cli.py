@@ -509,6 +509,11 @@ def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
                 output.info(f"{result.release}: the release before it is not known, so most "
                             f"modules are unknown; give --previous (the release before "
                             f"{result.release})")
+            elif result.totals.get("unknown") and result.previous and \
+                    "base" not in (store.release_modules(result.previous) or ()):
+                output.info(f"{result.release}: {result.totals['unknown']} modules are unknown: "
+                            f"nothing tells whether they were in {result.previous}; a scan of "
+                            f"{result.previous}'s whole tree (holding base) tells")
             for where, message in result.warnings[:20]:
                 output.info(f"warning: {where}: {message}")
             if len(result.warnings) > 20:

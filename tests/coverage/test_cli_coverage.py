@@ -117,7 +117,9 @@ def test_errors_name_the_fix(tmp_path: Path, config_file: Path):
         assert store.last_stage_events()["coverage"].ok is False
 
     write_tree(tmp_path / "70", {f"{ADDONS}/base/__openerp__.py": "{'name': 'Base'}"})
-    ouhub(config_file, "coverage", "scan", "--path", str(tmp_path / "70"), "--release", "7.0")
+    lone = ouhub(config_file, "coverage", "scan", "--path", str(tmp_path / "70"),
+                 "--release", "7.0")
+    assert "nothing tells whether they were in 6.1" in " ".join(lone.stderr.split())
     # a release the config does not know, without --previous: say what is missing
     odd = ouhub(config_file, "coverage", "scan", "--path", str(tmp_path / "70"),
                 "--release", "8.0")
