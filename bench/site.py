@@ -70,17 +70,20 @@ def main() -> None:
             runs = fill(store, rnd)
             print(f"synthetic store: {len(RELEASES)} releases x {MODULES} modules, {runs} runs, "
                   f"filled in {time.perf_counter() - started:.1f}s", flush=True)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             cold = build_site(config, store)
-            cold_s = time.perf_counter() - started
+            cold_s, cold_cpu = time.perf_counter() - started, time.process_time() - cpu
             started = time.perf_counter()
             warm = build_site(config, store)
             warm_s = time.perf_counter() - started
         index_kb = (cold.index.stat().st_size) / 1024
+        # CPU seconds beside wall seconds: on a shared machine the wall clock also counts
+        # other processes and the file system's creation of ~5,000 files.
         print(f"cold build:       {cold.pages} pages, {cold.bytes_total / 1e6:.1f} MB, "
-              f"{cold_s:.2f}s (target < 5 s), index.html {index_kb:.0f} KB (limit 100 KB)")
+              f"{cold_s:.2f}s ({cold_cpu:.2f}s CPU; target < 5 s), "
+              f"index.html {index_kb:.0f} KB (limit 100 KB)")
         print(f"unchanged build:  {warm.pages} pages, {warm.written} files rewritten "
-              f"(must be 0), {warm_s:.2f}s = {warm_s / cold_s:.2f} x cold")
+              f"(must be 0), {warm_s:.3f}s = {warm_s / cold_s:.3f} x cold")
         if warm.written:
             print("FAIL: an unchanged rebuild rewrote files", file=sys.stderr)
             raise SystemExit(1)

@@ -7,10 +7,12 @@ loop and read fields. Nothing here does I/O.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 # The order statuses are shown in, everywhere (tables, counts, JSON).
@@ -22,7 +24,7 @@ OUTCOMES = ("upgraded", "failed", "not_reached")
 
 # One colour per status and run status; the word is always shown beside it.
 COLOURS = {
-    "done": "#2e7d32", "nothing_to_do": "#558b2f", "partial": "#f9a825", "todo": "#c62828",
+    "done": "#2e7d32", "nothing_to_do": "#00838f", "partial": "#f9a825", "todo": "#c62828",
     "new": "#1565c0", "removed": "#757575", "renamed": "#6a1b9a", "merged": "#6a1b9a",
     "unknown": "#9e9e9e",
     "passed": "#2e7d32", "upgraded": "#2e7d32", "failed": "#c62828", "timeout": "#ef6c00",
@@ -34,9 +36,57 @@ def colour(status: str | None) -> str:
     return COLOURS.get(status or "none", "#9e9e9e")
 
 
+# A symbol beside the word, for readers who cannot tell the colours apart; finished work and
+# failures are solid chips, facts about a module outlined: "done", "nothing to do" and "todo"
+# differ by colour, symbol and shape.
+SYMBOLS = {
+    "done": "\u2713", "nothing_to_do": "\u25cb", "partial": "\u25d0", "todo": "\u2717",
+    "new": "+", "removed": "\u2212", "renamed": "\u2192", "merged": "\u2192", "unknown": "?",
+    "passed": "\u2713", "upgraded": "\u2713", "failed": "\u2717", "timeout": "\u23f1",
+    "error": "!", "not_reached": "\u2026",
+}
+SOLID = frozenset({"done", "todo", "passed", "failed", "timeout", "error"})
+
+
+@dataclass(frozen=True)
+class Look:
+    """How a status is shown: its word, colour, symbol and chip style (a CSS class)."""
+
+    word: str
+    colour: str
+    symbol: str
+    style: str
+
+
+@functools.cache
+def look(status: str | None) -> Look:
+    return Look(word(status), colour(status), SYMBOLS.get(status or "", "\u00b7"),
+                "solid" if status in SOLID else "outline")
+
+
+@functools.cache
+def date_text(value: str | None) -> str:
+    """An ISO time as people read it, in UTC: ``26 Nov 2026 01:05 UTC``; other text as is."""
+    if not value:
+        return ""
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if len(value) == 10:  # a date alone
+        return f"{when.day} {when:%b %Y}"
+    zone = ""
+    if when.tzinfo is not None:
+        when, zone = when.astimezone(UTC), " UTC"
+    return f"{when.day} {when:%b %Y %H:%M}{zone}"
+
+
 def word(status: str | None) -> str:
     """The status as people read it: ``nothing_to_do`` -> ``nothing to do``."""
     return (status or "none").replace("_", " ")
+
+
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20]")
 
 
 def safe_href(url: str | None) -> str | None:
@@ -44,7 +94,7 @@ def safe_href(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if any(ord(c) < 33 for c in url):
+    if _CONTROL_OR_SPACE.search(url):
         return None
     try:
         parts = urlsplit(url)
@@ -55,6 +105,7 @@ def safe_href(url: str | None) -> str | None:
     return url
 
 
+@functools.cache  # pure, and called for each link to each of a few thousand names
 def slug(name: str) -> str:
     """A file name for a module or sample: the name itself when it is plain, else a safe form.
 
@@ -114,6 +165,13 @@ class Plot:
     label: str  # text alternative, also shown in <title>
     first: str = ""
     last: str = ""
+    area: str = ""  # the polygon under the line
+    end: tuple[float, float] = (0.0, 0.0)  # the newest point, marked with a dot
+    axes: bool = False  # 0% / 100% lines and the first and last dates (the bigger plots)
+    first_date: str = ""
+    last_date: str = ""
+    top: float = 0.0  # y of 100% and of 0%
+    bottom: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -311,6 +369,7 @@ class Series:
     """The runs of one sample over one step, newest first, with its timeline."""
 
     release: str
+    previous: str
     sample: str
     href: str
     timeline: Timeline
@@ -372,24 +431,31 @@ def coverage_share(counts: Iterable[Count]) -> float | None:
 
 
 def line_plot(
-    values: Sequence[tuple[str, float]], width: int = 160, height: int = 36, what: str = ""
+    values: Sequence[tuple[str, float]], width: int = 160, height: int = 36, what: str = "",
+    axes: bool = False,
 ) -> Plot | None:
-    """A polyline of (label, share 0..1) points; None with fewer than one point."""
+    """A line of (time, share 0..1) points, oldest left; None without any point."""
     if not values:
         return None
-    pad = 2
+    # Room for the 0% / 100% labels on the left and the dates below.
+    left, right, top = (34, 6, 6) if axes else (2, 4, 4)
+    bottom = height - (18 if axes else 3)
     scans = len(values)
     if len(values) == 1:
         values = [values[0], values[0]]
-    step = (width - 2 * pad) / (len(values) - 1)
-    points = " ".join(
-        f"{pad + i * step:.1f},{pad + (1 - max(0.0, min(1.0, v))) * (height - 2 * pad):.1f}"
-        for i, (_, v) in enumerate(values)
-    )
+    step = (width - left - right) / (len(values) - 1)
+    xy = [(left + i * step, bottom - max(0.0, min(1.0, v)) * (bottom - top))
+          for i, (_, v) in enumerate(values)]
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    area = f"{left:.1f},{bottom:.1f} {points} {xy[-1][0]:.1f},{bottom:.1f}"
     first, last = values[0], values[-1]
-    label = (f"{what}: {share_text(first[1])} on {first[0]}, "
-             f"{share_text(last[1])} on {last[0]} ({scans} scans)")
-    return Plot(width, height, points, label, share_text(first[1]), share_text(last[1]))
+    label = (f"{what}: {share_text(first[1])} on {date_text(first[0])}, "
+             f"{share_text(last[1])} on {date_text(last[0])} ({scans} scans)")
+    return Plot(width, height, points, label, share_text(first[1]), share_text(last[1]),
+                area=area, end=(round(xy[-1][0], 1), round(xy[-1][1], 1)), axes=axes,
+                # The day is enough under an axis.
+                first_date=date_text(first[0][:10]), last_date=date_text(last[0][:10]),
+                top=float(top), bottom=float(bottom))
 
 
 def timeline(
@@ -399,13 +465,14 @@ def timeline(
     """One rectangle per run, oldest left; ``runs`` come newest first; root None: no links."""
     ordered = list(reversed(runs))
     n = max(len(ordered), 1)
-    slot = max(width / n, 1.0)
+    # A bar is at most 14 px wide: three runs are three bars, not a progress bar.
+    slot = min(max(width / n, 1.0), 14.0)
     width = int(slot * n) if slot > 1.0 else n
     marks = tuple(
         Mark(
             x=int(i * slot), width=max(int(slot) - (1 if slot >= 3 else 0), 1), status=r.status,
             colour=r.colour, href=None if root is None else root + r.href,
-            title=f"run {r.run_id} {r.finished_at}: {r.word}",
+            title=f"run {r.run_id}, {date_text(r.finished_at)}: {r.word}",
         )
         for i, r in enumerate(ordered)
     )

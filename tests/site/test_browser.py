@@ -45,6 +45,14 @@ def test_index_renders(page, small_site):
     first = rows.nth(0)
     assert "6.1 → 7.0" in first.locator("th").inner_text()
     assert "nothing to do 1" in first.inner_text()  # status by word, not only colour
+    chips = {
+        st: page.locator(f".legend .st[data-status='{st}']").evaluate(
+            "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).borderColor,"
+            " e.textContent]")
+        for st in ("done", "nothing_to_do", "todo")
+    }
+    assert len({tuple(c[:2]) for c in chips.values()}) == 3  # never alike, on screen
+    assert len({c[2][0] for c in chips.values()}) == 3  # nor by their symbols
     assert page.locator("svg.plot").count() == 2
     assert page.locator("img[src='badges/7.0.svg']").evaluate("img => img.naturalWidth") > 0
     assert page.errors == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,29 @@ def test_unchanged_rebuild_rewrites_nothing(site):
     report = build_site(config, store)
     assert report.written == 0 and report.unchanged == report.pages
     assert _mtimes(config.site.output) == before
+
+
+def test_unchanged_rebuild_reads_no_page_data(site, monkeypatch):
+    config, store = site
+    first = build_site(config, store)
+
+    def no_gather(*args):
+        raise AssertionError("an unchanged rebuild gathered the store's data")
+
+    monkeypatch.setattr(build, "gather", no_gather)
+    report = build_site(config, store)
+    assert (report.pages, report.written, report.bytes_total) == (
+        first.pages, 0, first.bytes_total)
+
+
+def test_module_page_shows_nightly_history(site):
+    config, store = site
+    build_site(config, store)
+    html = (config.site.output / "modules/sale.html").read_text()
+    history = html[html.index("Nightly history"):]
+    assert 'href="../runs/2.html"' in history and "failed" in history
+    times = re.findall(r'<time datetime="([^"]+)">([^<]+)</time>', history)
+    assert times and all(text.endswith(" UTC") and "+00:00" not in text for _, text in times)
 
 
 def test_changed_data_rewrites_only_its_pages(site):
