@@ -66,9 +66,30 @@ def setup(workspace, pg_server, dump_61):
     return make
 
 
-def test_passing_step_stores_evidence_and_drops_scratch(setup, caplog):
+@pytest.fixture
+def runner_log() -> Iterator[list[str]]:
+    """What ouhub.runner logs, whatever logging set-up earlier tests (the CLI's) left."""
+    lines: list[str] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    names = ["ouhub.runner", *(n for n in logging.root.manager.loggerDict
+                               if n.startswith("ouhub.runner."))]
+    saved = {n: (logging.getLogger(n).level, logging.getLogger(n).disabled) for n in names}
+    for name in names:
+        logging.getLogger(name).disabled = False
+    logging.getLogger("ouhub.runner").setLevel(logging.DEBUG)
+    logging.getLogger("ouhub.runner").addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logging.getLogger("ouhub.runner").removeHandler(handler)
+        for name, (level, disabled) in saved.items():
+            logging.getLogger(name).setLevel(level)
+            logging.getLogger(name).disabled = disabled
+
+
+def test_passing_step_stores_evidence_and_drops_scratch(setup, runner_log):
     config, store = setup()
-    caplog.set_level(logging.DEBUG)
 
     result = run_sample(config, store, "7.0", "s61")
 
@@ -91,7 +112,8 @@ def test_passing_step_stores_evidence_and_drops_scratch(setup, caplog):
     assert "-w ***" in log_text  # the command line is shown, its password hidden
     for path in [config.store_path, *Path(run.log_path).parent.iterdir()]:
         assert PASSWORD.encode() not in path.read_bytes(), path
-    assert caplog.records and PASSWORD not in caplog.text
+    assert any("-w ***" in line for line in runner_log)  # the logged command line
+    assert not [line for line in runner_log if PASSWORD in line]
     assert store.last_run_outcomes("7.0")["sale"].run_status == "passed"
 
 
