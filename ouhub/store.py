@@ -360,7 +360,7 @@ class Store:
 
     def record_sync_success(
         self, release: str, branch: str, url: str, *, served_url: str, vcs: str, revid: str,
-        revno: int, new_revisions: int, at: str | None = None,
+        revno: int | None, new_revisions: int, at: str | None = None,
     ) -> None:
         """A branch mirrored: its head now, and no error."""
         at = at or utcnow()
@@ -407,7 +407,6 @@ class Store:
                 "SELECT * FROM sync_state WHERE release = ? ORDER BY branch", (release,)
             )
         return [_sync_state(r) for r in rows]
-
 
     # -- upstream -------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -95,7 +96,13 @@ class BzrServer:
         return f"{self.url}/{relpath.strip(os.sep)}"
 
     def stop(self) -> None:
-        self._server.stop_background_thread()
+        # breezy's stop_background_thread waits for accept() to time out (1 s) on Linux:
+        # a connection wakes the accept loop, which sees the flag, closes the socket and ends.
+        server = self._server
+        server._should_terminate = True
+        with socket.socket() as poke:
+            poke.connect_ex(server._sockname)
+        server._server_thread.join()
 
     def __enter__(self) -> BzrServer:
         self.start()

@@ -40,6 +40,7 @@ from breezy.branch import Branch
 from breezy.controldir import ControlDir
 from breezy.revision import NULL_REVISION
 from dulwich import errors as git_errors
+from vcsgraph.errors import GhostRevisionsHaveNoRevno
 
 from ouhub.errors import SyncError
 
@@ -70,7 +71,7 @@ class MirrorResult:
     served_url: str  # the URL that answered (after lp: resolution), url or a fallback
     vcs: str  # "bzr" or "git": the mirror's format
     revid: str  # head revision id (breezy's, e.g. "git-v1:<sha>" for git)
-    revno: int
+    revno: int | None  # None when a ghost interrupts the mainline
     new_revisions: int  # revisions the mirror did not have before (all of them on the first run)
     created: bool = False  # the mirror was branched (first run, --force rebuild, VCS change)
     tried: tuple[str, ...] = ()  # URLs that failed before served_url, with their error
@@ -83,6 +84,7 @@ class MirrorLocked(SyncError):
 def update_mirror(
     urls: Sequence[str], dest: Path, *, vcs: str | None = None, force: bool = False,
     wait: bool = False, lp_cache_dir: Path | None = None,
+    known_head: tuple[str, int | None] | None = None,
 ) -> MirrorResult:
     """Branch ``dest`` from the first of ``urls`` that answers, or pull its new revisions.
 
@@ -91,6 +93,8 @@ def update_mirror(
     a damaged one. ``wait`` waits for another sync's lock instead of failing.
     ``lp:`` names are resolved by ``ouhub.sync.launchpad.resolve_lp`` (launchpadlib's
     cache in ``lp_cache_dir``; service root from $OUHUB_LP_SERVICE_ROOT or production).
+    ``known_head`` is the (revision id, revno) the last sync stored: a git mirror's revno
+    is then counted from it instead of from the first commit (see ``_revno``).
     """
     if not urls:
         raise SyncError(f"no URL to mirror into {dest}", hint="give the branch a url in the config")
@@ -112,7 +116,9 @@ def update_mirror(
                     failures.append(f"{candidate}: is a {source_vcs} branch, expected {vcs}")
                     continue
                 try:
-                    result = _update_from(source, candidate, source_vcs, dest, force)
+                    result = _update_from(
+                        source, candidate, source_vcs, dest, force, known_head
+                    )
                 except _TransferFailed as exc:
                     failures.append(f"{candidate}: {exc}")
                     continue
@@ -192,7 +198,8 @@ def _vcs_of_branch(branch: Branch) -> str:
 
 
 def _update_from(
-    source: Branch, url: str, source_vcs: str, dest: Path, force: bool
+    source: Branch, url: str, source_vcs: str, dest: Path, force: bool,
+    known_head: tuple[str, int | None] | None,
 ) -> MirrorResult:
     with source.lock_read():
         try:
@@ -215,9 +222,8 @@ def _update_from(
             return _branch_fresh(source, url, source_vcs, dest, replace=True)
         old_tip = mirror.last_revision()
         if old_tip == tip:
-            revno, _ = mirror.last_revision_info()
-            return MirrorResult(url, mirror_vcs, _text(tip), revno, 0)
-        return _pull_into_copy(source, url, mirror_vcs, dest, old_tip, force)
+            return MirrorResult(url, mirror_vcs, _text(tip), _revno(mirror, tip, known_head), 0)
+        return _pull_into_copy(source, url, mirror_vcs, dest, old_tip, force, known_head)
 
 
 def _exists(dest: Path) -> bool:
@@ -238,7 +244,6 @@ def _open_healthy(dest: Path) -> Branch:
                 f"mirror {dest} is damaged: its head {_text(tip)} is missing from its repository",
                 hint=hint,
             )
-        branch.last_revision_info()
         return branch
     except SyncError:
         raise
@@ -267,7 +272,7 @@ def _branch_fresh(
         branch = _open_healthy(work)
         tip = branch.last_revision()
         count = _count_new(branch, tip, NULL_REVISION)
-        revno, _ = branch.last_revision_info()
+        revno = _revno(branch, tip, None)
         _swap_in(work, dest, replace=replace)
     finally:
         _rmtree(work)
@@ -275,7 +280,8 @@ def _branch_fresh(
 
 
 def _pull_into_copy(
-    source: Branch, url: str, vcs: str, dest: Path, old_tip: bytes, force: bool
+    source: Branch, url: str, vcs: str, dest: Path, old_tip: bytes, force: bool,
+    known_head: tuple[str, int | None] | None,
 ) -> MirrorResult:
     work = _tmp_path(dest)
     try:
@@ -306,10 +312,11 @@ def _pull_into_copy(
             raise _TransferFailed(_describe(exc, url)) from exc
         except _SOURCE_ERRORS as exc:
             raise _TransferFailed(_describe(exc, url)) from exc
-        branch = _open_healthy(work)
+        # The pull checked what it fetched: no second health check of our own copy.
+        branch = getattr(target, "branch", target)
         tip = branch.last_revision()
         count = _count_new(branch, tip, old_tip)
-        revno, _ = branch.last_revision_info()
+        revno = _revno(branch, tip, known_head)
         _swap_in(work, dest, replace=True)
     finally:
         _rmtree(work)
@@ -325,6 +332,25 @@ def _count_new(branch: Branch, tip: bytes, old_tip: bytes) -> int:
         if old_tip == NULL_REVISION:
             return sum(1 for rev, _ in graph.iter_ancestry([tip]) if rev != NULL_REVISION)
         return len(graph.find_unique_ancestors(tip, [old_tip]))
+
+
+def _revno(branch: Branch, tip: bytes, known_head: tuple[str, int | None] | None) -> int | None:
+    """``tip``'s revno: the length of its left-hand ancestry (None past a ghost).
+
+    A bzr branch stores it. A git branch has none, and breezy walks the whole history
+    to count it (minutes on OCA/OpenUpgrade); a revno belongs to its revision, so the
+    walk stops at the head the last sync stored.
+    """
+    if _vcs_of_branch(branch) == "bzr":
+        return branch.last_revision_info()[0]
+    known = [(NULL_REVISION, 0)]
+    if known_head is not None and known_head[1] is not None:
+        known.append((known_head[0].encode("utf-8"), known_head[1]))
+    with branch.lock_read():
+        try:
+            return branch.repository.get_graph().find_distance_to_null(tip, known)
+        except GhostRevisionsHaveNoRevno:
+            return None
 
 
 def _text(revid: bytes) -> str:

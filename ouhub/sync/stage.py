@@ -17,6 +17,7 @@ from ouhub import output
 from ouhub.config import Branch, Config
 from ouhub.errors import SyncError
 from ouhub.store import Store, utcnow
+from ouhub.sync.launchpad import cache_dir_for
 from ouhub.sync.mirror import MirrorLocked, update_mirror
 
 log = logging.getLogger("ouhub.sync")
@@ -55,14 +56,21 @@ def selected_branches(config: Config, releases: Sequence[str] | None = None) -> 
     return [b for name in names for b in config.release(name).branches]
 
 
-def sync_branch(config: Config, branch: Branch, force: bool = False, wait: bool = False) -> BranchSync:
-    """Mirror one branch; never raises for a failure of that branch (it is in the result)."""
+def sync_branch(
+    config: Config, branch: Branch, force: bool = False, wait: bool = False,
+    known_head: tuple[str, int | None] | None = None,
+) -> BranchSync:
+    """Mirror one branch; never raises for a failure of that branch (it is in the result).
+
+    ``known_head``: the (revid, revno) stored by the last sync, which spares a git mirror
+    a walk of its whole history.
+    """
     dest = config.mirror_path(branch)
     base = {"release": branch.release, "branch": branch.name, "url": branch.url, "path": str(dest)}
     try:
         result = update_mirror(
             [branch.url, *branch.fallback], dest, vcs=branch.vcs, force=force, wait=wait,
-            lp_cache_dir=config.data_dir / "launchpadlib",
+            lp_cache_dir=cache_dir_for(config), known_head=known_head,
         )
     except SyncError as exc:
         hint = (exc.hint or "").replace("--release R", f"--release {branch.release}") or None
@@ -94,9 +102,13 @@ def run_sync(
     started = utcnow()
     branches = selected_branches(config, releases)
     results: dict[str, BranchSync] = {}
+    known = {(s.release, s.branch): (s.revid, s.revno) for s in store.sync_states() if s.revid}
     with output.progress("sync", len(branches), quiet=quiet) as advance, \
             ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="ouhub-sync") as pool:
-        futures = [pool.submit(sync_branch, config, b, force, wait) for b in branches]
+        futures = [
+            pool.submit(sync_branch, config, b, force, wait, known.get((b.release, b.name)))
+            for b in branches
+        ]
         for future in as_completed(futures):
             outcome = future.result()
             _store_outcome(store, outcome)
@@ -116,7 +128,7 @@ def _store_outcome(store: Store, outcome: BranchSync) -> None:
     if outcome.ok:
         store.record_sync_success(
             outcome.release, outcome.branch, outcome.url, served_url=outcome.served_url or "",
-            vcs=outcome.vcs or "", revid=outcome.revid or "", revno=outcome.revno or 0,
+            vcs=outcome.vcs or "", revid=outcome.revid or "", revno=outcome.revno,
             new_revisions=outcome.new_revisions,
         )
     elif not outcome.locked:

@@ -131,9 +131,13 @@ def compute_lag(config: Config, branch: Branch, served_url: str | None = None) -
 
 
 def _mirror_upstream(config: Config, branch: Branch) -> Any:
+    from ouhub.sync.launchpad import cache_dir_for
     from ouhub.sync.mirror import update_mirror
 
-    return update_mirror([branch.upstream], config.upstream_mirror_path(branch), force=False)
+    # lp: upstreams (lp:openobject-server/7.0) resolve through the data dir's cache too
+    return update_mirror(
+        [branch.upstream], config.upstream_mirror_path(branch), lp_cache_dir=cache_dir_for(config)
+    )
 
 
 def run_upstream(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,48 +12,9 @@ from click.testing import CliRunner
 from ouhub import config as config_mod
 from ouhub.cli import main
 from ouhub.errors import SyncError
-from ouhub.sync import launchpad
 from ouhub.sync.launchpad import Discovery, discover, merge_releases, render_releases, resolve_lp
+from tests.sync.conftest import OWNER
 from tests.sync.launchpad_server import LaunchpadServer
-
-OWNER = "~openupgrade-committers"
-
-
-@pytest.fixture(scope="module")
-def lp_server() -> Iterator[LaunchpadServer]:
-    """Launchpad with openupgrade-server (6.1, 7.0 focus, trunk) and openupgrade-addons."""
-    launchpad.forget_connections()
-    server = LaunchpadServer()
-    server.add_project("openupgrade-server", development_focus="7.0")
-    for series, status in (("6.1", "Mature"), ("7.0", "Development"), ("trunk", "Development")):
-        server.add_branch(f"{OWNER}/openupgrade-server/{series}", lifecycle_status=status,
-                          last_scanned_id=f"server-{series}-tip")
-    server.add_branch("~bob/openupgrade-server/fix-1234", lifecycle_status="Experimental")
-    server.add_branch("~bob/openupgrade-server/old", lifecycle_status="Abandoned")
-    server.add_series("openupgrade-server", "6.1", branch=f"{OWNER}/openupgrade-server/6.1",
-                      status="Current Stable Release")
-    server.add_series("openupgrade-server", "7.0", branch=f"{OWNER}/openupgrade-server/7.0")
-    server.add_series("openupgrade-server", "trunk", branch=f"{OWNER}/openupgrade-server/trunk")
-    server.add_series("openupgrade-server", "5.0", status="Obsolete", active=False)
-    server.add_git_repository(f"{OWNER}/openupgrade-server/+git/openupgrade-server",
-                              target_default=True)
-    server.add_project("openupgrade-addons", development_focus="7.0")
-    for series in ("6.1", "7.0"):
-        server.add_branch(f"{OWNER}/openupgrade-addons/{series}",
-                          last_scanned_id=f"addons-{series}-tip")
-        server.add_series("openupgrade-addons", series, branch=f"{OWNER}/openupgrade-addons/{series}")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        launchpad.forget_connections()
-
-
-@pytest.fixture(scope="module")
-def lp_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One launchpadlib cache for the module: each login parses the 1.5 MB WADL."""
-    return tmp_path_factory.mktemp("lpcache")
 
 
 def _discover(server: LaunchpadServer, cache: Path, *projects: str) -> Discovery:

@@ -256,29 +256,55 @@ def test_disk_full_on_a_real_tiny_file_system(bzr_branch, tiny_fs):
 
 
 def test_lp_name_that_does_not_exist_fails_then_the_fallback_serves(
-    bzr_branch, tmp_path, monkeypatch
+    bzr_branch, lp_server, lp_cache, tmp_path, monkeypatch
 ):
     from ouhub.sync import launchpad
-    from tests.sync.launchpad_server import LaunchpadServer
 
     src, _ = bzr_branch("server", [{"a.py": "1"}])
-    launchpad.forget_connections()
-    server = LaunchpadServer()
-    server.add_project("openupgrade-server", development_focus="7.0")
-    server.start()
-    try:
-        monkeypatch.setenv(launchpad.ENV_SERVICE_ROOT, server.service_root)
-        cache = tmp_path / "lpcache"
-        with pytest.raises(SyncError) as caught:
-            update_mirror(["lp:openupgrade-server/no-such"], tmp_path / "m", lp_cache_dir=cache)
-        assert "lp:openupgrade-server/no-such" in caught.value.message
-        assert "fallback" in caught.value.hint
+    monkeypatch.setenv(launchpad.ENV_SERVICE_ROOT, lp_server.service_root)
+    with pytest.raises(SyncError) as caught:
+        update_mirror(["lp:openupgrade-server/no-such"], tmp_path / "m", lp_cache_dir=lp_cache)
+    assert "lp:openupgrade-server/no-such" in caught.value.message
+    assert "fallback" in caught.value.hint
 
-        result = update_mirror(
-            ["lp:openupgrade-server/no-such", str(src)], tmp_path / "m", lp_cache_dir=cache
-        )
-        assert result.served_url == str(src)
-        assert result.tried[0].startswith("lp:openupgrade-server/no-such: ")
-    finally:
-        server.stop()
-        launchpad.forget_connections()
+    result = update_mirror(
+        ["lp:openupgrade-server/no-such", str(src)], tmp_path / "m", lp_cache_dir=lp_cache
+    )
+    assert result.served_url == str(src)
+    assert result.tried[0].startswith("lp:openupgrade-server/no-such: ")
+
+
+def test_lp_name_resolves_to_its_bazaar_url_and_mirrors(
+    bzr_branch, bzr_server, lp_server, lp_cache, tmp_path, monkeypatch
+):
+    """lp:project/series -> the series branch's public bzr URL (here a bzr:// server)."""
+    from ouhub.sync import launchpad
+
+    src, revids = bzr_branch("~openupgrade-committers/openupgrade-server/7.0", [{"a.py": "1"}])
+    monkeypatch.setenv(launchpad.ENV_SERVICE_ROOT, lp_server.service_root)
+    monkeypatch.setattr(launchpad, "BAZAAR_ROOT", bzr_server.url + "/")
+    result = update_mirror(["lp:openupgrade-server/7.0"], tmp_path / "m", lp_cache_dir=lp_cache)
+    assert result.served_url == bzr_server.url_of("~openupgrade-committers/openupgrade-server/7.0")
+    assert head(tmp_path / "m") == (1, revids[0].decode())
+
+
+def test_git_revno_counts_on_from_the_stored_head(git_branch, tmp_path):
+    """A git mirror's revno is counted from the head the last sync stored, not from the
+    first commit (breezy walks the whole history for it: minutes on OCA/OpenUpgrade)."""
+    src, _ = git_branch("ou", [{"a.py": "1"}, {"a.py": "2"}])
+    dest = tmp_path / "m"
+    first = update_mirror([str(src)], dest)
+    assert first.revno == 2
+    known = (first.revid, first.revno)
+    assert update_mirror([str(src)], dest, known_head=known).revno == 2
+    commit_files(src, {"b.py": "3"}, "three")
+    step = update_mirror([str(src)], dest, known_head=known)
+    assert step.revno == 3 == head(dest)[0]
+    # The walk stopped at the stored head: a (deliberately wrong) stored revno shows through.
+    commit_files(src, {"b.py": "4"}, "four")
+    assert update_mirror([str(src)], dest, known_head=(step.revid, 100)).revno == 101
+    # A stored head that is not on the new mainline (a forced re-mirror) is ignored.
+    shutil.rmtree(src)
+    make_branch(src, [{"a.py": "x"}] * 1, vcs="git", start=1400000000.0)
+    forced = update_mirror([str(src)], dest, force=True, known_head=(step.revid, 100))
+    assert forced.revno == 1

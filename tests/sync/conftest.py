@@ -1,0 +1,55 @@
+"""One loopback Launchpad for the whole sync test package: each launchpadlib login parses
+the 1.5 MB WADL (about a second), so the server and its client cache are shared."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ouhub.sync import launchpad
+from tests.sync.launchpad_server import LaunchpadServer
+
+OWNER = "~openupgrade-committers"
+
+
+@pytest.fixture(scope="package")
+def lp_server() -> Iterator[LaunchpadServer]:
+    """Launchpad with openupgrade-server (6.1, 7.0 focus, trunk), openupgrade-addons, and
+    openobject-server (OpenERP's upstream, series 7.0)."""
+    launchpad.forget_connections()
+    server = LaunchpadServer()
+    server.add_project("openupgrade-server", development_focus="7.0")
+    for series, status in (("6.1", "Mature"), ("7.0", "Development"), ("trunk", "Development")):
+        server.add_branch(f"{OWNER}/openupgrade-server/{series}", lifecycle_status=status,
+                          last_scanned_id=f"server-{series}-tip")
+    server.add_branch("~bob/openupgrade-server/fix-1234", lifecycle_status="Experimental")
+    server.add_branch("~bob/openupgrade-server/old", lifecycle_status="Abandoned")
+    server.add_series("openupgrade-server", "6.1", branch=f"{OWNER}/openupgrade-server/6.1",
+                      status="Current Stable Release")
+    server.add_series("openupgrade-server", "7.0", branch=f"{OWNER}/openupgrade-server/7.0")
+    server.add_series("openupgrade-server", "trunk", branch=f"{OWNER}/openupgrade-server/trunk")
+    server.add_series("openupgrade-server", "5.0", status="Obsolete", active=False)
+    server.add_git_repository(f"{OWNER}/openupgrade-server/+git/openupgrade-server",
+                              target_default=True)
+    server.add_project("openupgrade-addons", development_focus="7.0")
+    for series in ("6.1", "7.0"):
+        server.add_branch(f"{OWNER}/openupgrade-addons/{series}",
+                          last_scanned_id=f"addons-{series}-tip")
+        server.add_series("openupgrade-addons", series, branch=f"{OWNER}/openupgrade-addons/{series}")
+    server.add_project("openobject-server", development_focus="7.0")
+    server.add_branch("~openerp/openobject-server/7.0")
+    server.add_series("openobject-server", "7.0", branch="~openerp/openobject-server/7.0")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        launchpad.forget_connections()
+
+
+@pytest.fixture(scope="package")
+def lp_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One launchpadlib cache for the package, so its connection is reused."""
+    return tmp_path_factory.mktemp("lpcache")
