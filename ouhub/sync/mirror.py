@@ -222,7 +222,8 @@ def _update_from(
             return _branch_fresh(source, url, source_vcs, dest, replace=True)
         old_tip = mirror.last_revision()
         if old_tip == tip:
-            return MirrorResult(url, mirror_vcs, _text(tip), _revno(mirror, tip, known_head), 0)
+            revno = _revno(mirror, tip, known_head)
+            return MirrorResult(url, mirror_vcs, revid_text(tip), revno, 0)
         return _pull_into_copy(source, url, mirror_vcs, dest, old_tip, force, known_head)
 
 
@@ -241,7 +242,8 @@ def _open_healthy(dest: Path) -> Branch:
         tip = branch.last_revision()
         if tip != NULL_REVISION and not branch.repository.has_revision(tip):
             raise SyncError(
-                f"mirror {dest} is damaged: its head {_text(tip)} is missing from its repository",
+                f"mirror {dest} is damaged: its head {revid_text(tip)} is missing from its "
+                "repository",
                 hint=hint,
             )
         return branch
@@ -260,15 +262,10 @@ def _branch_fresh(
 ) -> MirrorResult:
     work = _tmp_path(dest)
     try:
-        try:
+        with _transfer(url, dest):
             source.controldir.sprout(
                 _write_url(work), source_branch=source, create_tree_if_local=True
             )
-        except OSError as exc:
-            _raise_if_disk_full(exc, dest)
-            raise _TransferFailed(_describe(exc, url)) from exc
-        except _SOURCE_ERRORS as exc:
-            raise _TransferFailed(_describe(exc, url)) from exc
         branch = _open_healthy(work)
         tip = branch.last_revision()
         count = _count_new(branch, tip, NULL_REVISION)
@@ -276,7 +273,7 @@ def _branch_fresh(
         _swap_in(work, dest, replace=replace)
     finally:
         _rmtree(work)
-    return MirrorResult(url, _vcs_of_branch(branch), _text(tip), revno, count, created=True)
+    return MirrorResult(url, _vcs_of_branch(branch), revid_text(tip), revno, count, created=True)
 
 
 def _pull_into_copy(
@@ -299,7 +296,8 @@ def _pull_into_copy(
         except bzr_errors.NoWorkingTree:
             target = cdir.open_branch()
         try:
-            target.pull(source, overwrite=force)
+            with _transfer(url, dest):
+                target.pull(source, overwrite=force)
         except bzr_errors.DivergedBranches as exc:
             raise SyncError(
                 f"history of {url} diverged from the mirror {dest}: the branch was rewritten "
@@ -307,11 +305,6 @@ def _pull_into_copy(
                 hint="check the branch, then re-run with --force to re-mirror it "
                 "(ouhub sync --force --release R)",
             ) from exc
-        except OSError as exc:
-            _raise_if_disk_full(exc, dest)
-            raise _TransferFailed(_describe(exc, url)) from exc
-        except _SOURCE_ERRORS as exc:
-            raise _TransferFailed(_describe(exc, url)) from exc
         # The pull checked what it fetched: no second health check of our own copy.
         branch = getattr(target, "branch", target)
         tip = branch.last_revision()
@@ -320,7 +313,21 @@ def _pull_into_copy(
         _swap_in(work, dest, replace=True)
     finally:
         _rmtree(work)
-    return MirrorResult(url, vcs, _text(tip), revno, count)
+    return MirrorResult(url, vcs, revid_text(tip), revno, count)
+
+
+@contextmanager
+def _transfer(url: str, dest: Path) -> Iterator[None]:
+    """Around a fetch: a full disk is a SyncError; a source failing mid-way tries the next URL."""
+    try:
+        yield
+    except bzr_errors.DivergedBranches:
+        raise
+    except OSError as exc:
+        _raise_if_disk_full(exc, dest)
+        raise _TransferFailed(_describe(exc, url)) from exc
+    except _SOURCE_ERRORS as exc:
+        raise _TransferFailed(_describe(exc, url)) from exc
 
 
 def _count_new(branch: Branch, tip: bytes, old_tip: bytes) -> int:
@@ -353,7 +360,8 @@ def _revno(branch: Branch, tip: bytes, known_head: tuple[str, int | None] | None
             return None
 
 
-def _text(revid: bytes) -> str:
+def revid_text(revid: bytes | str) -> str:
+    """A breezy revision id as text."""
     return revid.decode("utf-8") if isinstance(revid, bytes) else str(revid)
 
 

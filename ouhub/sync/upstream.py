@@ -35,14 +35,11 @@ from ouhub.sync.lag import (
     module_roots,
     modules_of,
 )
+from ouhub.sync.mirror import revid_text, update_mirror
 
 log = logging.getLogger("ouhub.sync")
 
 FALLBACK_COMMITTER = "ouhub <ouhub@localhost>"
-
-
-def _text(revid: bytes | str) -> str:
-    return revid.decode("utf-8") if isinstance(revid, bytes) else revid
 
 
 def _iso(timestamp: float) -> str:
@@ -100,7 +97,7 @@ def unmerged_revisions(local: VcsBranch, remote: VcsBranch) -> list[UnmergedRevi
         result = []
         for (revno, revid, _depth), rev in zip(extra, revisions, strict=True):
             result.append(UnmergedRevision(
-                revid=_text(revid),
+                revid=revid_text(revid),
                 revno=str(revno) if revno is not None else None,
                 author=rev.get_apparent_authors()[0],
                 date=_iso(rev.timestamp),
@@ -124,15 +121,14 @@ def compute_lag(config: Config, branch: Branch, served_url: str | None = None) -
     now = utcnow()
     return BranchLag(
         release=branch.release, branch=branch.name, upstream_url=branch.upstream or "",
-        served_url=served_url, upstream_revid=_text(remote.last_revision()),
-        mirror_revid=_text(local.last_revision()), unmerged=tuple(unmerged),
+        served_url=served_url, upstream_revid=revid_text(remote.last_revision()),
+        mirror_revid=revid_text(local.last_revision()), unmerged=tuple(unmerged),
         checked_at=now, last_success=now,
     )
 
 
 def _mirror_upstream(config: Config, branch: Branch) -> Any:
     from ouhub.sync.launchpad import cache_dir_for
-    from ouhub.sync.mirror import update_mirror
 
     # lp: upstreams (lp:openobject-server/7.0) resolve through the data dir's cache too
     return update_mirror(
@@ -290,6 +286,6 @@ def merge_upstream(
             ) from exc
         pushed = push
     return MergeOutcome(
-        workdir=workdir, merged=merged, committed=_text(revid) if revid else None,
+        workdir=workdir, merged=merged, committed=revid_text(revid) if revid else None,
         message=message, pushed_to=pushed,
     )

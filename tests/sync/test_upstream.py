@@ -253,3 +253,24 @@ def test_merge_needs_an_upstream_mirror(project: Project) -> None:
     assert "ouhub upstream --release 7.0" in result.stderr
     result = _cli(project.config, "upstream", "merge", "--release", "7.0", "--branch", "web")
     assert result.exit_code == 1 and "7.0/web has no upstream" in result.stderr
+
+
+def test_lp_upstream_resolves_through_the_data_dirs_cache(
+    project: Project, lp_server, bzr_server: BzrServer, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """upstream = "lp:openobject-server/7.0": resolved by launchpadlib, cached under data_dir."""
+    from ouhub.sync import launchpad
+
+    served = bzr_server.directory / "~openerp" / "openobject-server" / "7.0"
+    served.parent.mkdir(parents=True)
+    ControlDir.open(project.upstream.basedir).sprout(str(served))
+    monkeypatch.setenv(launchpad.ENV_SERVICE_ROOT, lp_server.service_root)
+    monkeypatch.setattr(launchpad, "BAZAAR_ROOT", bzr_server.url + "/")
+    server = project.config.release("7.0").branch("server")
+    config = _write_config(tmp_path, {"server": (server.url, "lp:openobject-server/7.0")})
+    with Store.open(config.store_path) as store:
+        (lag,) = run_upstream(config, store, quiet=True)
+    assert lag.error is None and lag.count == 3
+    assert lag.served_url == bzr_server.url_of("~openerp/openobject-server/7.0")
+    assert any(launchpad.cache_dir_for(config).iterdir())
