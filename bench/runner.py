@@ -23,8 +23,7 @@ import psycopg2
 from examples.demo.sampledb import SampleModule, create_sample_database, dump_database
 from ouhub import config as config_mod
 from ouhub import pgcluster
-from ouhub.pgcluster import find_pg_program
-from ouhub.runner.pg import dsn_for
+from ouhub.pgcluster import dsn_for, find_pg_program
 from ouhub.runner.run import run_sample
 from ouhub.runner.samples import import_samples
 from ouhub.store import Store

@@ -16,9 +16,13 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
+from psycopg2.extensions import make_dsn, parse_dsn
 
 from ouhub.errors import OuhubError
 
@@ -43,6 +47,32 @@ def reachable(dsn: str, timeout: int = 3) -> bool:
         return True
     except psycopg2.Error:
         return False
+
+
+def dsn_for(server_dsn: str, dbname: str) -> str:
+    """The same server and credentials, another database."""
+    params = parse_dsn(server_dsn)
+    params["dbname"] = dbname
+    return make_dsn(**params)
+
+
+@contextmanager
+def scratch_database(server_dsn: str, prefix: str = "ouhub_scratch") -> Iterator[str]:
+    """A new, empty database of our own for the block, dropped afterwards; yields its DSN.
+
+    For the tests, the demo and the benchmarks; the runner has its own recorded registry.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(server_dsn)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        yield dsn_for(server_dsn, name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 def _free_port() -> int:

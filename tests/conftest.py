@@ -8,13 +8,10 @@ OUHUB_TEST_THROWAWAY=1 forces the throwaway cluster.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
-from psycopg2.extensions import make_dsn, parse_dsn
 
 from examples.demo.vcs import BzrServer, make_branch
 from ouhub import pgcluster
@@ -39,26 +36,11 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         cluster.stop()
 
 
-def dsn_for(server_dsn: str, dbname: str) -> str:
-    params = parse_dsn(server_dsn)
-    params["dbname"] = dbname
-    return make_dsn(**params)
-
-
 @pytest.fixture
 def pg_database(pg_server: str) -> Iterator[str]:
     """A fresh, empty database for one test; dropped afterwards. Yields its DSN."""
-    name = f"ouhub_test_{uuid.uuid4().hex[:12]}"
-    conn = psycopg2.connect(pg_server)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield dsn_for(pg_server, name)
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+    with pgcluster.scratch_database(pg_server, "ouhub_test") as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from examples.demo.sampledb import (
     stored_version,
 )
 from ouhub.errors import RunnerError
-from ouhub.pgcluster import find_pg_program
-from tests.conftest import dsn_for
+from ouhub.pgcluster import dsn_for, find_pg_program, scratch_database
 
 
 def query(dsn: str, sql: str) -> list[tuple]:
@@ -93,25 +92,15 @@ def _restore(fmt: str, dump: Path, dsn: str) -> None:
 def test_dumps_in_each_format_restore_to_the_same_database(pg_server, pg_database, tmp_path):
     create_sample_database(pg_database, "7.0", [SampleModule("sale", "1.1")], partners=10)
     expected = query(pg_database, MODULES_SQL)
-    target = f"ouhub_test_restore_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(pg_server)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{target}"')
-    try:
+    with scratch_database(pg_server, "ouhub_test_restore") as target:
         for fmt, name in [("custom", "s.dump"), ("plain", "s.sql"), ("gzip", "s.sql.gz")]:
             dump = dump_database(pg_database, tmp_path / name, fmt=fmt)
             head = dump.read_bytes()[:5]
             assert head.startswith({"custom": b"PGDMP", "plain": b"--", "gzip": b"\x1f\x8b"}[fmt])
-            query(dsn_for(pg_server, target), "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
-                                              " SELECT 1")
-            _restore(fmt, dump, dsn_for(pg_server, target))
-            assert query(dsn_for(pg_server, target), MODULES_SQL) == expected, fmt
-            assert query(dsn_for(pg_server, target), "SELECT count(*) FROM res_partner") == [(10,)]
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-        admin.close()
+            query(target, "DROP SCHEMA public CASCADE; CREATE SCHEMA public; SELECT 1")
+            _restore(fmt, dump, target)
+            assert query(target, MODULES_SQL) == expected, fmt
+            assert query(target, "SELECT count(*) FROM res_partner") == [(10,)]
 
 
 @pytest.mark.parametrize("fmt", ["custom", "gzip"])

@@ -17,11 +17,9 @@ import json
 import os
 import shutil
 import sys
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg2
 from breezy import controldir
 
 from examples.demo.vcs import commit_files, init_branch
@@ -370,29 +368,13 @@ def server_dsn(root: Path) -> tuple[str, pgcluster.ThrowawayCluster | None]:
 
 
 def build_sample(dsn: str, dump: Path) -> None:
-    from psycopg2.extensions import make_dsn, parse_dsn
-
     from examples.demo.sampledb import SampleModule, create_sample_database, dump_database
 
-    name = f"ouhub_demo_build_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(dsn)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        params = parse_dsn(dsn)
-        params["dbname"] = name
-        target = make_dsn(**params)
-        by_name = {m.name: m for m in MODULES}
-        modules = [
-            SampleModule(n, by_name[n].v61, tuple(by_name[n].depends)) for n in SAMPLE_MODULES
-        ]
+    by_name = {m.name: m for m in MODULES}
+    modules = [SampleModule(n, by_name[n].v61, tuple(by_name[n].depends)) for n in SAMPLE_MODULES]
+    with pgcluster.scratch_database(dsn, "ouhub_demo_build") as target:
         create_sample_database(target, "6.1", modules, partners=200)
         dump_database(target, dump, fmt="custom")
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 # -- the config ---------------------------------------------------------------------------------

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import psycopg2
 from psycopg2 import sql
-from psycopg2.extensions import make_dsn, parse_dsn
+from psycopg2.extensions import parse_dsn
 
 from ouhub.config import redact_dsn
 from ouhub.errors import RunnerError
+from ouhub.pgcluster import dsn_for
 from ouhub.store import ScratchDatabase, Store
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,6 @@ def token(length: int = 8) -> str:
 def safe_part(text: str, length: int) -> str:
     """A fragment of a database name: lowercase letters, digits and '_' only."""
     return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")[:length] or "db"
-
-
-def dsn_for(dsn: str, dbname: str) -> str:
-    params = parse_dsn(dsn)
-    params["dbname"] = dbname
-    return make_dsn(**params)
 
 
 def server_params(dsn: str) -> dict[str, str]:

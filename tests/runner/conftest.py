@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import sys
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from examples.demo.sampledb import SampleModule, create_sample_database, dump_database
 from ouhub import config as config_mod
-from ouhub.runner.pg import Databases, dsn_for
+from ouhub.pgcluster import scratch_database
+from ouhub.runner.pg import Databases
 from ouhub.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,19 +29,9 @@ def make_dumps(
 ) -> dict[str, Path]:
     """Dumps {format: path} of one sample of ``release`` with ``modules``, made through a
     throwaway database."""
-    name = f"ouhub_test_src_{uuid.uuid4().hex[:10]}"
-    conn = psycopg2.connect(server)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        create_sample_database(dsn_for(server, name), release, modules, partners=partners)
-        return {fmt: dump_database(dsn_for(server, name), path, fmt=fmt)
-                for fmt, path in paths.items()}
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+    with scratch_database(server, "ouhub_test_src") as source:
+        create_sample_database(source, release, modules, partners=partners)
+        return {fmt: dump_database(source, path, fmt=fmt) for fmt, path in paths.items()}
 
 
 def make_dump(

@@ -17,8 +17,8 @@ import pytest
 from psycopg2.extensions import parse_dsn
 
 from examples.demo.sampledb import SampleModule, create_sample_database
+from ouhub.pgcluster import dsn_for, scratch_database
 from ouhub.runner.logparse import parse_log
-from tests.conftest import dsn_for
 
 STANDIN = Path(__file__).resolve().parent / "openerp_server.py"
 
@@ -85,17 +85,8 @@ def trace(dsn: str) -> list[tuple[str, str, str]]:
 @pytest.fixture(scope="module")
 def shared_database(pg_server: str) -> Iterator[str]:
     """One database for this file's tests: creating and dropping one per test costs seconds."""
-    name = f"ouhub_test_standin_{uuid.uuid4().hex[:10]}"
-    conn = psycopg2.connect(pg_server)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield dsn_for(pg_server, name)
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+    with scratch_database(pg_server, "ouhub_test_standin") as dsn:
+        yield dsn
 
 
 @pytest.fixture
