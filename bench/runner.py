@@ -24,6 +24,7 @@ from examples.demo.sampledb import SampleModule, create_sample_database, dump_da
 from ouhub import config as config_mod
 from ouhub import pgcluster
 from ouhub.pgcluster import dsn_for, find_pg_program
+from ouhub.runner.pg import create_statement
 from ouhub.runner.run import run_sample
 from ouhub.runner.samples import import_samples
 from ouhub.store import Store
@@ -34,6 +35,17 @@ PARTNERS = int(os.environ.get("OUHUB_BENCH_PARTNERS", "220000"))
 REPEAT = 3
 MODULES = [SampleModule("base", "1.3"), SampleModule("sale", "1.0", depends=("base",)),
            SampleModule("stock", "1.1", depends=("base",))]
+
+
+def _clone(server: str, name: str, template: str) -> None:
+    """The clone exactly as the runner makes it (ouhub.runner.pg.create_statement)."""
+    conn = psycopg2.connect(server)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(create_statement(name, template, conn.server_version))
+    finally:
+        conn.close()
 
 
 def _sql(server: str, statement: str) -> None:
@@ -91,7 +103,7 @@ def bench(server: str, work: Path) -> None:
             name = f"ouhub_bench_clone_{uuid.uuid4().hex[:8]}"
             created.append(name)
             t0 = time.perf_counter()
-            _sql(server, f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            _clone(server, name, source)
             clone_times.append(time.perf_counter() - t0)
             _sql(server, f'DROP DATABASE "{name}"')
             name = f"ouhub_bench_restore_{uuid.uuid4().hex[:8]}"

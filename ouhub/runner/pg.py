@@ -92,6 +92,20 @@ def same_server(a: str, b: str) -> bool:
     return hosts_equal and pa["port"] == pb["port"]
 
 
+def create_statement(name: str, template: str | None, server_version: int) -> sql.Composed:
+    """CREATE DATABASE name TEMPLATE template, copying files where the server can.
+
+    PostgreSQL 15 made WAL_LOG the default strategy, which writes the whole copy
+    through the WAL: for a sample of 100 MB and more, FILE_COPY (one checkpoint,
+    then a file copy) is about twice as fast. bench/runner.py measures it.
+    """
+    statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(name), sql.Identifier(template or "template0"))
+    if template and server_version >= 150000:
+        statement += sql.SQL(" STRATEGY FILE_COPY")
+    return statement
+
+
 @contextmanager
 def connect(dsn: str, dbname: str | None = None, readonly: bool = False) -> Iterator:
     target = dsn_for(dsn, dbname) if dbname else dsn
@@ -179,11 +193,9 @@ class Databases:
         assert kind in KINDS, kind
         self.store.register_database(name, kind, run_id=run_id, host=hostname(),
                                      pid=os.getpid(), keep=keep)
-        query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(template or "template0"))
         try:
             with connect(self.dsn) as conn, conn.cursor() as cur:
-                cur.execute(query)
+                cur.execute(create_statement(name, template, conn.server_version))
         except psycopg2.Error as exc:
             self.store.mark_database_dropped(name)
             busy = "being accessed by other users" in str(exc)
