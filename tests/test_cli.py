@@ -62,3 +62,19 @@ def test_missing_config_is_one_clear_line_not_a_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "no such config file" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_bug_prints_one_line_and_leaves_the_traceback_in_the_data_dir(tmp_path, monkeypatch):
+    config = tmp_path / "ouhub.toml"
+    config.write_text('[releases."7.0"]\n[releases."7.0".branches.server]\nurl = "/srv/x"\n')
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug in a stage")
+
+    monkeypatch.setattr("ouhub.status.gather_status", broken)
+    result = CliRunner().invoke(main, ["--config", str(config), "status"])
+    assert result.exit_code == 1
+    crash_log = tmp_path / "data" / "ouhub-crash.log"
+    assert f"the traceback is in {crash_log}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "ZeroDivisionError: a bug in a stage" in crash_log.read_text()
