@@ -102,7 +102,7 @@ class BzrServer:
         server._should_terminate = True
         with socket.socket() as poke:
             poke.connect_ex(server._sockname)
-        server._server_thread.join()
+        server._server_thread.join(timeout=10)
 
     def __enter__(self) -> BzrServer:
         self.start()
