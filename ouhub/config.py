@@ -375,6 +375,12 @@ def _releases(problems: _Problems, table: Any) -> dict[str, Release]:
     for name, body in table.items():
         keys = ("releases", name)
         if not re.fullmatch(r"(saas~)?\d+\.\d+", name):
+            if name.isdigit() and isinstance(body, dict) and any(k.isdigit() for k in body):
+                # [releases.7.0] unquoted: TOML reads it as release "7" holding a table "0"
+                problems.add(keys, f'quote the release name: [releases."{name}.'
+                             f'{next(k for k in body if k.isdigit())}"] (unquoted, TOML '
+                             "splits 7.0 at the dot)")
+                continue
             problems.add(keys, "a release name looks like 7.0 or 17.0")
         if not _expect(problems, keys, body, dict, "a table with previous and branches"):
             continue

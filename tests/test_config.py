@@ -135,6 +135,12 @@ def test_password_never_shown(tmp_path):
             ['releases.six: a release name looks like 7.0'],
             id="bad-release-name",
         ),
+        pytest.param(
+            VALID.replace('[releases."6.1"]', '[releases.6.1]').replace(
+                '[releases."6.1".branches', '[releases.6.1.branches'),
+            ['releases.6: quote the release name: [releases."6.1"]'],
+            id="unquoted-release-name",
+        ),
         pytest.param("releases = [", ["not valid TOML"], id="toml-syntax"),
     ],
 )
