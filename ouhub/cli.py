@@ -528,7 +528,7 @@ def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
 @click.option("--status", "status_filter", metavar="S",
               help="Only modules with this status (todo, done, nothing_to_do, ...).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+              show_default=True, help="table for people, json for data, csv for a spreadsheet.")
 @pass_ctx
 def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: str) -> None:
     """Show a release's coverage from its newest scan: todo modules first, largest job first.
@@ -540,7 +540,7 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
     """
     import csv
 
-    from ouhub.coverage.scan import ranked
+    from ouhub.coverage.scan import never_scanned, ranked
     from ouhub.coverage.status import STATUSES, totals
     from ouhub.errors import CoverageError
 
@@ -550,8 +550,7 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
     store = obj.store
     scan = store.latest_coverage_scan(release)
     if scan is None:
-        raise CoverageError(f"release {release} was never scanned",
-                            hint=f"run `ouhub coverage scan --release {release}` first")
+        raise never_scanned(release, tuple(obj.config.releases))
     modules = store.latest_coverage(release)
     rows = ranked(modules, status_filter)
     counts = totals(modules)  # type: ignore[arg-type]
@@ -605,7 +604,8 @@ def _coverage_row(m: Any) -> dict[str, Any]:
 
 @coverage_group.command("diff")
 @click.argument("release")
-@click.option("--from", "from_ref", metavar="REV", help="Older scan: scan id or revision id.")
+@click.option("--from", "from_ref", metavar="REV",
+              help="Older scan: scan id, or a revision id or its prefix.")
 @click.option("--to", "to_ref", metavar="REV", help="Newer scan (default: the newest).")
 @json_option
 @pass_ctx
@@ -622,7 +622,8 @@ def coverage_diff(obj: Context, release: str, from_ref: str | None, to_ref: str 
     """
     from ouhub.coverage.scan import diff_scans
 
-    before, after, changes = diff_scans(obj.store, release, from_ref, to_ref)
+    before, after, changes = diff_scans(obj.store, release, from_ref, to_ref,
+                                        configured=tuple(obj.config.releases))
     if as_json:
         output.print_json({
             "release": release,

@@ -744,21 +744,34 @@ def _pick_scan(history: list[CoverageScan], ref: str | None, default: int) -> Co
                for rev in scan.revisions.values()):
             return scan
     known = ", ".join(f"{s.id}" for s in history)
+    release = history[-1].release
     raise CoverageError(
         f"no scan matches {ref!r}",
-        hint=f"give a scan id ({known}) or a revision id (see `ouhub coverage show --json`)",
+        hint=f"give a scan id ({known}) or a revision id (`revisions` in "
+             f"`ouhub coverage show {release} --format json`)",
     )
 
 
+def never_scanned(release: str, configured: tuple[str, ...] = ()) -> CoverageError:
+    """The error for a release without a stored scan, telling a typo from a missing scan."""
+    if configured and release not in configured:
+        return CoverageError(
+            f"release {release} was never scanned and is not in the config",
+            hint=f"configured releases: {', '.join(configured)}; a directory is scanned as "
+                 f"any release with `ouhub coverage scan --path DIR --release {release} "
+                 "--previous P`",
+        )
+    return CoverageError(f"release {release} was never scanned",
+                         hint=f"run `ouhub coverage scan --release {release}` first")
+
+
 def diff_scans(store: Store, release: str, old: str | None = None,
-               new: str | None = None) -> tuple[CoverageScan, CoverageScan, list[StatusChange]]:
+               new: str | None = None, configured: tuple[str, ...] = (),
+               ) -> tuple[CoverageScan, CoverageScan, list[StatusChange]]:
     """Modules whose status differs between two scans (default: the last two) of a release."""
     history = store.coverage_history(release)
     if not history:
-        raise CoverageError(
-            f"release {release} was never scanned",
-            hint=f"run `ouhub coverage scan --release {release}` first",
-        )
+        raise never_scanned(release, configured)
     before = _pick_scan(history, old, -2 if len(history) > 1 else -1)
     after = _pick_scan(history, new, -1)
     a = {m.module: m.status for m in store.coverage_of_scan(before.id or 0)}

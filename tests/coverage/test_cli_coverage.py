@@ -126,3 +126,8 @@ def test_errors_name_the_fix(tmp_path: Path, config_file: Path):
     assert odd.exit_code == 0 and "give --previous" in " ".join(odd.stderr.split())
     unknown = ouhub(config_file, "coverage", "diff", "7.0", "--from", "deadbeef")
     assert unknown.exit_code == 1 and "no scan matches" in unknown.output
+    assert "coverage show 7.0 --format json" in " ".join(unknown.output.split())
+    # a typo in the release is told from a release not scanned yet
+    typo = ouhub(config_file, "coverage", "show", "70")
+    assert typo.exit_code == 1 and "is not in the config" in typo.output
+    assert "configured releases: 6.1, 7.0" in " ".join(typo.output.split())
