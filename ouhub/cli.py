@@ -121,15 +121,16 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool)
     """ouhub: mirrors, coverage, nightly upgrade runs and a status site for OpenUpgrade.
 
     Every stage reads what the previous one stored, so each also runs on its own:
-    sync -> upstream -> coverage scan -> run -> site build, or all of them with
-    `ouhub nightly`.
+    sync -> upstream -> coverage scan -> samples import -> run -> site build, or
+    all of them with `ouhub nightly`.
 
     \b
     Who uses what:
+      all           config check, status
       maintainers   sync, upstream, upstream merge, discover
       contributors  coverage scan / show / diff
       users         check (a module list or a live database), migrate
-      the nightly   nightly (all stages), site build, status
+      the nightly   samples import, run, nightly (all stages), site build
 
     \b
     Example:
