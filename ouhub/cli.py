@@ -543,11 +543,13 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
 
     from ouhub.coverage.scan import never_scanned, ranked
     from ouhub.coverage.status import STATUSES, totals
-    from ouhub.errors import CoverageError
 
     if status_filter is not None and status_filter not in STATUSES:
-        raise CoverageError(f"unknown status {status_filter!r}",
-                            hint="one of: " + ", ".join(STATUSES))
+        # A usage error (exit 2), like any other bad option value.
+        raise click.BadParameter(
+            f"unknown status {status_filter!r}; one of: {', '.join(STATUSES)}",
+            param_hint="--status",
+        )
     store = obj.store
     scan = store.latest_coverage_scan(release)
     if scan is None:

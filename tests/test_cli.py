@@ -78,3 +78,13 @@ def test_a_bug_prints_one_line_and_leaves_the_traceback_in_the_data_dir(tmp_path
     assert f"the traceback is in {crash_log}" in result.stderr
     assert "Traceback" not in result.stderr
     assert "ZeroDivisionError: a bug in a stage" in crash_log.read_text()
+
+
+def test_a_bad_option_value_is_a_usage_error(tmp_path):
+    config = tmp_path / "ouhub.toml"
+    config.write_text('[releases."7.0"]\n[releases."7.0".branches.server]\nurl = "/srv/x"\n')
+    result = CliRunner().invoke(
+        main, ["--config", str(config), "coverage", "show", "7.0", "--status", "tod"]
+    )
+    assert result.exit_code == 2
+    assert "unknown status 'tod'; one of: done, nothing_to_do" in result.stderr
