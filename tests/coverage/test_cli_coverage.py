@@ -104,7 +104,7 @@ def test_errors_name_the_fix(tmp_path: Path, config_file: Path):
     assert "never scanned" in never.output and "ouhub coverage scan --release 7.0" in never.output
 
     bad_status = ouhub(config_file, "coverage", "show", "7.0", "--status", "finished")
-    assert bad_status.exit_code == 1 and "unknown status" in bad_status.output
+    assert bad_status.exit_code == 2 and "unknown status" in bad_status.output  # usage
 
     no_release = ouhub(config_file, "coverage", "scan", "--path", str(tmp_path))
     assert no_release.exit_code == 1 and "--path needs exactly one --release" in no_release.output
