@@ -638,6 +638,13 @@ def coverage_diff(obj: Context, release: str, from_ref: str | None, to_ref: str 
                         for c in changes],
         })
         return
+    if before.id == after.id:
+        output.stdout.print(
+            f"{release} has one scan so far (scan {after.id}, {after.scanned_at}): nothing to "
+            "compare yet; `ouhub coverage scan` records another once the branches change",
+            markup=False,
+        )
+        return
     output.print_table(
         ("module", "before", "after"),
         [(c.module, c.before or "(absent)", c.after or "(absent)") for c in changes],

@@ -90,6 +90,8 @@ def test_scan_mirrors_rescan_cached_and_diff(tmp_path: Path, config_file: Path):
     assert [r["cached"] for r in json.loads(first.stdout)] == [False, False]
     second = ouhub(config_file, "coverage", "scan", "--json")
     assert [r["cached"] for r in json.loads(second.stdout)] == [True, True]
+    alone = ouhub(config_file, "coverage", "diff", "7.0")
+    assert alone.exit_code == 0 and "has one scan so far" in alone.stdout
 
     forced = ouhub(config_file, "coverage", "scan", "--release", "7.0", "--force", "--json")
     assert json.loads(forced.stdout)[0]["cached"] is False
