@@ -8,7 +8,6 @@ line where we can find it, the key and what is expected.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -236,6 +235,14 @@ def load(path: str | os.PathLike) -> Config:
 
 # -- validation ---------------------------------------------------------------------------------
 
+def _close_matches(word: str, possibilities: Any, n: int = 1) -> list[str]:
+    """difflib.get_close_matches, imported only when a config has a mistake to explain
+    (every command loads the config; few need the suggestions)."""
+    import difflib
+
+    return difflib.get_close_matches(word, possibilities, n=n)
+
+
 _TOP_KEYS = {"data_dir", "dsn", "releases", "samples", "runner", "site"}
 _RELEASE_KEYS = {"previous", "branches"}
 _BRANCH_KEYS = {"url", "fallback", "upstream", "vcs", "addons"}
@@ -263,7 +270,7 @@ class _Problems:
     def unknown_keys(self, keys: tuple, table: dict, allowed: set[str]) -> None:
         for key in table:
             if key not in allowed:
-                close = difflib.get_close_matches(key, sorted(allowed), n=1)
+                close = _close_matches(key, sorted(allowed), n=1)
                 advice = f"did you mean {close[0]!r}?" if close else (
                     "expected one of: " + ", ".join(sorted(allowed))
                 )
@@ -403,7 +410,7 @@ def _releases(problems: _Problems, table: Any) -> dict[str, Release]:
 
     for name, release in raw.items():
         if release.previous is not None and release.previous not in raw:
-            hint = difflib.get_close_matches(release.previous, list(raw), n=1)
+            hint = _close_matches(release.previous, list(raw), n=1)
             problems.add(
                 ("releases", name, "previous"),
                 f"release {release.previous!r} is not configured"
@@ -516,7 +523,7 @@ def _runner(problems: _Problems, body: Any, releases: dict[str, Release]) -> Run
                 continue
             for placeholder in re.findall(r"(?<!\{)\{([^{}]*)\}(?!\})", command):
                 if placeholder not in PLACEHOLDERS and not placeholder.startswith("mirror_"):
-                    close = difflib.get_close_matches(placeholder, PLACEHOLDERS, n=1)
+                    close = _close_matches(placeholder, PLACEHOLDERS, n=1)
                     problems.add(keys, f"unknown placeholder {{{placeholder}}}"
                                  + (f"; did you mean {{{close[0]}}}?" if close else ""))
             commands[release] = command

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from examples.demo.sampledb import SampleModule, create_sample_database
 from ouhub import config as config_mod
-from ouhub.check import build_check_data, connect_readonly, read_installed
+from ouhub.check import CACHE_NAME, build_check_data, connect_readonly, read_installed
 from ouhub.cli import main
 from ouhub.store import Store
 from tests.check_store import record_coverage, record_run
@@ -311,7 +311,7 @@ def test_cached_check_data_follows_the_store(project: Path) -> None:
     first = json.loads(invoke(project, *args).stdout)
     assert first["modules"][0]["verdict"] == "ok"
     config = config_mod.load(project)
-    assert (config.data_dir / "cache" / "check-data.json").exists()
+    assert (config.data_dir / "cache" / CACHE_NAME).exists()
     with Store.open(config.store_path) as store:
         record_run(store, "8.0", "7.0", "demo70", "failed", {"mrp": "failed"}, excerpt="boom")
     second = json.loads(invoke(project, *args).stdout)
@@ -322,5 +322,5 @@ def test_cached_check_data_follows_the_store(project: Path) -> None:
     third = json.loads(invoke(project, *args).stdout)
     assert third["modules"][0]["verdict"] == "blocked"
     # a damaged cache is rebuilt, not trusted
-    (config.data_dir / "cache" / "check-data.json").write_text("{not json")
+    (config.data_dir / "cache" / CACHE_NAME).write_text("{not marshal")
     assert json.loads(invoke(project, *args).stdout) == third
