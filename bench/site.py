@@ -8,7 +8,9 @@ Target: a cold build under 5 s on the project's machine.
 
 from __future__ import annotations
 
+import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -56,6 +58,11 @@ def fill(store, rnd: random.Random) -> int:
     return runs
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     from ouhub.site.build import build_site
     from ouhub.store import Store
@@ -70,17 +77,20 @@ def main() -> None:
             runs = fill(store, rnd)
             print(f"synthetic store: {len(RELEASES)} releases x {MODULES} modules, {runs} runs, "
                   f"filled in {time.perf_counter() - started:.1f}s", flush=True)
-            started, cpu = time.perf_counter(), time.process_time()
+            started, cpu, workers_cpu = time.perf_counter(), time.process_time(), _children_cpu()
             cold = build_site(config, store)
             cold_s, cold_cpu = time.perf_counter() - started, time.process_time() - cpu
+            workers_cpu = _children_cpu() - workers_cpu
             started = time.perf_counter()
             warm = build_site(config, store)
             warm_s = time.perf_counter() - started
         index_kb = (cold.index.stat().st_size) / 1024
         # CPU seconds beside wall seconds: on a shared machine the wall clock also counts
-        # other processes and the file system's creation of ~5,000 files.
+        # other processes and the file system's creation of ~5,000 files. The pages are
+        # rendered and written by one worker process per CPU: their CPU is counted apart.
         print(f"cold build:       {cold.pages} pages, {cold.bytes_total / 1e6:.1f} MB, "
-              f"{cold_s:.2f}s ({cold_cpu:.2f}s CPU; target < 5 s), "
+              f"{cold_s:.2f}s ({cold_cpu:.2f}s CPU + {workers_cpu:.2f}s in "
+              f"{os.cpu_count()} workers; target < 5 s), "
               f"index.html {index_kb:.0f} KB (limit 100 KB)")
         print(f"unchanged build:  {warm.pages} pages, {warm.written} files rewritten "
               f"(must be 0), {warm_s:.3f}s = {warm_s / cold_s:.3f} x cold")

@@ -11,16 +11,23 @@ any doubt (no status file, another format, a global change) rebuilds everything.
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
+import itertools
 import json
+import multiprocessing
+import operator
 import os
-from collections import defaultdict
+import stat
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import jinja2
+import markupsafe
 
 from ouhub import __version__
 from ouhub.config import version_key
@@ -35,6 +42,7 @@ API_SCHEMA_VERSION = 1
 RECENT_RUNS = 60  # runs shown in a timeline on the runs page
 MODULE_STRIP = 30  # a module's newest outcomes per sample, on its page
 MODULE_RUNS = 10  # newest runs listed on a module page
+PARALLEL_FROM = 500  # files from which the pages are rendered in one process per CPU
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ class Output:
     path: str
     key: Any  # hashed to decide whether the file must be rewritten
     render: Callable[[], bytes]
+    lazy_key: bool = False  # key is a function giving it, called where the page is rendered
 
 
 # -- gathering ----------------------------------------------------------------------------------
@@ -81,22 +90,17 @@ class Gathered:
     scanned_at: dict[str, str] = field(default_factory=dict)
     outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)  # release -> module -> o
     runs: list[Any] = field(default_factory=list)  # sample runs, newest first
-    run_modules: dict[int, list[Any]] = field(default_factory=dict)
+    run_modules: dict[int, list[RunOutcome]] = field(default_factory=dict)  # by run id
     sync: dict[str, tuple[str, bool | None]] = field(default_factory=dict)  # release -> (at, ok)
     upstream: list[m.UpstreamBranch] = field(default_factory=list)
     check_data: dict[str, Any] | None = None
 
 
-# Tuples, not dataclasses: a year of nightly runs is ~160,000 of them, made and hashed in
-# a fraction of the time.
-class RunOutcome(NamedTuple):
-    """A module's outcome in one run (the columns of the runner's RunModule the site shows)."""
-
-    module: str
-    outcome: str
-    version_before: str | None
-    version_after: str | None
-    excerpt: str
+# A module's outcome in one run: a row of store.site_run_modules kept as the store gives it,
+# (run_id, module, outcome, version_before, version_after, excerpt). Plain tuples: a year of
+# nightly runs is ~160,000 of them, and making even a NamedTuple of each costs 10 times more.
+RunOutcome = tuple[int, str, str, str | None, str | None, str | None]
+MODULE, OUTCOME, BEFORE, AFTER, EXCERPT = 1, 2, 3, 4, 5  # a RunOutcome's fields
 
 
 class LastOutcome(NamedTuple):
@@ -123,17 +127,16 @@ def gather(config: Any, store: Any) -> Gathered:
     ]
     by_id = {r.id: r for r in data.runs}
     run_modules = data.run_modules
-    for run_id, module, outcome, before, after, excerpt in store.site_run_modules():
+    # Rows come by run: one list per run, ~160,000 rows in a year of nightly runs.
+    for run_id, rows in itertools.groupby(store.site_run_modules(), key=operator.itemgetter(0)):
         if run_id in by_id:
-            found = run_modules.get(run_id)
-            if found is None:
-                found = run_modules[run_id] = []
-            found.append(RunOutcome(module, outcome, before, after, excerpt or ""))
+            run_modules[run_id] = list(rows)
     # The newest finished run of each module per release (as store.last_run_outcomes).
-    for run in reversed(data.runs):  # oldest first: the newest wins
+    for run in data.runs:  # newest first: the first seen wins
         outcomes = data.outcomes.setdefault(run.release, {})
         for x in run_modules.get(run.id, ()):
-            outcomes[x.module] = LastOutcome(x.outcome, run.id)
+            if x[MODULE] not in outcomes:
+                outcomes[x[MODULE]] = LastOutcome(x[OUTCOME], run.id)
     data.sync = _sync(store, config)
     data.upstream = _upstream(store, config)
     data.check_data = _check_data(config, store)
@@ -239,7 +242,7 @@ def _summary(run: Any, modules: list[Any]) -> m.RunSummary:
         run_id=run.id, href=f"runs/{run.id}.html", status=run.status, word=m.word(run.status),
         colour=m.colour(run.status), finished_at=run.finished_at or run.started_at,
         duration=m.duration_text(run.duration),
-        failed=tuple(x.module for x in modules if x.outcome == "failed"),
+        failed=tuple(x[MODULE] for x in modules if x[OUTCOME] == "failed"),
     )
 
 
@@ -271,10 +274,11 @@ def _run_page(run: Any, modules: list[Any], known: set[str], prev_run: Any,
               next_run: Any) -> m.RunPage:
     def row(x: Any) -> m.RunModuleRow:
         return m.RunModuleRow(
-            module=x.module, href=f"modules/{m.slug(x.module)}.html" if x.module in known else None,
-            outcome=x.outcome, word=m.word(x.outcome), colour=m.colour(x.outcome),
-            version_before=x.version_before or "", version_after=x.version_after or "",
-            excerpt=x.excerpt or "",
+            module=x[MODULE],
+            href=f"modules/{m.slug(x[MODULE])}.html" if x[MODULE] in known else None,
+            outcome=x[OUTCOME], word=m.word(x[OUTCOME]), colour=m.colour(x[OUTCOME]),
+            version_before=x[BEFORE] or "", version_after=x[AFTER] or "",
+            excerpt=x[EXCERPT] or "",
         )
 
     return m.RunPage(
@@ -283,9 +287,9 @@ def _run_page(run: Any, modules: list[Any], known: set[str], prev_run: Any,
         started_at=run.started_at, finished_at=run.finished_at or "",
         duration=m.duration_text(run.duration), message=run.message or "",
         revisions=tuple(sorted((str(k), str(v)) for k, v in (run.revisions or {}).items())),
-        counts=m.counts_of((x.outcome for x in modules), m.OUTCOMES),
-        failures=tuple(row(x) for x in modules if x.outcome == "failed"),
-        attributed=tuple(row(x) for x in modules if x.outcome != "upgraded"),
+        counts=m.counts_of((x[OUTCOME] for x in modules), m.OUTCOMES),
+        failures=tuple(row(x) for x in modules if x[OUTCOME] == "failed"),
+        attributed=tuple(row(x) for x in modules if x[OUTCOME] != "upgraded"),
         series_href=_series_href(run.release, run.sample),
         previous_href=f"runs/{prev_run.id}.html" if prev_run else None,
         next_href=f"runs/{next_run.id}.html" if next_run else None,
@@ -304,19 +308,32 @@ def module_pages(
                     r.target]:
                 renamed_from[r.target].append(r.module)
     # Per module and (release, sample): outcome counts and the newest runs, for the strips.
-    tallies: dict[str, dict[tuple[str, str], dict[str, int]]] = defaultdict(dict)
-    recent: dict[str, dict[tuple[str, str], list[m.ModuleRun]]] = defaultdict(dict)
+    tally: Counter[tuple[str, tuple[str, str], str]] = Counter()  # (module, key, outcome)
+    by_series: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for run in data.runs:  # newest first
         key = (run.release, run.sample)
-        for x in data.run_modules.get(run.id, []):
-            tally = tallies[x.module].setdefault(key, {})
-            tally[x.outcome] = tally.get(x.outcome, 0) + 1
-            kept = recent[x.module].setdefault(key, [])
-            if len(kept) < MODULE_STRIP:
+        by_series[key].append(run)
+        tally.update([(x[MODULE], key, x[OUTCOME]) for x in data.run_modules.get(run.id, ())])
+    tallies: dict[str, dict[tuple[str, str], dict[str, int]]] = defaultdict(dict)
+    for (name, key, outcome), count in tally.items():
+        tallies[name].setdefault(key, {})[outcome] = count
+    recent: dict[str, dict[tuple[str, str], list[m.ModuleRun]]] = defaultdict(dict)
+    for key, runs in by_series.items():
+        # Each module's newest runs in the series: stop once every module has its strip.
+        unfilled = sum(1 for name in tallies if key in tallies[name])
+        for run in runs:  # newest first
+            if not unfilled:
+                break
+            for x in data.run_modules.get(run.id, ()):
+                kept = recent[x[MODULE]].setdefault(key, [])
+                if len(kept) >= MODULE_STRIP:
+                    continue
+                if len(kept) == MODULE_STRIP - 1:
+                    unfilled -= 1
                 kept.append(m.ModuleRun(
                     run_id=run.id, href=f"runs/{run.id}.html", release=run.release,
                     sample=run.sample, finished_at=run.finished_at or run.started_at,
-                    outcome=x.outcome, word=m.word(x.outcome), colour=m.colour(x.outcome),
+                    outcome=x[OUTCOME], word=m.word(x[OUTCOME]), colour=m.colour(x[OUTCOME]),
                 ))
     pages = []
     for name in names:
@@ -441,8 +458,33 @@ def environment() -> jinja2.Environment:
         # Templates do not change during a build: no stat of each template at every render.
         auto_reload=False,
     )
-    env.globals.update(word=m.word, look=m.look, date_text=m.date_text, share_text=m.share_text)
+    env.globals.update(word=m.word, look=m.look, date_text=m.date_text, share_text=m.share_text,
+                       status=status_chip, when=time_tag)
     return env
+
+
+# The two snippets of nearly every table cell, in Python rather than as Jinja macros: a macro
+# call costs ~20 times more, and a year of run pages calls them ~100,000 times.
+_CHIP = markupsafe.Markup(
+    '<span class="st {}" style="--c:{}" data-status="{}"><span class="sym" aria-hidden="true">'
+    '{}</span>{}</span>')
+_NO_TIME = markupsafe.Markup('<span class="muted">-</span>')
+
+
+@functools.lru_cache(maxsize=1024)
+def status_chip(value: str | None) -> markupsafe.Markup:
+    """A status as a chip: symbol, word and colour, solid or outlined (see model.look)."""
+    look = m.look(value)
+    return _CHIP.format(look.style, look.colour, value, look.symbol, look.word)
+
+
+def time_tag(value: str | None) -> markupsafe.Markup:
+    """A time as people read it, machine-readable in its ``datetime``; a dash when unknown."""
+    if not value:
+        return _NO_TIME
+    # Not Markup.format: its Python formatter costs more than the rest of the tag.
+    return markupsafe.Markup(f'<time datetime="{markupsafe.escape(value)}">'
+                             f'{markupsafe.escape(m.date_text(value))}</time>')
 
 
 def _globals_hash(config: Any) -> str:
@@ -472,7 +514,8 @@ def plan(config: Any, data: Gathered) -> list[Output]:
 
     def page(path: str, template: str, key: Any = None,
              make: Callable[[], dict[str, Any]] | None = None, **context: Any) -> None:
-        """A page from a template; with ``make``, its context is built only if ``key`` changed."""
+        """A page from a template; with ``make``, its context is built only if ``key`` changed
+        (a function giving the key, when even that is worth leaving to the workers)."""
         common = dict(title=title, root="../" * path.count("/"), page=path,
                       has_check=data.check_data is not None)
         tpl = env.get_template(template)
@@ -481,7 +524,10 @@ def plan(config: Any, data: Gathered) -> list[Output]:
             full = dict(common, **(make() if make else context))
             return tpl.render(**full).encode()
 
-        outputs.append(Output(path, (template, common, key if make else context), render))
+        if callable(key):
+            outputs.append(Output(path, lambda: (template, common, key()), render, lazy_key=True))
+        else:
+            outputs.append(Output(path, (template, common, key if make else context), render))
 
     def blob(path: str, key: Any, render: Callable[[], bytes]) -> None:
         outputs.append(Output(path, key, render))
@@ -570,8 +616,9 @@ def plan(config: Any, data: Gathered) -> list[Output]:
             newer = runs_by_id[ids[i - 1]] if i > 0 else None
             modules = data.run_modules.get(run_id, [])
             page(f"runs/{run_id}.html", "run.html",
-                 key=(run, [(*x, x.module in known) for x in modules], older and older.id,
-                      newer and newer.id),
+                 key=lambda run=run, modules=modules, older=older, newer=newer: (
+                     run, [(*x, x[MODULE] in known) for x in modules], older and older.id,
+                     newer and newer.id),
                  make=lambda run=run, modules=modules, older=older, newer=newer: {
                      "run": _run_page(run, modules, known, older, newer)})
 
@@ -658,8 +705,67 @@ def _write(path: Path, content: bytes) -> None:
         raise
 
 
-def build_site(config: Any, store: Any, out: Path | None = None) -> BuildReport:
-    """Render the store into ``out`` (default: ``[site] output``), rewriting only what changed."""
+# A page's outcome: (path, hash of its data, rewritten?, size in bytes).
+Done = tuple[str, str, bool, int]
+
+# Set just before forking the workers, which inherit it: the outputs' renderers are closures
+# over the gathered data, never pickled.
+_JOB: tuple[list[Output], dict[str, str], Path, int] | None = None
+
+
+def _produce_share(share: int) -> list[Done]:
+    """Hash, and render and write when changed, every ``workers``-th output from ``share``."""
+    assert _JOB is not None
+    outputs, previous, out, workers = _JOB
+    done = []
+    for output in outputs[share::workers]:
+        digest = _hash(output.key() if output.lazy_key else output.key)
+        target = out / output.path
+        if previous.get(output.path) == digest:
+            try:
+                found = os.stat(target)
+            except FileNotFoundError:
+                pass
+            else:
+                if stat.S_ISREG(found.st_mode):
+                    done.append((output.path, digest, False, found.st_size))
+                    continue
+        content = output.render()
+        _write(target, content)
+        done.append((output.path, digest, True, len(content)))
+    return done
+
+
+def _produce(outputs: list[Output], previous: dict[str, str], out: Path,
+             workers: int) -> list[Done]:
+    """Every output's outcome, from ``workers`` forked processes sharing them in turn (run
+    pages, the bulk, come in a row: each worker takes every ``workers``-th)."""
+    global _JOB
+    _JOB = (outputs, previous, out, workers)
+    try:
+        if workers == 1:
+            return _produce_share(0)
+        # Fork: the workers inherit the gathered data and the compiled templates. Frozen out
+        # of the garbage collector's sight first: its passes would touch, hence copy, every
+        # page of the parent's memory in each worker.
+        gc.freeze()
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                shares = pool.map(_produce_share, range(workers), chunksize=1)
+        finally:
+            gc.unfreeze()
+        return [one for share in shares for one in share]
+    finally:
+        _JOB = None
+
+
+def build_site(config: Any, store: Any, out: Path | None = None,
+               workers: int | None = None) -> BuildReport:
+    """Render the store into ``out`` (default: ``[site] output``), rewriting only what changed.
+
+    ``workers`` processes render and write the pages (default: one per CPU for a site of
+    ``PARALLEL_FROM`` files or more, else 1); the files are the same whatever their number.
+    """
     out = Path(out or config.site.output).resolve()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -681,22 +787,20 @@ def build_site(config: Any, store: Any, out: Path | None = None) -> BuildReport:
             )
     data = gather(config, store)
     outputs = plan(config, data)
-    hashes: dict[str, str] = {}
-    written = unchanged = bytes_written = bytes_total = 0
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(outputs) >= PARALLEL_FROM else 1
     try:
-        for output in outputs:
-            digest = _hash(output.key)
-            hashes[output.path] = digest
-            target = out / output.path
-            if previous.get(output.path) == digest and target.is_file():
+        done = _produce(outputs, previous, out, max(1, min(workers, len(outputs))))
+        hashes: dict[str, str] = {}
+        written = unchanged = bytes_written = bytes_total = 0
+        for path, digest, wrote, size in done:
+            hashes[path] = digest
+            bytes_total += size
+            if wrote:
+                written += 1
+                bytes_written += size
+            else:
                 unchanged += 1
-                bytes_total += target.stat().st_size
-                continue
-            content = output.render()
-            _write(target, content)
-            written += 1
-            bytes_written += len(content)
-            bytes_total += len(content)
         removed = 0
         for stale in sorted(set(previous) - set(hashes)):
             path = (out / stale).resolve()

@@ -118,13 +118,19 @@ def slug(name: str) -> str:
     return f"{clean}-{hashlib.sha1(name.encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"
 
 
+@functools.lru_cache(maxsize=256)
+def _quote_part(text: str) -> str:
+    """A release or branch name quoted for a URL (the same few names for every module)."""
+    return quote(text, safe="")
+
+
 def code_link(pattern: str | None, release: str, branch: str, path: str) -> str | None:
     """The code-browser URL of a file, from the ``[site] code_browser`` pattern."""
     if not pattern:
         return None
     try:
         url = pattern.format(
-            release=quote(release, safe=""), branch=quote(branch, safe=""),
+            release=_quote_part(release), branch=_quote_part(branch),
             path=quote(path.lstrip("/"), safe="/"),
         )
     except (KeyError, IndexError, ValueError):

@@ -164,6 +164,47 @@ def test_changed_data_rewrites_only_its_pages(site):
     assert report.written == len(changed - {build.STATUS_FILE})
 
 
+def _files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def test_worker_processes_write_the_same_site(site, tmp_path):
+    """Pages rendered by forked workers are byte for byte those of one process, and their
+    incremental rebuilds rewrite the same pages."""
+    config, store = site
+    one, two = tmp_path / "one", tmp_path / "two"
+    first = build_site(config, store, one, workers=1)
+    report = build_site(config, store, two, workers=2)
+    assert _files(two) == _files(one)
+    assert (report.pages, report.written, report.bytes_total) == (
+        first.pages, first.pages, first.bytes_total)
+
+    before = _mtimes(two)
+    report = build_site(config, store, two, workers=2)
+    assert report.written == 0 and _mtimes(two) == before
+
+    fill.run(store, "7.0", "6.1", "demo61", "passed", [("account", "upgraded", "")])
+    (two / "modules/hr.html").unlink()
+    serial = build_site(config, store, one, workers=1)
+    report = build_site(config, store, two, workers=2)
+    after = _mtimes(two)
+    changed = {p for p in after if after[p] != before.get(p)} - {build.STATUS_FILE}
+    assert "modules/account.html" in changed and "modules/hr.html" in changed
+    assert report.written == len(changed) == serial.written + 1
+    assert _files(two) == _files(one)
+
+
+def test_worker_write_error_is_a_clear_error(site, tmp_path):
+    config, store = site
+    out = tmp_path / "site"
+    build_site(config, store, out, workers=2)
+    (out / "modules/sale.html").unlink()
+    (out / "modules/sale.html").mkdir()  # a directory where a page goes
+    (out / build.STATUS_FILE).unlink()  # rebuild everything
+    with pytest.raises(SiteError, match="cannot write the site"):
+        build_site(config, store, out, workers=2)
+
+
 @pytest.mark.parametrize("spoil", ["delete", "garbage", "format", "title"])
 def test_any_doubt_rebuilds_everything(site, spoil, tmp_path):
     config, store = site
