@@ -270,16 +270,21 @@ def series_list(data: Gathered) -> list[m.Series]:
     return out
 
 
+@functools.lru_cache(maxsize=8192)  # the same modules fail alike night after night
+def _run_module_row(module: str, outcome: str, before: str | None, after: str | None,
+                    excerpt: str | None, linked: bool) -> m.RunModuleRow:
+    return m.RunModuleRow(
+        module=module, href=f"modules/{m.slug(module)}.html" if linked else None,
+        outcome=outcome, word=m.word(outcome), colour=m.colour(outcome),
+        version_before=before or "", version_after=after or "", excerpt=excerpt or "",
+    )
+
+
 def _run_page(run: Any, modules: list[Any], known: set[str], prev_run: Any,
               next_run: Any) -> m.RunPage:
     def row(x: Any) -> m.RunModuleRow:
-        return m.RunModuleRow(
-            module=x[MODULE],
-            href=f"modules/{m.slug(x[MODULE])}.html" if x[MODULE] in known else None,
-            outcome=x[OUTCOME], word=m.word(x[OUTCOME]), colour=m.colour(x[OUTCOME]),
-            version_before=x[BEFORE] or "", version_after=x[AFTER] or "",
-            excerpt=x[EXCERPT] or "",
-        )
+        return _run_module_row(x[MODULE], x[OUTCOME], x[BEFORE], x[AFTER], x[EXCERPT],
+                               x[MODULE] in known)
 
     return m.RunPage(
         run_id=run.id, release=run.release, previous=run.previous or "", sample=run.sample,
@@ -460,6 +465,9 @@ def environment() -> jinja2.Environment:
     )
     env.globals.update(word=m.word, look=m.look, date_text=m.date_text, share_text=m.share_text,
                        status=status_chip, when=time_tag)
+    # The macros' template is made after the globals it uses; a row is rendered once per build.
+    env.globals["run_row"] = functools.lru_cache(maxsize=8192)(
+        env.get_template("macros.html").module.run_row)
     return env
 
 
