@@ -484,6 +484,9 @@ def _globals_hash(config: Any) -> str:
             if path.is_file():
                 digest.update(str(path.relative_to(base)).encode())
                 digest.update(path.read_bytes())
+    # The code that turns data into pages: a new ouhub renders everything anew.
+    for module in (__file__, m.__file__):
+        digest.update(Path(module).read_bytes())
     return digest.hexdigest()
 
 
