@@ -52,10 +52,10 @@ STATUS_VERDICT = {
 # A rename's or merge's target entry in the same step that decides the verdict too; a `new`
 # target is just the new name showing up, not news about the module.
 _JUDGED_TARGET = ("done", "nothing_to_do", "partial", "unknown", "todo", "removed")
-MODULE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+MODULE_NAME = re.compile(r"^[a-z0-9_]+$")  # technical names are lowercase
 LIST_HINT = (
-    "a module list holds technical names (account, sale_stock, ...) separated by newlines, "
-    "commas or spaces; '#' starts a comment"
+    "a module list holds lowercase technical names (account, sale_stock, ...), "
+    "separated by newlines, commas or spaces; '#' starts a comment"
 )
 
 

@@ -23,9 +23,9 @@
     todo: "blocked", removed: "blocked"
   };
   var JUDGED_TARGET = ["done", "nothing_to_do", "partial", "unknown", "todo", "removed"];
-  var MODULE_NAME = /^[A-Za-z0-9_]+$/;
-  var LIST_HINT = "a module list holds technical names (account, sale_stock, ...) separated " +
-    "by newlines, commas or spaces; '#' starts a comment";
+  var MODULE_NAME = /^[a-z0-9_]+$/;  // technical names are lowercase
+  var LIST_HINT = "a module list holds lowercase technical names (account, sale_stock, ...), " +
+    "separated by newlines, commas or spaces; '#' starts a comment";
 
   function CheckError(message, hint, junkLines) {
     var error = new Error(message);
