@@ -2,7 +2,7 @@
 
 Three steps, as in coverage.py's html.py: gather every page's data from the store
 into frozen records (``model.py``), render each page with a Jinja2 template that
-only loops and reads fields (autoescape on, no ``|safe`` on data), and write only
+only loops and reads fields (autoescape on, data never marked safe), and write only
 what changed. A status file in the output holds a format number, a hash of
 everything global (ouhub's version, the site config, the templates, the static
 files) and a hash per page of its data: an unchanged rebuild rewrites nothing;
