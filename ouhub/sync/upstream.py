@@ -36,6 +36,7 @@ from ouhub.sync.lag import (
     modules_of,
 )
 from ouhub.sync.mirror import revid_text, update_mirror
+from ouhub.sync.stage import selected_branches
 
 log = logging.getLogger("ouhub.sync")
 
@@ -57,8 +58,7 @@ def _open_branch(path: Path, what: str, hint: str) -> VcsBranch:
 
 def upstream_branches(config: Config, releases: Iterable[str] = ()) -> list[Branch]:
     """The configured branches that have an upstream (of the given releases, else all)."""
-    names = list(releases) or list(config.releases)
-    return [b for name in names for b in config.release(name).branches if b.upstream]
+    return [b for b in selected_branches(config, list(releases) or None) if b.upstream]
 
 
 # -- lag ----------------------------------------------------------------------------------------
