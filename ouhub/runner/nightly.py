@@ -20,9 +20,9 @@ from typing import Any
 
 from ouhub.config import Config
 from ouhub.errors import OuhubError, RunnerError
+from ouhub.runner.outcome import ERROR, PASSED
 from ouhub.runner.run import RunResult, clean_leftovers, run_sample
 from ouhub.runner.samples import import_samples
-from ouhub.runner.verdict import ERROR, PASSED
 from ouhub.store import Store, utcnow
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ UPGRADABLE = ("scratch", "copy")
 
 
 @dataclass(frozen=True)
-class ModuleRow:
+class IrModule:
     """A row of ir_module_module: what the database says about a module."""
 
     name: str
@@ -132,7 +132,7 @@ def database_exists(dsn: str, name: str) -> bool:
         return cur.fetchone() is not None
 
 
-def module_rows(dsn: str, dbname: str | None = None) -> dict[str, ModuleRow]:
+def module_rows(dsn: str, dbname: str | None = None) -> dict[str, IrModule]:
     """ir_module_module of a database (read-only), by module name."""
     with connect(dsn, dbname, readonly=True) as conn, conn.cursor() as cur:
         try:
@@ -143,7 +143,7 @@ def module_rows(dsn: str, dbname: str | None = None) -> dict[str, ModuleRow]:
                 "it is not an OpenERP/Odoo database",
                 hint="check the database name",
             ) from exc
-        rows = {name: ModuleRow(name, state or "", version) for name, state, version in cur}
+        rows = {name: IrModule(name, state or "", version) for name, state, version in cur}
         conn.rollback()
         return rows
 

@@ -20,6 +20,7 @@ from typing import Any
 from ouhub.config import Config
 from ouhub.errors import OuhubError, RunnerError
 from ouhub.pgcluster import find_pg_program
+from ouhub.runner.outcome import ERROR, PASSED, ModuleOutcome
 from ouhub.runner.pg import (
     Databases,
     database_exists,
@@ -31,7 +32,6 @@ from ouhub.runner.pg import (
 )
 from ouhub.runner.proc import run_command
 from ouhub.runner.upgrade import StepResult, command_for, detect_release, execute_step, run_dir
-from ouhub.runner.verdict import ERROR, PASSED, ModuleVerdict
 from ouhub.store import RunModule, Store
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class RunResult:
     database: str | None
     kept: bool
     log_path: str | None
-    modules: tuple[ModuleVerdict, ...] = ()
+    modules: tuple[ModuleOutcome, ...] = ()
     dump: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -90,10 +90,10 @@ def branch_revisions(config: Config, store: Store, release: str) -> dict[str, An
 
 def _store_step(store: Store, run_id: int, step: StepResult, started: float) -> None:
     store.finish_run(
-        run_id, status=step.verdict.status, duration=time.monotonic() - started,
-        exit_code=step.exit_code, message=step.verdict.message, log_path=str(step.log_path),
+        run_id, status=step.outcome.status, duration=time.monotonic() - started,
+        exit_code=step.exit_code, message=step.outcome.message, log_path=str(step.log_path),
         modules=[RunModule(m.module, m.outcome, m.version_before, m.version_after, m.scripts,
-                           m.excerpt) for m in step.verdict.modules],
+                           m.excerpt) for m in step.outcome.modules],
     )
 
 
@@ -147,7 +147,7 @@ def run_sample(
         step = execute_step(config, dbs, scratch, rel.previous or "", release, directory)
         _store_step(store, run_id, step, started)
         dumped = None
-        message = step.verdict.message
+        message = step.outcome.message
         if dump_to and step.status == PASSED:
             dumped = str(dump_database(config, scratch, Path(dump_to)))
         elif dump_to:
@@ -158,7 +158,7 @@ def run_sample(
             sample=sample.name, status=step.status, message=message,
             duration=time.monotonic() - started, command_seconds=step.command_seconds,
             database=scratch, kept=keep, log_path=str(step.log_path),
-            modules=step.verdict.modules, dump=dumped,
+            modules=step.outcome.modules, dump=dumped,
         )
     except OuhubError as exc:
         _fail_run(store, run_id, started, exc.message)
@@ -266,9 +266,9 @@ def migrate_database(
             break
         _store_step(store, run_id, step, started)
         results.append(RunResult(
-            run_id, "migrate", previous, release, None, step.status, step.verdict.message,
+            run_id, "migrate", previous, release, None, step.status, step.outcome.message,
             time.monotonic() - started, step.command_seconds, current, True,
-            str(step.log_path), step.verdict.modules,
+            str(step.log_path), step.outcome.modules,
         ))
         say(f"step {index + 1}/{len(hops)}: {previous} -> {release} {step.status} in "
             f"{step.command_seconds:.0f}s")

@@ -4,7 +4,7 @@ The command is the release's template from ``[runner.commands]``, split like a
 shell line and then filled in token by token (so paths with spaces stay one
 argument). It runs in its own process group with PG* set, its output and its
 ``--logfile`` land under ``<data>/runs/<run id>/``, and a timeout kills the
-whole group. Then ``ir_module_module`` is read again and ``verdict.decide``
+whole group. Then ``ir_module_module`` is read again and ``outcome.decide_run``
 weighs the evidence.
 """
 
@@ -21,9 +21,9 @@ from ouhub.config import Config
 from ouhub.coverage.manifest import MANIFEST_NAMES, ManifestError, parse_manifest
 from ouhub.errors import OuhubError, RunnerError
 from ouhub.runner.logparse import parse_log
-from ouhub.runner.pg import Databases, ModuleRow, module_rows, pg_env, server_params
+from ouhub.runner.outcome import ERROR, RunOutcome, decide_run, version_tuple
+from ouhub.runner.pg import Databases, IrModule, module_rows, pg_env, server_params
 from ouhub.runner.proc import redact_argv, run_command
-from ouhub.runner.verdict import ERROR, RunVerdict, decide, version_tuple
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,12 @@ NO_END_STAGE = ("6.0", "6.1", "7.0")
 
 @dataclass(frozen=True)
 class StepResult:
-    """One step's outcome: the verdict plus where its evidence lives."""
+    """One step's result: its outcome plus where its evidence lives."""
 
     previous: str
     release: str
     database: str
-    verdict: RunVerdict
+    outcome: RunOutcome
     exit_code: int | None
     timed_out: bool
     command_seconds: float
@@ -49,7 +49,7 @@ class StepResult:
 
     @property
     def status(self) -> str:
-        return self.verdict.status
+        return self.outcome.status
 
 
 def run_dir(config: Config, run_id: int) -> Path:
@@ -103,7 +103,7 @@ def _manifest_version(module_dir: Path, release: str) -> str | None:
 
 
 def modules_with_scripts(
-    dirs: Iterable[Path], release: str, before: dict[str, ModuleRow]
+    dirs: Iterable[Path], release: str, before: dict[str, IrModule]
 ) -> dict[str, list[str]]:
     """Per installed module, the migration scripts of OpenUpgrade's branches this step must run.
 
@@ -248,12 +248,12 @@ def execute_step(
     try:
         after = module_rows(config.dsn, database)
     except OuhubError as exc:
-        verdict = RunVerdict(ERROR, f"cannot read the database after the upgrade: {exc}", ())
+        outcome = RunOutcome(ERROR, f"cannot read the database after the upgrade: {exc}", ())
     else:
-        verdict = decide(before, after, report, result.returncode, result.timed_out,
+        outcome = decide_run(before, after, report, result.returncode, result.timed_out,
                          with_scripts=set(expected))
     return StepResult(
-        previous=previous, release=release, database=database, verdict=verdict,
+        previous=previous, release=release, database=database, outcome=outcome,
         exit_code=result.returncode, timed_out=result.timed_out,
         command_seconds=result.duration, log_path=log_path, server_log=server_log,
         pid=result.pid,
@@ -271,7 +271,7 @@ def _redact_file(path: Path, password: str) -> None:
             path.write_text(text.replace(password, "***"), encoding="utf-8")
 
 
-def detect_release(config: Config, rows: dict[str, ModuleRow]) -> str:
+def detect_release(config: Config, rows: dict[str, IrModule]) -> str:
     """The release of a database, from base's latest_version (``7.0.1.3`` -> ``7.0``)."""
     base = rows.get("base")
     if base is None or not base.version:

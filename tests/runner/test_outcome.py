@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from ouhub.runner.logparse import parse_log
-from ouhub.runner.verdict import ModuleState, decide
+from ouhub.runner.outcome import decide_run
+from ouhub.runner.pg import IrModule
 
 T = "2024-01-02 03:04:05,678 4242 {level} db openerp.{logger}: {message}"
 
@@ -12,8 +13,8 @@ def line(message: str, level: str = "INFO", logger: str = "modules.loading") -> 
     return T.format(level=level, logger=logger, message=message)
 
 
-def state(**modules: tuple[str, str]) -> dict[str, ModuleState]:
-    return {name: ModuleState(name, st, version) for name, (st, version) in modules.items()}
+def state(**modules: tuple[str, str]) -> dict[str, IrModule]:
+    return {name: IrModule(name, st, version) for name, (st, version) in modules.items()}
 
 
 BEFORE = state(base=("installed", "6.1.1.3"), sale=("installed", "6.1.1.0"),
@@ -67,28 +68,28 @@ SALE_FAILED = state(base=("installed", "7.0.1.3"), sale=("to upgrade", "6.1.1.0"
      {"base": "upgraded", "sale": "failed", "stock": "upgraded"}),
 ])
 def test_decide(after, log, exit_code, timed_out, scripts, status, outcomes):
-    verdict = decide(BEFORE, after, parse_log(log), exit_code, timed_out, with_scripts=scripts)
-    assert verdict.status == status, verdict.message
-    assert {m.module: m.outcome for m in verdict.modules} == outcomes
+    outcome = decide_run(BEFORE, after, parse_log(log), exit_code, timed_out, with_scripts=scripts)
+    assert outcome.status == status, outcome.message
+    assert {m.module: m.outcome for m in outcome.modules} == outcomes
 
 
 def test_failed_module_carries_the_traceback_and_the_message_names_it():
-    verdict = decide(BEFORE, SALE_FAILED, parse_log(SALE_ERROR), 0, False, {"sale"})
-    sale = next(m for m in verdict.modules if m.module == "sale")
+    outcome = decide_run(BEFORE, SALE_FAILED, parse_log(SALE_ERROR), 0, False, {"sale"})
+    sale = next(m for m in outcome.modules if m.module == "sale")
     assert "ValueError: boom" in sale.excerpt
-    assert verdict.message.startswith("sale: ")
+    assert outcome.message.startswith("sale: ")
 
 
 def test_uninstalled_modules_are_ignored_and_no_module_is_an_error():
-    before = {**BEFORE, "crm": ModuleState("crm", "uninstalled", None)}
-    assert "crm" not in {m.module for m in decide(before, ALL_UP, parse_log(CLEAN), 0, False,
+    before = {**BEFORE, "crm": IrModule("crm", "uninstalled", None)}
+    assert "crm" not in {m.module for m in decide_run(before, ALL_UP, parse_log(CLEAN), 0, False,
                                                   {"sale"}).modules}
-    assert decide({}, {}, parse_log(""), 0, False).status == "error"
+    assert decide_run({}, {}, parse_log(""), 0, False).status == "error"
 
 
 def test_why_is_one_line_naming_the_exception_or_the_reason():
-    verdict = decide(BEFORE, SALE_FAILED, parse_log(SALE_ERROR), 0, False, {"sale"})
-    why = {m.module: m.why for m in verdict.modules}
+    outcome = decide_run(BEFORE, SALE_FAILED, parse_log(SALE_ERROR), 0, False, {"sale"})
+    why = {m.module: m.why for m in outcome.modules}
     assert why["sale"] == "ValueError: boom"
     assert why["stock"] == "stock was left in state 'to upgrade'"
     assert why["base"] == ""

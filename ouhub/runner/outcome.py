@@ -23,16 +23,7 @@ CONSIDERED_STATES = ("installed", "to upgrade", "to install")
 
 
 @dataclass(frozen=True)
-class ModuleState:
-    """What ir_module_module says about one module."""
-
-    name: str
-    state: str
-    version: str | None
-
-
-@dataclass(frozen=True)
-class ModuleVerdict:
+class ModuleOutcome:
     module: str
     outcome: str  # upgraded, failed, not_reached
     version_before: str | None
@@ -43,10 +34,10 @@ class ModuleVerdict:
 
 
 @dataclass(frozen=True)
-class RunVerdict:
+class RunOutcome:
     status: str  # passed, failed, timeout, error
     message: str
-    modules: tuple[ModuleVerdict, ...]
+    modules: tuple[ModuleOutcome, ...]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -65,18 +56,18 @@ def version_tuple(version: str | None) -> tuple:
     return tuple(parts)
 
 
-def decide(
+def decide_run(
     before: Mapping[str, Any],
     after: Mapping[str, Any],
     report: LogReport,
     exit_code: int | None,
     timed_out: bool,
     with_scripts: Collection[str] = (),
-) -> RunVerdict:
+) -> RunOutcome:
     """The run status and per-module outcomes.
 
     ``before``/``after``: module name -> a row with ``state`` and ``version``
-    (``ModuleState`` or anything alike). ``with_scripts``: the modules that have
+    (``pg.IrModule`` or anything alike). ``with_scripts``: the modules that have
     migration scripts for this step, whose scripts must show up in the log.
     """
     errors = _errors_by_module(report)
@@ -90,7 +81,7 @@ def decide(
     last_loaded = loaded[-1] if loaded else None
     clean_finish = not timed_out and exit_code == 0 and not report.errors and not report.fatal
 
-    verdicts = []
+    outcomes = []
     for name in sorted(before):
         row = before[name]
         if row.state not in CONSIDERED_STATES:
@@ -131,21 +122,21 @@ def decide(
             reasons.insert(0, f"the upgrade timed out while loading {name}")
         excerpt = "" if outcome == UPGRADED else "\n".join(dict.fromkeys(reasons))
         why = "" if outcome == UPGRADED else _last_line(reasons[0])
-        verdicts.append(ModuleVerdict(name, outcome, row.version, version_after, ran, excerpt,
+        outcomes.append(ModuleOutcome(name, outcome, row.version, version_after, ran, excerpt,
                                       why))
 
-    modules = tuple(verdicts)
+    modules = tuple(outcomes)
     bad = [v for v in modules if v.outcome != UPGRADED]
     log_errors = list(report.errors)
     fatal = report.fatal
     if not modules:
-        return RunVerdict(ERROR, "no installed module in the database before the run", modules)
+        return RunOutcome(ERROR, "no installed module in the database before the run", modules)
     if timed_out:
         where = next((v.module for v in bad if v.outcome == MODULE_FAILED), None)
-        return RunVerdict(TIMEOUT, "the upgrade command timed out"
+        return RunOutcome(TIMEOUT, "the upgrade command timed out"
                           + (f" while loading {where}" if where else ""), modules)
     if exit_code not in (0, None) and not log_errors and not fatal:
-        return RunVerdict(ERROR, f"the upgrade command exited {exit_code} with no error in "
+        return RunOutcome(ERROR, f"the upgrade command exited {exit_code} with no error in "
                           "its log" + _summary(bad), modules)
     if bad or log_errors or fatal:
         first = next((v for v in bad if v.outcome == MODULE_FAILED), bad[0] if bad else None)
@@ -160,8 +151,8 @@ def decide(
             parts.append("the server aborted the update")
         if exit_code not in (0, None):
             parts.append(f"exit code {exit_code}")
-        return RunVerdict(FAILED, "; ".join(parts) + _summary(bad), modules)
-    return RunVerdict(PASSED, f"{len(modules)} modules upgraded", modules)
+        return RunOutcome(FAILED, "; ".join(parts) + _summary(bad), modules)
+    return RunOutcome(PASSED, f"{len(modules)} modules upgraded", modules)
 
 
 # the exception line that ends a traceback: "ValueError: boom", "psycopg2.errors.X: ..."
@@ -189,7 +180,7 @@ def _headline(excerpt: str) -> str:
     return record.message if record else line
 
 
-def _summary(bad: list[ModuleVerdict]) -> str:
+def _summary(bad: list[ModuleOutcome]) -> str:
     failed = sum(1 for v in bad if v.outcome == MODULE_FAILED)
     missed = sum(1 for v in bad if v.outcome == NOT_REACHED)
     bits = [f"{failed} failed"] if failed else []
