@@ -90,8 +90,10 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, subproces
 
 
 def main() -> None:
-    from ouhub import check
     from ouhub import config as config_mod
+    from ouhub.check.data import build_check_data
+    from ouhub.check.modlist import parse_module_list
+    from ouhub.check.rules import decide_verdicts
     from ouhub.store import Store
 
     with tempfile.TemporaryDirectory(prefix="ouhub-bench-check-") as tmp:
@@ -114,11 +116,11 @@ def main() -> None:
         config = config_mod.load(config_path)
         with Store.open(config.store_path) as store:
             started = time.perf_counter()
-            data = check.build_check_data(config, store)
+            data = build_check_data(config, store)
             build_ms = (time.perf_counter() - started) * 1000
-        modules = check.parse_module_list(listing.read_text())
+        modules = parse_module_list(listing.read_text())
         started = time.perf_counter()
-        report = check.decide(modules, RELEASES[0], RELEASES[-1], data)
+        report = decide_verdicts(modules, RELEASES[0], RELEASES[-1], data)
         decide_ms = (time.perf_counter() - started) * 1000
 
     def median(name: str, index: int) -> float:

@@ -923,57 +923,20 @@ def check_command(
       ouhub check --to 9.0 --modules-file modules.txt --format markdown
       ouhub check --to 9.0 --database postgresql://odoo@dbhost/prod --format json
     """
-    import gc
+    from ouhub.check.command import check, without_gc
+    from ouhub.check.data import cached_check_data
+    from ouhub.check.render import render
 
-    from ouhub import check
-
-    if not target:
-        raise check.CheckError("--to is required: the release to upgrade to",
-                               hint="e.g. ouhub check --to 8.0 --from 7.0 --modules account")
-    found = check.read_input(modules, modules_file, database)
-    # A short burst of many small objects (the report and its rendering): the cyclic GC
-    # would only rescan them and the check data, ~30% of the time; it is back on after.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        report, detected = _check_report(obj, check, target, source, found, data_file)
-        text = check.render(report, found, detected, "json" if as_json else fmt)
-    except OuhubError as exc:
-        if isinstance(exc, check.CheckError):
-            raise
-        # Exit 2 means "something is blocked" here: a bad config or store is a usage error.
-        raise check.CheckError(exc.message, hint=exc.hint) from exc
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    if detected and fmt == "table" and not as_json:
-        output.info(f"database release {report.source} (base {found.base_version})")
+    with without_gc():
+        result = check(target, source, modules, modules_file, database, data_file,
+                       stored=lambda: cached_check_data(obj.config, obj.store))
+        text = render(result.report, result.found, result.detected,
+                      "json" if as_json else fmt)
+    if result.detected and fmt == "table" and not as_json:
+        output.info(f"database release {result.report.source} "
+                    f"(base {result.found.base_version})")
     sys.stdout.write(text)
-    sys.exit(report.exit_code)
-
-
-def _check_report(
-    obj: Context, check: Any, target: str, source: str | None, found: Any, data_file: str | None
-) -> Any:
-    """(report, source detected?), from a check-data file or the store (only the steps needed)."""
-    if data_file:
-        try:
-            text = Path(data_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise check.CheckError(f"cannot read the check data {data_file}: {exc}",
-                                   hint="pass the api/check-data.json of a built site") from exc
-        data = check.load_check_data(text, data_file)
-
-        def load(releases: Any) -> dict[str, Any]:
-            return data
-    else:
-        loaded: list[dict[str, Any]] = []
-
-        def load(releases: Any) -> dict[str, Any]:
-            if not loaded:
-                loaded.append(check.cached_check_data(obj.config, obj.store))
-            return loaded[0]
-    return check.run_check(target, source, found, load)
+    sys.exit(result.report.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,18 +11,10 @@ from typing import Any
 
 import pytest
 
-from ouhub.check import (
-    CheckReport,
-    ModuleListError,
-    check_data_js,
-    decide,
-    load_check_data,
-    markdown,
-    parse_module_list,
-    reason_lines,
-    release_of_version,
-    table_rows,
-)
+from ouhub.check.data import check_data_js, load_check_data
+from ouhub.check.modlist import ModuleListError, parse_module_list
+from ouhub.check.render import markdown, reason_lines, table_rows
+from ouhub.check.rules import CheckReport, decide_verdicts
 from ouhub.errors import CheckError
 
 VECTORS_PATH = Path(__file__).parent / "check_vectors.json"
@@ -66,7 +58,7 @@ ERRORS = [v for v in VECTORS["decide"] if "error" in v]
 @pytest.mark.parametrize("vector", DECIDE, ids=[v["name"] for v in DECIDE])
 def test_decide_vectors(vector: dict[str, Any]) -> None:
     data = VECTORS["data"][vector["data"]]
-    report = decide(vector["modules"], vector["source"], vector["target"], data)
+    report = decide_verdicts(vector["modules"], vector["source"], vector["target"], data)
     check_vector(vector, report.to_dict())
 
 
@@ -74,7 +66,7 @@ def test_decide_vectors(vector: dict[str, Any]) -> None:
 def test_decide_rejects_bad_releases(vector: dict[str, Any]) -> None:
     data = VECTORS["data"][vector["data"]]
     with pytest.raises(CheckError) as info:
-        decide(vector["modules"], vector["source"], vector["target"], data)
+        decide_verdicts(vector["modules"], vector["source"], vector["target"], data)
     assert vector["error"] in info.value.message
     assert info.value.hint and info.value.exit_code == 3
 
@@ -104,7 +96,7 @@ def test_junk_message_shows_each_bad_line() -> None:
 
 def test_report_json_form_is_stable() -> None:
     data = VECTORS["data"]["chain"]
-    report = decide(["account", "my_custom", "users_ldap"], "6.1", "8.0", data).to_dict()
+    report = decide_verdicts(["account", "my_custom", "users_ldap"], "6.1", "8.0", data).to_dict()
     assert set(report) == {
         "schema_version", "source", "target", "steps", "modules", "summary", "exit_code",
     }
@@ -131,14 +123,14 @@ def test_report_json_form_is_stable() -> None:
 
 
 def test_not_covered_says_what_ouhub_cannot_know() -> None:
-    report = decide(["my_custom"], "6.1", "7.0", VECTORS["data"]["chain"])
+    report = decide_verdicts(["my_custom"], "6.1", "7.0", VECTORS["data"]["chain"])
     text = report.modules[0].steps[0].reasons[0].text
     assert text.startswith("my_custom is unknown to ouhub")
     assert "custom or community (e.g. OCA)" in text and "migrate it yourself" in text
 
 
 def test_a_module_unknown_in_every_step_is_said_once() -> None:
-    report = decide(["my_custom", "mrp"], "6.1", "9.0", VECTORS["data"]["chain"])
+    report = decide_verdicts(["my_custom", "mrp"], "6.1", "9.0", VECTORS["data"]["chain"])
     assert [s.verdict for s in report.modules[1].steps] == ["not_covered"] * 3  # JSON: per step
     lines = reason_lines(report)
     start = lines.index("my_custom: not covered")
@@ -150,7 +142,7 @@ def test_a_module_unknown_in_every_step_is_said_once() -> None:
 
 
 def test_renames_name_their_target_in_json_and_table() -> None:
-    report = decide(["users_ldap", "web_process"], "6.1", "8.0", VECTORS["data"]["chain"])
+    report = decide_verdicts(["users_ldap", "web_process"], "6.1", "8.0", VECTORS["data"]["chain"])
     users, web = report.modules
     assert users.steps[0].to_dict()["target"] == "auth_ldap"
     assert [s.name for s in users.steps] == ["users_ldap", "auth_ldap"]
@@ -165,7 +157,7 @@ def test_markdown_keeps_log_excerpts_as_blocks() -> None:
     data = json.loads(json.dumps(VECTORS["data"]["chain"]))
     run = data["steps"]["7.0"]["modules"]["account"]["run"]
     run["evidence"] = ["Traceback (most recent call last):\n  x ~~~ y\nKeyError: 'a|b'"]
-    out = markdown(decide(["account"], "6.1", "7.0", data))
+    out = markdown(decide_verdicts(["account"], "6.1", "7.0", data))
     block = out[out.index("~~~~\n"):]
     assert block.splitlines()[:5] == [
         "~~~~", "      Traceback (most recent call last):", "        x ~~~ y",
@@ -178,22 +170,13 @@ def test_markdown_keeps_log_excerpts_as_blocks() -> None:
      ({"not_covered": 1}, 2)],
 )
 def test_exit_code(counts: dict[str, int], code: int) -> None:
-    from ouhub.check import ModuleVerdict
+    from ouhub.check.rules import ModuleVerdict
 
     modules = tuple(
         ModuleVerdict(f"{verdict}{i}", verdict, ())
         for verdict, n in counts.items() for i in range(n)
     )
     assert CheckReport("6.1", "7.0", (("6.1", "7.0"),), modules).exit_code == code
-
-
-@pytest.mark.parametrize(
-    ("version", "release"),
-    [("7.0.1.3", "7.0"), ("6.1.1.1", "6.1"), ("12.0.1.3", "12.0"), ("saas~11.1.1.3", "saas~11.1"),
-     ("8.0", "8.0"), ("1.3", "1.3"), ("", None), (None, None), ("garbage", None)],
-)
-def test_release_of_base_version(version: str | None, release: str | None) -> None:
-    assert release_of_version(version) == release
 
 
 def test_check_data_js_is_inert_script() -> None:
@@ -214,7 +197,7 @@ def test_load_check_data_rejects_other_files(tmp_path: Path) -> None:
 
 
 def test_excerpt_tail_keeps_whole_last_lines() -> None:
-    from ouhub.check import excerpt_tail
+    from ouhub.check.data import excerpt_tail
 
     text = "\n".join(f"line {i} " + "x" * 40 for i in range(50)) + "\nKeyError: 'mail'\n"
     tail = excerpt_tail(text, limit=200)

@@ -13,8 +13,10 @@ from click.testing import CliRunner, Result
 
 from examples.demo.sampledb import SampleModule, create_sample_database
 from ouhub import config as config_mod
-from ouhub.check import CACHE_NAME, build_check_data, connect_readonly, read_installed
+from ouhub.check.data import CACHE_NAME, build_check_data
+from ouhub.check.db import read_installed
 from ouhub.cli import main
+from ouhub.runner.pg import connect
 from ouhub.store import Store
 from tests.check_store import record_coverage, record_run
 
@@ -98,7 +100,7 @@ def test_check_data_from_the_store(project: Path) -> None:
     json.dumps(data)
 
 
-def test_modules_table_spells_out_each_hop(project: Path) -> None:
+def test_modules_table_spells_out_each_step(project: Path) -> None:
     result = invoke(project, "--from", "6.1", "--to", "8.0", "--modules", "base,sale users_ldap")
     assert result.exit_code == 1, result.output  # sale: declared and found disagree in 8.0
     out = result.stdout
@@ -218,8 +220,7 @@ def test_database_read_only_and_detected_release(project: Path, pg_database: str
 def test_the_connection_refuses_writes(pg_database: str) -> None:
     create_sample_database(pg_database, "7.0", SAMPLE, partners=5)
     before = snapshot(pg_database)
-    conn = connect_readonly(pg_database)
-    try:
+    with connect(pg_database, readonly=True) as conn:
         installed = read_installed(conn, pg_database)
         assert installed.release == "7.0" and "mrp" not in installed.versions
         for statement in (
@@ -230,8 +231,6 @@ def test_the_connection_refuses_writes(pg_database: str) -> None:
             with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction), conn.cursor() as cur:
                 cur.execute(statement)
             conn.rollback()
-    finally:
-        conn.close()
     assert snapshot(pg_database) == before
 
 

@@ -108,6 +108,8 @@ def create_statement(name: str, template: str | None, server_version: int) -> sq
 
 @contextmanager
 def connect(dsn: str, dbname: str | None = None, readonly: bool = False) -> Iterator:
+    """A connection to ``dbname`` on the server of ``dsn`` (default: the DSN's database);
+    ``readonly``: every transaction is READ ONLY, else each statement commits at once."""
     target = dsn_for(dsn, dbname) if dbname else dsn
     try:
         conn = psycopg2.connect(target, connect_timeout=10)

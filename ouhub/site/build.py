@@ -186,12 +186,10 @@ def _upstream(store: Any, config: Any) -> list[m.UpstreamBranch]:
 
 
 def _check_data(config: Any, store: Any) -> dict[str, Any] | None:
-    """The check page's data, from the check stage's own builder (None until it exists)."""
-    try:
-        from ouhub import check
-    except ImportError:
-        return None
-    return check.build_check_data(config, store)
+    """The check page's data, from the check stage's own builder."""
+    from ouhub.check.data import build_check_data
+
+    return build_check_data(config, store)
 
 
 # -- deriving the pages' records ------------------------------------------------------------------
@@ -620,12 +618,12 @@ def plan(config: Any, data: Gathered) -> list[Output]:
     page("upstream.html", "upstream.html", branches=upstream)
 
     if data.check_data is not None:
-        from ouhub import check
+        from ouhub.check.data import check_data_js
 
         check_data = data.check_data
         blob("api/check-data.json", ("check", check_data), lambda: _json(check_data))
         blob("api/check-data.js", ("check-js", check_data),
-             lambda: check.check_data_js(check_data).encode())
+             lambda: check_data_js(check_data).encode())
         page("check.html", "check.html", releases=tuple(
             r.name for r in config.releases.values()))
 

@@ -1,4 +1,4 @@
-"""check.js in the real browser: the shared vectors give the same reports as ouhub.check.
+"""check.js in the real browser: the shared vectors give the same reports as ouhub.check.rules.
 
 check.js is loaded into a blank page (no site needed) and its pure functions are
 called with each vector; the report must equal Python's ``CheckReport.to_dict()``
@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from ouhub.check import ModuleListError, check_data_js, decide, parse_module_list
+from ouhub.check.data import check_data_js
+from ouhub.check.modlist import ModuleListError, parse_module_list
+from ouhub.check.rules import decide_verdicts
 from tests.test_check import DECIDE, ERRORS, VECTORS, check_vector
 
 CHECK_JS = Path(__file__).parents[2] / "ouhub" / "site" / "static" / "check.js"
@@ -53,8 +55,8 @@ def test_js_decide_agrees_with_python(js_page: Any, vector: dict[str, Any]) -> N
     result = js_decide(js_page, vector)
     assert "report" in result, result
     check_vector(vector, result["report"])
-    python = decide(vector["modules"], vector["source"], vector["target"],
-                    VECTORS["data"][vector["data"]]).to_dict()
+    python = decide_verdicts(vector["modules"], vector["source"], vector["target"],
+                             VECTORS["data"][vector["data"]]).to_dict()
     assert result["report"] == python
 
 
@@ -129,10 +131,10 @@ def test_check_page_shows_verdicts_as_text(page: Any, tmp_path: Path) -> None:
 
 def test_built_site_check_page_agrees_with_the_cli(page: Any, tmp_path: Path) -> None:
     """A site built from a store, the same module list in its check page and in
-    `ouhub check`: the same verdict per module and step, the same hops spelled out."""
+    `ouhub check`: the same verdict per module and step, the same steps spelled out."""
     from click.testing import CliRunner
 
-    from ouhub.check import build_check_data
+    from ouhub.check.data import build_check_data
     from ouhub.cli import main
     from ouhub.site.build import build_site
     from ouhub.store import Store

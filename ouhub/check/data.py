@@ -1,0 +1,165 @@
+"""The check data: per step and module, coverage status, evidence and last run outcome.
+
+Built from the store (``build_check_data``), cached in the data dir
+(``cached_check_data``), published by the site as ``api/check-data.json`` and
+``api/check-data.js``, and read back from such a file (``load_check_data``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ouhub.errors import CheckError
+
+SCHEMA_VERSION = 1
+
+
+def load_check_data(text: str, source: str) -> dict[str, Any]:
+    """A check-data document read from a file (e.g. the site's api/check-data.json)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CheckError(
+            f"{source}: not JSON: {exc}", hint="pass the site's api/check-data.json"
+        ) from exc
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise CheckError(
+            f"{source}: not check data of schema version {SCHEMA_VERSION}",
+            hint="pass the api/check-data.json of a site built by this ouhub version",
+        )
+    return data
+
+
+def check_data_js(data: Mapping[str, Any]) -> str:
+    """The check data as a script (api/check-data.js): a page on file:// cannot fetch() JSON."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    # Keep it inert even if someone inlines it in a <script> element.
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f"window.OUHUB_CHECK_DATA = {text};\n"
+
+
+def build_check_data(
+    config: Any, store: Any, releases: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """Per step, per module: coverage status, target, evidence lines and last run outcome.
+
+    Steps are keyed by their release (the step previous -> release); ``releases``
+    limits the steps filled (the command needs only its chain; the site needs all).
+    """
+    wanted = None if releases is None else set(releases)
+    steps: dict[str, Any] = {}
+    for previous, release in config.steps:
+        if wanted is not None and release not in wanted:
+            continue
+        modules: dict[str, Any] = {}
+        for module, status, target, evidence, disagreements in store.check_coverage_rows(release):
+            entry: dict[str, Any] = {"status": status}
+            if target:
+                entry["target"] = target
+            if evidence != _NO_EVIDENCE:
+                lines = evidence_lines(json.loads(evidence))
+                if lines:
+                    entry["evidence"] = lines
+            if disagreements != "[]":
+                found = [str(d) for d in json.loads(disagreements)]
+                if found:
+                    entry["disagreements"] = found
+            modules[module] = entry
+        for outcome in store.last_run_outcomes(release).values():
+            entry = modules.get(outcome.module)
+            if entry is not None:
+                entry["run"] = _run_entry(outcome)
+        steps[release] = {"previous": previous, "release": release, "modules": modules}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "releases": [{"name": r.name, "previous": r.previous} for r in config.releases.values()],
+        "steps": steps,
+    }
+
+
+def cached_check_data(config: Any, store: Any) -> dict[str, Any]:
+    """The check data of every step, from a cache file in the data dir while the store's
+    scans and finished runs are unchanged (the key), else built and cached anew.
+
+    The cache is marshal, not JSON: it is read on every check and marshal reads this
+    plain tree of dicts, lists and strings about twice as fast. It is private to this
+    Python (its version is in the key); a file that does not load is rebuilt.
+    """
+    import logging
+    import marshal
+    import os
+    import sys
+
+    log = logging.getLogger(__name__)
+    key = json.dumps([SCHEMA_VERSION, list(sys.version_info[:2]), marshal.version,
+                      [[r.name, r.previous] for r in config.releases.values()],
+                      store.check_data_key()])
+    path = config.data_dir / "cache" / CACHE_NAME
+    try:
+        with open(path, "rb") as fh:
+            cached = marshal.loads(fh.read())  # marshal.load(fh) reads piecemeal: slow
+        if cached.get("key") == key:
+            return cached["data"]
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, EOFError, TypeError, AttributeError, KeyError) as exc:
+        log.info("ignoring the check data cache %s: %s", path, exc)
+    data = build_check_data(config, store)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f".{path.name}.{os.getpid()}")
+        with open(scratch, "wb") as fh:
+            marshal.dump({"key": key, "data": data}, fh)
+        os.replace(scratch, path)
+    except (OSError, ValueError) as exc:  # a cache we cannot write only costs time
+        log.info("cannot write the check data cache %s: %s", path, exc)
+    return data
+
+
+# The check data cache's file name in <data_dir>/cache (see cached_check_data).
+CACHE_NAME = "check-data.marshal"
+
+
+# How the store writes an Evidence with nothing in it (json.dumps(..., sort_keys=True)).
+_NO_EVIDENCE = '{"apriori": null, "declaration": null, "scripts": []}'
+
+
+def evidence_lines(evidence: Mapping[str, Any]) -> list[str]:
+    """Coverage evidence as short lines: script paths, the declaration line, the apriori entry."""
+    lines = [f"script: {path}" for path in evidence.get("scripts") or ()]
+    if evidence.get("declaration"):
+        lines.append(f"declared: {evidence['declaration']}")
+    if evidence.get("apriori"):
+        lines.append(f"apriori: {evidence['apriori']}")
+    return lines
+
+
+def excerpt_tail(text: str, limit: int = 600) -> str:
+    """The end of a log excerpt (where the error is), cut at a line boundary."""
+    lines = text.strip().splitlines()
+    kept: list[str] = []
+    size = 0
+    for line in reversed(lines):
+        if kept and size + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(reversed(kept))[-limit:]
+
+
+def _run_entry(outcome: Any) -> dict[str, Any]:
+    """A ModuleRunOutcome of the store as the check data's ``run``."""
+    run: dict[str, Any] = {
+        "outcome": outcome.outcome,
+        "run_status": outcome.run_status,
+        "sample": outcome.sample,
+        "at": outcome.finished_at,
+        "run_id": outcome.run_id,
+    }
+    if outcome.outcome == "failed" and outcome.excerpt:
+        run["evidence"] = [excerpt_tail(outcome.excerpt)]
+    return {k: v for k, v in run.items() if v is not None}
+
+

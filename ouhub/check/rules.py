@@ -1,0 +1,346 @@
+"""The verdict rules of `ouhub check`, pure: module names and check data in, a report out.
+
+The check data (``ouhub.check.data``) is the very document the site publishes as
+``api/check-data.json``; ``ouhub/site/static/check.js`` applies the same rules to it
+in the browser, and ``tests/check_vectors.json`` holds them to agreeing.
+
+Verdict rules, per module and step along the chain source -> target:
+
+=============  ===============================================================
+``ok``         done, nothing_to_do, new (or renamed/merged into a module that is)
+``at_risk``    partial; declared and found disagree; the last nightly run failed
+               on the module; coverage status unknown
+``blocked``    todo; removed without a replacement (the chain stops there)
+``not_covered`` not in OpenUpgrade's coverage of that step: a custom or community
+               module the user migrates; or no coverage stored for the step
+=============  ===============================================================
+
+A renamed or merged module is judged with its target's entry in the same step,
+and looked up under the target's name in later steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ouhub.errors import CheckError
+
+REPORT_SCHEMA_VERSION = 1
+# Order is severity: a module's overall verdict is the worst of its steps.
+VERDICTS = ("ok", "at_risk", "not_covered", "blocked")
+_SEVERITY = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
+STATUS_VERDICT = {
+    "done": "ok",
+    "nothing_to_do": "ok",
+    "new": "ok",
+    "partial": "at_risk",
+    "unknown": "at_risk",
+    "todo": "blocked",
+    "removed": "blocked",
+}
+# A rename's or merge's target entry in the same step that decides the verdict too; a `new`
+# target is just the new name showing up, not news about the module.
+_JUDGED_TARGET = ("done", "nothing_to_do", "partial", "unknown", "todo", "removed")
+
+
+# -- records -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a verdict: a stable code, a sentence, and the evidence it rests on."""
+
+    code: str
+    text: str
+    evidence: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "text": self.text, "evidence": list(self.evidence)}
+
+
+@dataclass(frozen=True)
+class StepVerdict:
+    """The verdict of one module in one step; ``name`` is the name looked up there and
+    ``target`` the module it is renamed or merged into there (looked up in later steps)."""
+
+    previous: str
+    release: str
+    name: str
+    status: str | None
+    verdict: str
+    reasons: tuple[Reason, ...]
+    target: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "previous": self.previous,
+            "release": self.release,
+            "name": self.name,
+            "status": self.status,
+            "verdict": self.verdict,
+            "target": self.target,
+            # Reason.to_dict inlined: a report holds ~10 reasons per module, a thousand modules.
+            "reasons": [{"code": r.code, "text": r.text, "evidence": list(r.evidence)}
+                        for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True)
+class ModuleVerdict:
+    """A module of the user's list: its worst verdict and one entry per step it reached."""
+
+    module: str
+    verdict: str
+    steps: tuple[StepVerdict, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "module": self.module,
+            "verdict": self.verdict,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    source: str
+    target: str
+    steps: tuple[tuple[str, str], ...]
+    modules: tuple[ModuleVerdict, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {verdict: 0 for verdict in VERDICTS}
+        for module in self.modules:
+            counts[module.verdict] += 1
+        return counts
+
+    @property
+    def exit_code(self) -> int:
+        """0 all ok, 1 something at risk, 2 something blocked or not covered."""
+        counts = self.counts
+        if counts["blocked"] or counts["not_covered"]:
+            return 2
+        return 1 if counts["at_risk"] else 0
+
+    def step_counts(self) -> list[dict[str, Any]]:
+        rows = {r: {"previous": p, "release": r, **dict.fromkeys(VERDICTS, 0)}
+                for p, r in self.steps}
+        for module in self.modules:
+            for step in module.steps:
+                rows[step.release][step.verdict] += 1
+        return list(rows.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON form (README "Check"); check.js returns exactly this."""
+        return {
+            "schema_version": REPORT_SCHEMA_VERSION,
+            "source": self.source,
+            "target": self.target,
+            "steps": [{"previous": p, "release": r} for p, r in self.steps],
+            # ModuleVerdict.to_dict and StepVerdict.to_dict inlined: 1,000 modules x 5 steps.
+            "modules": [
+                {"module": m.module, "verdict": m.verdict, "steps": [
+                    {"previous": s.previous, "release": s.release, "name": s.name,
+                     "status": s.status, "verdict": s.verdict, "target": s.target,
+                     "reasons": [{"code": r.code, "text": r.text, "evidence": list(r.evidence)}
+                                 for r in s.reasons]}
+                    for s in m.steps]}
+                for m in self.modules
+            ],
+            "summary": {"modules": len(self.modules), **self.counts, "steps": self.step_counts()},
+            "exit_code": self.exit_code,
+        }
+
+
+# -- the rules -----------------------------------------------------------------------------------
+
+
+def chain(data: Mapping[str, Any], source: str, target: str) -> list[tuple[str, str]]:
+    """The steps (previous, release) from ``source`` to ``target`` in the check data."""
+    previous_of = {r["name"]: r.get("previous") for r in data.get("releases", [])}
+    known = ", ".join(previous_of) or "none"
+    for name in (source, target):
+        if name not in previous_of:
+            raise CheckError(
+                f"unknown release {name!r}", hint=f"known releases: {known}"
+            )
+    steps: list[tuple[str, str]] = []
+    current = target
+    while current != source:
+        previous = previous_of.get(current) or None
+        if previous is None or len(steps) > len(previous_of):
+            raise CheckError(
+                f"release {target} does not follow {source}",
+                hint="an upgrade goes forward, one release at a time: pick a later --to",
+            )
+        steps.append((previous, current))
+        current = previous
+    if not steps:
+        raise CheckError(
+            f"--from and --to are both {source}: there is nothing to upgrade",
+            hint="pick a later target release with --to",
+        )
+    return steps[::-1]
+
+
+def decide_verdicts(
+    modules: Iterable[str], source: str, target: str, data: Mapping[str, Any]
+) -> CheckReport:
+    """Verdicts for ``modules`` upgraded from ``source`` to ``target`` (see the module doc)."""
+    steps = chain(data, source, target)
+    step_data = data.get("steps", {})
+    judged = [(p, r, step_text(p, r), (step_data.get(r) or {}).get("modules") or {})
+              for p, r in steps]
+    severity = _SEVERITY.__getitem__
+    verdicts = []
+    for module in sorted(set(modules)):
+        name: str | None = module
+        entries: list[StepVerdict] = []
+        for previous, release, step, coverage in judged:
+            if name is None:
+                break
+            entry, name = _judge(name, previous, release, step, coverage)
+            entries.append(entry)
+        worst = max((e.verdict for e in entries), key=severity)
+        verdicts.append(ModuleVerdict(module, worst, tuple(entries)))
+    return CheckReport(source, target, tuple(steps), tuple(verdicts))
+
+
+def _judge(
+    name: str, previous: str, release: str, step: str, coverage: Mapping[str, Any]
+) -> tuple[StepVerdict, str | None]:
+    """One step: the verdict for ``name``, and the name to follow in the next step (or None)."""
+    entry = coverage.get(name)
+    if entry is None:
+        if not coverage:
+            reason = Reason(
+                "no_coverage",
+                f"ouhub holds no coverage for {step}, so it cannot tell whether {name} migrates; "
+                "the coverage scan has not run for this step",
+            )
+        else:
+            reason = Reason("not_in_openupgrade", unknown_text(name, step, release))
+        return StepVerdict(previous, release, name, None, "not_covered", (reason,)), name
+
+    status = entry.get("status") or "unknown"
+    reasons: list[Reason] = []
+    if status in ("renamed", "merged"):
+        new_name = entry.get("target")
+        word = "renamed to" if status == "renamed" else "merged into"
+        if not new_name:
+            reasons.append(Reason(
+                "missing_target",
+                f"{name} is {status} in {release}, but the coverage does not say into what; "
+                "ouhub cannot follow it further",
+                _evidence(entry),
+            ))
+            return StepVerdict(previous, release, name, status, "at_risk", tuple(reasons)), None
+        reasons.append(Reason(status, f"{name} is {word} {new_name} in {release}", _evidence(entry)))
+        verdict = "ok"
+        target_entry = coverage.get(new_name)
+        if target_entry is not None and target_entry.get("status") in _JUDGED_TARGET:
+            verdict = _status_verdict(new_name, release, step, target_entry, reasons, verdict)
+            if "disagreements" in target_entry or "run" in target_entry:
+                verdict = _disagreements_and_run(new_name, target_entry, reasons, verdict)
+        if "disagreements" in entry or "run" in entry:
+            verdict = _disagreements_and_run(name, entry, reasons, verdict)
+        return (StepVerdict(previous, release, name, status, verdict, tuple(reasons), new_name),
+                new_name)
+
+    verdict = _status_verdict(name, release, step, entry, reasons, "ok")
+    # Most entries have neither: skip the call (a thousand modules, five steps).
+    if "disagreements" in entry or "run" in entry:
+        verdict = _disagreements_and_run(name, entry, reasons, verdict)
+    return (StepVerdict(previous, release, name, status, verdict, tuple(reasons)),
+            None if status == "removed" else name)
+
+
+def unknown_text(name: str, steps: str, release: str) -> str:
+    """What check says of a module that OpenUpgrade's coverage of ``steps`` does not know."""
+    return (f"{name} is unknown to ouhub: it is not in OpenUpgrade's coverage of {steps}, so it "
+            f"is a custom or community (e.g. OCA) module. Whether it is ported to {release} and "
+            "has migration scripts is for you to find out: you migrate it yourself")
+
+
+def _worse(a: str, b: str) -> str:
+    return a if _SEVERITY[a] >= _SEVERITY[b] else b
+
+
+def _evidence(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    evidence = entry.get("evidence")
+    return tuple(map(str, evidence)) if evidence else ()
+
+
+def _status_verdict(
+    name: str, release: str, step: str, entry: Mapping[str, Any], reasons: list[Reason],
+    verdict: str,
+) -> str:
+    status = entry.get("status")
+    if status == "done":
+        text = f"{name} has migration scripts for {step}"
+    elif status == "nothing_to_do":
+        text = f"{name} is declared to need nothing for {step}"
+    elif status == "new":
+        text = f"{name} is new in {release}: nothing to migrate"
+    elif status == "partial":
+        text = f"{name} is declared only partly migrated for {step}"
+    elif status == "todo":
+        text = (f"{name} exists in both releases but has no migration scripts and no declared "
+                f"status for {step}")
+    elif status == "removed":
+        text = f"{name} is removed in {release} without a replacement"
+    else:
+        status = "unknown"
+        text = f"ouhub could not establish the coverage of {name} for {step}"
+    evidence = entry.get("evidence")
+    reasons.append(Reason(status, text, tuple(map(str, evidence)) if evidence else ()))
+    found = STATUS_VERDICT[status]
+    return verdict if _SEVERITY[verdict] >= _SEVERITY[found] else found
+
+
+def _disagreements_and_run(
+    name: str, entry: Mapping[str, Any], reasons: list[Reason], verdict: str
+) -> str:
+    disagreements = entry.get("disagreements")
+    if disagreements:
+        reasons.append(Reason(
+            "disagreement",
+            f"what is declared for {name} and what is found in the branch disagree",
+            tuple(map(str, disagreements)),
+        ))
+        verdict = _worse(verdict, "at_risk")
+    run = entry.get("run")
+    if run:
+        where = f"sample {run.get('sample') or '?'}, {run.get('at') or 'unknown time'}"
+        run_status = run.get("run_status") or "unknown"
+        evidence = run.get("evidence")
+        evidence = tuple(map(str, evidence)) if evidence else ()
+        outcome = run.get("outcome")
+        if outcome == "failed":
+            reasons.append(Reason(
+                "run_failed",
+                f"the last nightly run ({where}; run {run_status}) failed on {name}",
+                evidence,
+            ))
+            verdict = _worse(verdict, "at_risk")
+        elif outcome == "upgraded":
+            reasons.append(Reason(
+                "run_upgraded",
+                f"the last nightly run ({where}; run {run_status}) upgraded {name}",
+                evidence,
+            ))
+        elif outcome == "not_reached":
+            reasons.append(Reason(
+                "run_not_reached",
+                f"the last nightly run ({where}; run {run_status}) stopped before reaching {name}",
+                evidence,
+            ))
+    return verdict
+
+
+def step_text(previous: str, release: str) -> str:
+    """A step as people read it: ``6.1 → 7.0``."""
+    return f"{previous} → {release}"
