@@ -11,7 +11,7 @@ import functools
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
@@ -230,7 +230,7 @@ class StepRow:
 
 
 @dataclass(frozen=True)
-class ModuleRow:
+class CoverageRow:
     """One module of a release step, as the release page and coverage.json show it."""
 
     module: str
@@ -259,8 +259,8 @@ class ReleasePage:
     counts: tuple[Count, ...]
     share_text: str
     scanned_at: str
-    modules: tuple[ModuleRow, ...]
-    needs_scripts: tuple[ModuleRow, ...]
+    modules: tuple[CoverageRow, ...]
+    needs_scripts: tuple[CoverageRow, ...]
     plot: Plot | None
     badge: str
     json_href: str
@@ -404,15 +404,6 @@ class UpstreamBranch:
     checked_at: str
     error: str
     revisions: tuple[Revision, ...]
-
-
-@dataclass(frozen=True)
-class Page:
-    """One output file: its path under the site root, its template and its data."""
-
-    path: str
-    template: str
-    data: dict = field(default_factory=dict)
 
 
 # -- derivations --------------------------------------------------------------------------------

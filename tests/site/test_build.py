@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from ouhub.cli import main
 from ouhub.errors import SiteError
-from ouhub.site import build
+from ouhub.site import build, incremental
 from ouhub.site.build import build_site
 from ouhub.store import Store
 from tests.site import fill
@@ -161,7 +161,7 @@ def test_changed_data_rewrites_only_its_pages(site):
     assert "index.html" in changed and "runs.html" in changed
     assert "modules/account.html" in changed  # its nightly history grew
     assert "releases/8.0.html" not in changed and "modules/hr.html" not in changed
-    assert report.written == len(changed - {build.STATUS_FILE})
+    assert report.written == len(changed - {incremental.STATUS_FILE})
 
 
 def _files(out: Path) -> dict[str, bytes]:
@@ -188,7 +188,7 @@ def test_worker_processes_write_the_same_site(site, tmp_path):
     serial = build_site(config, store, one, workers=1)
     report = build_site(config, store, two, workers=2)
     after = _mtimes(two)
-    changed = {p for p in after if after[p] != before.get(p)} - {build.STATUS_FILE}
+    changed = {p for p in after if after[p] != before.get(p)} - {incremental.STATUS_FILE}
     assert "modules/account.html" in changed and "modules/hr.html" in changed
     assert report.written == len(changed) == serial.written + 1
     assert _files(two) == _files(one)
@@ -200,7 +200,7 @@ def test_worker_write_error_is_a_clear_error(site, tmp_path):
     build_site(config, store, out, workers=2)
     (out / "modules/sale.html").unlink()
     (out / "modules/sale.html").mkdir()  # a directory where a page goes
-    (out / build.STATUS_FILE).unlink()  # rebuild everything
+    (out / incremental.STATUS_FILE).unlink()  # rebuild everything
     with pytest.raises(SiteError, match="cannot write the site"):
         build_site(config, store, out, workers=2)
 
@@ -209,7 +209,7 @@ def test_worker_write_error_is_a_clear_error(site, tmp_path):
 def test_any_doubt_rebuilds_everything(site, spoil, tmp_path):
     config, store = site
     build_site(config, store)
-    status = config.site.output / build.STATUS_FILE
+    status = config.site.output / incremental.STATUS_FILE
     if spoil == "delete":
         status.unlink()
     elif spoil == "garbage":

@@ -1,0 +1,388 @@
+"""Every file of the site and what decides it: the page plan, and the records each page shows.
+
+Derived values (links, counts, timelines, badges) are computed here, in Python, from
+the gathered data; the templates only loop and read fields.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ouhub.config import version_key
+from ouhub.site import model as m
+from ouhub.site.api import coverage_json, index_json, json_bytes, runs_json
+from ouhub.site.gather import AFTER, BEFORE, EXCERPT, MODULE, OUTCOME, Gathered
+from ouhub.site.incremental import data_hash
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+RECENT_RUNS = 60  # runs shown in a timeline on the runs page
+MODULE_STRIP = 30  # a module's newest outcomes per sample, on its page
+MODULE_RUNS = 10  # newest runs listed on a module page
+
+
+@dataclass
+class Output:
+    """One file to produce: its path, the data that decides it and how to render it."""
+
+    path: str
+    key: Any  # hashed to decide whether the file must be rewritten
+    render: Callable[[], bytes]
+    lazy_key: bool = False  # key is a function giving it, called where the page is rendered
+
+
+def _attr(record: Any, name: str, default: Any = None) -> Any:
+    if isinstance(record, dict):
+        return record.get(name, default)
+    return getattr(record, name, default)
+
+
+def _evidence_links(config: Any, release: str, scripts: Iterable[str]) -> tuple[m.Link, ...]:
+    rel = config.releases.get(release)
+    branches = [b.name for b in rel.branches] if rel else []
+    links = []
+    for path in scripts:
+        path = str(path)
+        branch, rest = (branches[0] if branches else ""), path
+        head, _, tail = path.partition("/")
+        if head in branches and tail:
+            branch, rest = head, tail
+        links.append(m.Link(path, m.code_link(config.site.code_browser, release, branch, rest)))
+    return tuple(links)
+
+
+def coverage_rows(config: Any, data: Gathered, release: str) -> tuple[m.CoverageRow, ...]:
+    rows = []
+    outcomes = data.outcomes.get(release, {})
+    for cov in data.coverage.get(release, []):
+        evidence = _attr(cov, "evidence")
+        outcome = outcomes.get(cov.module)
+        target = _attr(cov, "target")
+        share = _attr(cov, "analysed_share")
+        rows.append(m.CoverageRow(
+            module=cov.module, href=f"modules/{m.slug(cov.module)}.html",
+            anchor=f"m-{m.slug(cov.module)}",
+            status=cov.status, word=m.word(cov.status), colour=m.colour(cov.status),
+            target=target, target_href=f"modules/{m.slug(target)}.html" if target else None,
+            scripts=_evidence_links(config, release, _attr(evidence, "scripts", ()) or ()),
+            declaration=str(_attr(evidence, "declaration", "") or ""),
+            apriori=str(_attr(evidence, "apriori", "") or ""),
+            analysis_size=_attr(cov, "analysis_size"),
+            analysed_share=share, analysed_text=m.share_text(share),
+            disagreements=tuple(str(d) for d in (_attr(cov, "disagreements", ()) or ())),
+            last_outcome=outcome.outcome if outcome else None,
+            last_outcome_href=f"runs/{outcome.run_id}.html" if outcome else None,
+        ))
+    return tuple(rows)
+
+
+def _summary(run: Any, modules: list[Any]) -> m.RunSummary:
+    return m.RunSummary(
+        run_id=run.id, href=f"runs/{run.id}.html", status=run.status, word=m.word(run.status),
+        colour=m.colour(run.status), finished_at=run.finished_at or run.started_at,
+        duration=m.duration_text(run.duration),
+        failed=tuple(x[MODULE] for x in modules if x[OUTCOME] == "failed"),
+    )
+
+
+def _series_href(release: str, sample: str) -> str:
+    return f"runs/series-{m.slug(release)}-{m.slug(sample)}.html"
+
+
+def series_list(data: Gathered) -> list[m.Series]:
+    grouped: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for run in data.runs:
+        grouped[(run.release, run.sample)].append(run)
+    out = []
+    for (release, sample), runs in sorted(grouped.items(), key=lambda kv: (
+            version_key(kv[0][0]), kv[0][1])):
+        summaries = tuple(_summary(r, data.run_modules.get(r.id, [])) for r in runs)
+        what = f"{sample} into {release}"
+        out.append(m.Series(
+            release=release, previous=runs[0].previous or "", sample=sample,
+            href=_series_href(release, sample),
+            timeline=m.timeline(summaries, "../", what=what),
+            recent=m.timeline(summaries[:RECENT_RUNS], "", width=360, what=what),
+            runs=summaries, last=summaries[0] if summaries else None,
+            passed=sum(1 for s in summaries if s.status == "passed"), total=len(summaries),
+        ))
+    return out
+
+
+@functools.lru_cache(maxsize=8192)  # the same modules fail alike night after night
+def _run_module_row(module: str, outcome: str, before: str | None, after: str | None,
+                    excerpt: str | None, linked: bool) -> m.RunModuleRow:
+    return m.RunModuleRow(
+        module=module, href=f"modules/{m.slug(module)}.html" if linked else None,
+        outcome=outcome, word=m.word(outcome), colour=m.colour(outcome),
+        version_before=before or "", version_after=after or "", excerpt=excerpt or "",
+    )
+
+
+def _run_page(run: Any, modules: list[Any], known: set[str], prev_run: Any,
+              next_run: Any) -> m.RunPage:
+    def row(x: Any) -> m.RunModuleRow:
+        return _run_module_row(x[MODULE], x[OUTCOME], x[BEFORE], x[AFTER], x[EXCERPT],
+                               x[MODULE] in known)
+
+    return m.RunPage(
+        run_id=run.id, release=run.release, previous=run.previous or "", sample=run.sample,
+        status=run.status, word=m.word(run.status), colour=m.colour(run.status),
+        started_at=run.started_at, finished_at=run.finished_at or "",
+        duration=m.duration_text(run.duration), message=run.message or "",
+        revisions=tuple(sorted((str(k), str(v)) for k, v in (run.revisions or {}).items())),
+        counts=m.counts_of((x[OUTCOME] for x in modules), m.OUTCOMES),
+        failures=tuple(row(x) for x in modules if x[OUTCOME] == "failed"),
+        attributed=tuple(row(x) for x in modules if x[OUTCOME] != "upgraded"),
+        series_href=_series_href(run.release, run.sample),
+        previous_href=f"runs/{prev_run.id}.html" if prev_run else None,
+        next_href=f"runs/{next_run.id}.html" if next_run else None,
+    )
+
+
+def module_pages(
+    config: Any, data: Gathered, rows: dict[str, tuple[m.CoverageRow, ...]]
+) -> list[m.ModulePage]:
+    by_step = {release: {r.module: r for r in step_rows} for release, step_rows in rows.items()}
+    names = sorted({name for step in by_step.values() for name in step})
+    renamed_from: dict[str, list[str]] = defaultdict(list)
+    for step in by_step.values():
+        for r in step.values():
+            if r.target and r.status in ("renamed", "merged") and r.module not in renamed_from[
+                    r.target]:
+                renamed_from[r.target].append(r.module)
+    # Per module and (release, sample): outcome counts and the newest runs, for the strips.
+    tally: Counter[tuple[str, tuple[str, str], str]] = Counter()  # (module, key, outcome)
+    by_series: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for run in data.runs:  # newest first
+        key = (run.release, run.sample)
+        by_series[key].append(run)
+        tally.update([(x[MODULE], key, x[OUTCOME]) for x in data.run_modules.get(run.id, ())])
+    tallies: dict[str, dict[tuple[str, str], dict[str, int]]] = defaultdict(dict)
+    for (name, key, outcome), count in tally.items():
+        tallies[name].setdefault(key, {})[outcome] = count
+    recent: dict[str, dict[tuple[str, str], list[m.ModuleRun]]] = defaultdict(dict)
+    for key, runs in by_series.items():
+        # Each module's newest runs in the series: stop once every module has its strip.
+        unfilled = sum(1 for name in tallies if key in tallies[name])
+        for run in runs:  # newest first
+            if not unfilled:
+                break
+            for x in data.run_modules.get(run.id, ()):
+                kept = recent[x[MODULE]].setdefault(key, [])
+                if len(kept) >= MODULE_STRIP:
+                    continue
+                if len(kept) == MODULE_STRIP - 1:
+                    unfilled -= 1
+                kept.append(m.ModuleRun(
+                    run_id=run.id, href=f"runs/{run.id}.html", release=run.release,
+                    sample=run.sample, finished_at=run.finished_at or run.started_at,
+                    outcome=x[OUTCOME], word=m.word(x[OUTCOME]), colour=m.colour(x[OUTCOME]),
+                ))
+    pages = []
+    for name in names:
+        steps = []
+        current = name
+        for previous, release in data.steps:
+            row = by_step.get(release, {}).get(current)
+            if row is None and current != name:
+                row = by_step.get(release, {}).get(name)
+                if row is not None:
+                    current = name
+            if row is None:
+                continue
+            steps.append(m.ModuleStep(
+                release=release, previous=previous,
+                release_href=f"releases/{m.slug(release)}.html#{row.anchor}",
+                name=row.module, name_href=row.href, followed=row.module != name,
+                status=row.status, word=row.word, colour=row.colour, target=row.target,
+                target_href=row.target_href, analysis_size=row.analysis_size,
+                analysed_text=row.analysed_text, scripts=row.scripts,
+            ))
+            if row.status in ("renamed", "merged") and row.target:
+                current = row.target
+        pages.append(m.ModulePage(
+            module=name, slug=m.slug(name), steps=tuple(steps),
+            renamed_from=tuple(
+                m.Link(old, f"modules/{m.slug(old)}.html") for old in sorted(renamed_from[name])
+            ),
+            series=tuple(
+                m.ModuleSeries(
+                    release=release, sample=sample, href=_series_href(release, sample),
+                    counts=tuple(
+                        m.Count(o, m.word(o), n, m.colour(o))
+                        for o, n in sorted(tallies[name][(release, sample)].items())
+                    ),
+                    strip=m.timeline(kept, None, width=180, height=14,
+                                     what=f"{name} in {sample} into {release}"),
+                )
+                for (release, sample), kept in sorted(recent.get(name, {}).items())
+            ),
+            runs=tuple(sorted(
+                (r for kept in recent.get(name, {}).values() for r in kept[:MODULE_RUNS]),
+                key=lambda r: -r.run_id,
+            )[:MODULE_RUNS]),
+            badge=f"badges/modules/{m.slug(name)}.svg",
+        ))
+    return pages
+
+
+def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
+    """Every file of the site, with the data that decides it and its renderer."""
+    title = data.title
+    outputs: list[Output] = []
+
+    def page(path: str, template: str, key: Any = None,
+             make: Callable[[], dict[str, Any]] | None = None, **context: Any) -> None:
+        """A page from a template; with ``make``, its context is built only if ``key`` changed
+        (a function giving the key, when even that is worth leaving to the workers)."""
+        common = dict(title=title, root="../" * path.count("/"), page=path,
+                      has_check=data.check_data is not None)
+        tpl = env.get_template(template)
+
+        def render() -> bytes:
+            full = dict(common, **(make() if make else context))
+            return tpl.render(**full).encode()
+
+        if callable(key):
+            outputs.append(Output(path, lambda: (template, common, key()), render, lazy_key=True))
+        else:
+            outputs.append(Output(path, (template, common, key if make else context), render))
+
+    def blob(path: str, key: Any, render: Callable[[], bytes]) -> None:
+        outputs.append(Output(path, key, render))
+
+    rows = {release: coverage_rows(config, data, release) for _, release in data.steps}
+    series = series_list(data)
+    last_by_sample: dict[str, list[m.SampleResult]] = defaultdict(list)
+    for one in series:
+        if one.last:
+            last_by_sample[one.release].append(m.SampleResult(
+                sample=one.sample, status=one.last.status, colour=one.last.colour,
+                finished_at=one.last.finished_at, href=one.last.href,
+            ))
+    lags: dict[str, int] = {}
+    for branch in data.upstream:
+        if branch.lag is not None:
+            lags[branch.release] = lags.get(branch.release, 0) + int(branch.lag)
+
+    steps = []
+    for previous, release in data.steps:
+        counts = m.counts_of(r.status for r in rows[release])
+        share = m.coverage_share(counts)
+        sync_at, sync_ok = data.sync.get(release, ("", None))
+        steps.append(m.StepRow(
+            release=release, previous=previous, href=f"releases/{m.slug(release)}.html",
+            badge=f"badges/{m.slug(release)}.svg", counts=counts,
+            total=sum(c.count for c in counts), share=share, share_text=m.share_text(share),
+            plot=m.line_plot(data.history.get(release, []), what=f"coverage of {release}"),
+            scanned_at=data.scanned_at.get(release, ""), last_sync=sync_at, sync_ok=sync_ok,
+            lag=lags.get(release), nightly=tuple(last_by_sample.get(release, ())),
+        ))
+
+    page("index.html", "index.html", steps=tuple(steps), statuses=m.STATUSES)
+    blob("api/index.json", ("index", steps), lambda: json_bytes(index_json(steps)))
+
+    for step in steps:
+        release = step.release
+        release_rows = rows[release]
+        rows_digest = data_hash(release_rows)  # once for the page and its JSON
+
+        def release_page(step: m.StepRow = step, release_rows: tuple = release_rows,
+                         ) -> dict[str, Any]:
+            needs = tuple(sorted(
+                (r for r in release_rows if r.status == "todo"),
+                key=lambda r: (-(r.analysis_size or 0), r.module),
+            ))
+            return {"statuses": m.STATUSES, "release": m.ReleasePage(
+                release=step.release, previous=step.previous, counts=step.counts,
+                share_text=step.share_text, scanned_at=step.scanned_at, modules=release_rows,
+                needs_scripts=needs,
+                plot=m.line_plot(data.history.get(step.release, []), width=480, height=90,
+                                 what=f"coverage of {step.release}", axes=True),
+                badge=step.badge, json_href=f"api/{m.slug(step.release)}/coverage.json",
+            )}
+
+        page(step.href, "release.html", key=(step, rows_digest, data.history.get(release)),
+             make=release_page)
+        blob(f"api/{m.slug(release)}/coverage.json", ("coverage", step.previous, rows_digest),
+             lambda rel=release, prev=step.previous, rr=release_rows: json_bytes(
+                 coverage_json(rel, prev, rr)))
+        badge_env = ("coverage " + release, step.share_text,
+                     _badge_colour(step.share))
+        page(step.badge, "badge.svg", label=badge_env[0], value=badge_env[1],
+             fill=badge_env[2], **_badge_widths(badge_env[0], badge_env[1]))
+
+    for mod in module_pages(config, data, rows):
+        page(f"modules/{mod.slug}.html", "module.html", module=mod)
+        last = mod.steps[-1] if mod.steps else None
+        label, value = f"{mod.module} {last.release}" if last else mod.module, (
+            last.word if last else "unknown")
+        page(mod.badge, "badge.svg", label=label, value=value,
+             fill=m.colour(last.status if last else None), **_badge_widths(label, value))
+
+    known = {r.module for step_rows in rows.values() for r in step_rows}
+    series_digests = [data_hash(one) for one in series]  # once for their pages, runs.html and JSON
+    page("runs.html", "runs.html", key=series_digests, make=lambda: {"series": tuple(
+        replace(s, timeline=s.recent, runs=()) for s in series)})
+    blob("api/runs.json", ("runs", series_digests), lambda: json_bytes(runs_json(series, data)))
+    runs_by_id = {r.id: r for r in data.runs}
+    for one, digest in zip(series, series_digests, strict=True):
+        page(one.href, "series.html", key=digest, make=lambda one=one: {"series": one})
+        ids = [s.run_id for s in one.runs]  # newest first
+        for i, run_id in enumerate(ids):
+            run = runs_by_id[run_id]
+            older = runs_by_id[ids[i + 1]] if i + 1 < len(ids) else None
+            newer = runs_by_id[ids[i - 1]] if i > 0 else None
+            modules = data.run_modules.get(run_id, [])
+            page(f"runs/{run_id}.html", "run.html",
+                 key=lambda run=run, modules=modules, older=older, newer=newer: (
+                     run, [(*x, x[MODULE] in known) for x in modules], older and older.id,
+                     newer and newer.id),
+                 make=lambda run=run, modules=modules, older=older, newer=newer: {
+                     "run": _run_page(run, modules, known, older, newer)})
+
+    upstream = tuple(
+        replace(b, revisions=tuple(
+            replace(r, modules=tuple(
+                link if link.text in known else m.Link(link.text) for link in r.modules))
+            for r in b.revisions))
+        for b in data.upstream
+    )
+    page("upstream.html", "upstream.html", branches=upstream)
+
+    if data.check_data is not None:
+        from ouhub.check.data import check_data_js
+
+        check_data = data.check_data
+        blob("api/check-data.json", ("check", check_data), lambda: json_bytes(check_data))
+        blob("api/check-data.js", ("check-js", check_data),
+             lambda: check_data_js(check_data).encode())
+        page("check.html", "check.html", releases=tuple(
+            r.name for r in config.releases.values()))
+
+    for path in sorted(STATIC.rglob("*")):
+        if path.is_file():
+            rel = "static/" + path.relative_to(STATIC).as_posix()
+            blob(rel, ("static", rel), lambda p=path: p.read_bytes())
+    return outputs
+
+
+def _badge_colour(share: float | None) -> str:
+    if share is None:
+        return m.colour(None)
+    return m.colour("done" if share >= 0.9 else "partial" if share >= 0.5 else "todo")
+
+
+def _badge_widths(label: str, value: str) -> dict[str, int]:
+    left = 10 + 7 * len(label)
+    right = 10 + 7 * len(value)
+    return {"left": left, "right": right, "width": left + right}
+
