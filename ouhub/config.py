@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ouhub.errors import ConfigError
+from ouhub.redact import redact_dsn  # noqa: F401 - cli and check import it from here until the layout lands
 
 DEFAULT_CONFIG = "ouhub.toml"
 ENV_CONFIG = "OUHUB_CONFIG"
@@ -189,12 +190,6 @@ class Config:
                 "title": self.site.title,
             },
         }
-
-
-def redact_dsn(dsn: str) -> str:
-    """Hide a password in a URI or key=value DSN."""
-    dsn = re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", dsn)
-    return re.sub(r"(password\s*=\s*)(\S+)", r"\1***", dsn)
 
 
 def version_key(name: str) -> tuple:

@@ -20,9 +20,9 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import parse_dsn
 
-from ouhub.config import redact_dsn
 from ouhub.errors import RunnerError
 from ouhub.pgcluster import dsn_for
+from ouhub.redact import redact_dsn
 from ouhub.store import ScratchDatabase, Store
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import signal
 import subprocess
 import time
@@ -18,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ouhub.config import redact_dsn
 from ouhub.errors import RunnerError
+from ouhub.redact import redact_argv
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +33,6 @@ class CommandResult:
     duration: float
     pid: int
     output: str  # captured stdout+stderr when not streamed to a file (tail only)
-
-
-def redact_argv(argv: Sequence[str], secrets: Sequence[str] = ()) -> str:
-    """The argv as a shell line, with DSN passwords and the given secrets hidden."""
-    line = " ".join(shlex.quote(a) for a in argv)
-    for secret in secrets:
-        if secret:
-            line = line.replace(secret, "***")
-    return redact_dsn(line)
 
 
 def run_command(

@@ -20,10 +20,11 @@ from pathlib import Path
 from ouhub.config import Config
 from ouhub.coverage.manifest import MANIFEST_NAMES, ManifestError, parse_manifest
 from ouhub.errors import OuhubError, RunnerError
+from ouhub.redact import redact_argv, redact_text
 from ouhub.runner.logparse import parse_log
 from ouhub.runner.outcome import ERROR, RunOutcome, decide_run, version_tuple
 from ouhub.runner.pg import Databases, IrModule, module_rows, pg_env, server_params
-from ouhub.runner.proc import redact_argv, run_command
+from ouhub.runner.proc import run_command
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ def execute_step(
             fh.write(f"\n# ouhub: exit code {result.returncode}\n")
         if server_text:
             fh.write(f"# ---- server log ({server_log}) ----\n")
-            fh.write(_redact(server_text, password))
+            fh.write(redact_text(server_text, [password]))
     if password:
         _redact_file(server_log, password)
         _redact_file(log_path, password)
@@ -260,15 +261,11 @@ def execute_step(
     )
 
 
-def _redact(text: str, password: str) -> str:
-    return text.replace(password, "***") if password else text
-
-
 def _redact_file(path: Path, password: str) -> None:
     if path.exists():
         text = path.read_text(encoding="utf-8", errors="replace")
         if password in text:
-            path.write_text(text.replace(password, "***"), encoding="utf-8")
+            path.write_text(redact_text(text, [password]), encoding="utf-8")
 
 
 def detect_release(config: Config, rows: dict[str, IrModule]) -> str:

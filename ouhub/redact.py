@@ -1,0 +1,78 @@
+"""Hiding credentials: every DSN and URL that ouhub prints or stores goes through here.
+
+A PostgreSQL DSN is read by libpq's own parser (psycopg2's ``parse_dsn``, rebuilt with
+``make_dsn``), so a quoted password with spaces or escaped quotes is hidden whole;
+a URL (``postgresql://``, a Celery broker's ``amqp://``) by urllib. When a value
+cannot be parsed, everything from the password on is hidden: showing too little
+beats leaking a part of the secret.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+HIDDEN = "***"
+_BARE = re.compile(r"[\w@%+=:,./*-]+")
+_PASSWORD_TAIL = re.compile(r"(password\s*=\s*).*", re.IGNORECASE | re.DOTALL)
+
+
+def redact_dsn(value: str) -> str:
+    """``value`` (a keyword DSN, a URL with credentials, or any other string) without its password."""
+    if "://" in value:
+        return _redact_url(value)
+    if "=" not in value:
+        return value  # a bare database name, or text with no keyword=value in it
+    from psycopg2 import ProgrammingError
+    from psycopg2.extensions import make_dsn, parse_dsn
+
+    try:
+        params = parse_dsn(value)
+    except ProgrammingError:
+        return _PASSWORD_TAIL.sub(r"\1" + HIDDEN, value)
+    if "password" not in params:
+        return value
+    params["password"] = HIDDEN
+    return make_dsn(**params)
+
+
+def _redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    netloc, query = parts.netloc, parts.query
+    if "@" in parts.path + parts.query + parts.fragment:
+        # the password holds an unescaped '/', '?' or '#': the userinfo is everything up to
+        # the last '@', of which we cannot tell the user from the password
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://{HIDDEN}@{rest.rpartition('@')[2]}"
+    if parts.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.partition(':')[0]}:{HIDDEN}@{host}"
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if any(key.lower() == "password" for key, _ in pairs):
+        query = urlencode([(k, HIDDEN if k.lower() == "password" else v) for k, v in pairs],
+                          safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each of the given secrets (a password ouhub passed on) replaced."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, HIDDEN)
+    return text
+
+
+def redact_argv(argv: Iterable[str], secrets: Iterable[str] = ()) -> str:
+    """An argv as a shell line, DSNs and URLs in it redacted, the given secrets hidden."""
+    import shlex
+
+    secrets = list(secrets)
+    shown = []
+    for arg in argv:
+        if "://" in arg or "password" in arg.lower():
+            arg = redact_dsn(arg)
+        arg = redact_text(arg, secrets)
+        # '***' stays bare: the line is for reading, and a quoted '***' reads like a value
+        shown.append(arg if _BARE.fullmatch(arg) else shlex.quote(arg))
+    return " ".join(shown)
