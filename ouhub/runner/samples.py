@@ -14,9 +14,11 @@ import gzip
 import hashlib
 import logging
 import os
+import secrets
 import shutil
 import tarfile
 import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +34,14 @@ from ouhub.runner.pg import (
     safe_part,
     server_params,
 )
+from ouhub.runner.plaindump import MetaCommandError, PlainDumpGuard, psql_restricts
 from ouhub.runner.proc import run_command
 from ouhub.store import SampleTemplate, Store, utcnow
 
 log = logging.getLogger(__name__)
 
 PLAIN_END = b"PostgreSQL database dump complete"
+RESTRICTED = "backslash commands are restricted"  # what a restricted psql says
 
 
 @dataclass(frozen=True)
@@ -169,50 +173,69 @@ def _restore(config: Config, sample: Sample, dbname: str) -> None:
         )
         _check(result.returncode, where, log_path)
         return
-    if fmt == "plain":
-        _check_complete_plain(sample, _tail(sample.dump))
-        with sample.dump.open("rb") as stdin:
-            result = run_command(
-                [_program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-                 "-d", dbname],
-                env=env, stdin=stdin, secrets=secret, log_file=log_path, what="restore",
-            )
-        _check(result.returncode, where, log_path)
-        return
-    # gzip: stream the decompressed SQL into psql through a pipe; remember what the reader saw.
+    _restore_sql(sample, fmt, dbname, env, secret, where, log_path)
+
+
+def _restore_sql(
+    sample: Sample, fmt: str, dbname: str, env: dict[str, str], secret: list[str], where: str,
+    log_path: Path,
+) -> None:
+    """Stream a plain (or gzipped) dump into psql through the meta-command guard.
+
+    psql starts in restricted mode under a key only ouhub knows, so no backslash
+    command runs even where the line guard cannot see one (in the middle of a line).
+    """
+    psql = _program("psql")
+    version = run_command([psql, "--version"], what="version").output.strip()
+    if not psql_restricts(version):
+        raise RunnerError(
+            f"{where}: {psql} ({version}) has no restricted mode, so it cannot be kept from "
+            "running psql meta-commands that a dump holds",
+            hint="install a newer postgresql-client (13.22, 14.19, 15.14, 16.10, 17.6 or "
+            "later), or give a custom-format dump (pg_dump -Fc)",
+        )
+    guard = PlainDumpGuard()
+    tail: deque[bytes] = deque(maxlen=16)
+    problem: list[BaseException] = []
     read_fd, write_fd = os.pipe()
-    seen: dict[str, object] = {"tail": b"", "error": None}
+    opener = gzip.open if fmt == "gzip" else open
 
     def feed() -> None:
         try:
-            with gzip.open(sample.dump, "rb") as src, os.fdopen(write_fd, "wb") as sink:
-                for chunk in iter(lambda: src.read(1 << 20), b""):
-                    seen["tail"] = (seen["tail"] + chunk)[-4096:]  # type: ignore[operator]
-                    sink.write(chunk)
-        except (OSError, EOFError) as exc:
-            seen["error"] = exc
+            with opener(sample.dump, "rb") as src, os.fdopen(write_fd, "wb") as sink:
+                sink.write(b"\\restrict " + secrets.token_hex(16).encode() + b"\n")
+                for piece in iter(lambda: src.readline(1 << 20), b""):
+                    tail.append(piece)
+                    sink.write(guard.feed(piece))
+        except BrokenPipeError:
+            pass  # psql stopped reading: its exit code and log say why
+        except (MetaCommandError, OSError, EOFError) as exc:
+            problem.append(exc)
 
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     with os.fdopen(read_fd, "rb") as stdin:
         result = run_command(
-            [_program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-             "-d", dbname],
+            [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", dbname],
             env=env, stdin=stdin, secrets=secret, log_file=log_path, what="restore",
         )
     writer.join()
-    if seen["error"] is not None:
+    if problem and isinstance(problem[0], MetaCommandError):
+        refused = problem[0]
+        raise RunnerError(f"{where} refused: {refused.message}", hint=refused.hint)
+    if problem:
         raise RunnerError(f"{where} failed: the gzip file is corrupt or truncated "
-                          f"({seen['error']})",
+                          f"({problem[0]})",
                           hint="make the dump again: pg_dump DB | gzip > FILE.sql.gz")
+    if result.returncode != 0 and RESTRICTED in log_path.read_text(errors="replace"):
+        raise RunnerError(
+            f"{where} refused: the dump holds a psql meta-command inside a line, which ouhub "
+            f"refuses to run (psql: {RESTRICTED})",
+            hint="a dump made by pg_dump holds none: make it again with pg_dump, or give a "
+            "custom-format dump (pg_dump -Fc)",
+        )
     _check(result.returncode, where, log_path)
-    _check_complete_plain(sample, seen["tail"])  # type: ignore[arg-type]
-
-
-def _tail(path: Path, size: int = 4096) -> bytes:
-    with path.open("rb") as fh:
-        fh.seek(max(0, path.stat().st_size - size))
-        return fh.read()
+    _check_complete_plain(sample, b"".join(tail)[-4096:])
 
 
 def _check_complete_plain(sample: Sample, tail: bytes) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from psycopg2.extensions import parse_dsn
 
 from examples.demo.sampledb import SampleModule
 from ouhub.errors import RunnerError
@@ -122,3 +124,71 @@ def test_template_dropped_behind_ouhubs_back_is_rebuilt(tmp_path, pg_server, run
     again = import_sample(config, store, config.sample("s61"))
     assert (again.status, again.template) == ("imported", name)
     assert database_exists(config.dsn, name) and store.database_record(name).kind == "template"
+
+
+def test_a_real_plain_dump_with_pg_dumps_own_restrict_lines_imports(tmp_path, pg_server,
+                                                                    runner_store, dumps):
+    text = dumps["plain"].read_bytes()
+    pg_dump_restricts = b"\n\\restrict " in text  # pg_dump 15.14 and later write it
+    config = build_config(tmp_path, pg_server, samples=[
+        {"name": "s61", "release": "6.1", "dump": str(dumps["plain"])}])
+    store = runner_store(config)
+    result = import_sample(config, store, config.sample("s61"))
+    assert result.status == "imported"
+    assert module_rows(config.dsn, result.template)["sale"].version == "6.1.1.0"
+    assert pg_dump_restricts or b"\\unrestrict" not in text
+
+
+def hostile(dumps: dict[str, Path], fmt: str, folder: Path, lines: bytes) -> Path:
+    """The real plain dump, without pg_dump's own \\restrict lines (which would stop psql
+    before ouhub does), with ``lines`` inserted after its first statement."""
+    text = re.sub(rb"\n\\(un)?restrict \w+\n", b"\n", dumps["plain"].read_bytes())
+    cut = text.index(b";\n") + 2
+    data = text[:cut] + lines + text[cut:]
+    path = folder / ("evil.sql.gz" if fmt == "gzip" else "evil.sql")
+    path.write_bytes(gzip.compress(data) if fmt == "gzip" else data)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["plain", "gzip"])
+def test_psql_meta_commands_in_a_plain_dump_are_refused_and_never_run(
+    tmp_path, pg_server, pg_database, runner_store, dumps, fmt
+):
+    marker = tmp_path / "ran"
+    other = parse_dsn(pg_database)["dbname"]
+    dump = hostile(dumps, fmt, tmp_path, (
+        f"\\! touch {marker}\n\\c {other}\nCREATE TABLE planted (a int);\n").encode())
+    config = build_config(tmp_path, pg_server, samples=[
+        {"name": "evil", "release": "6.1", "dump": str(dump)}])
+    store = runner_store(config)
+    results = import_samples(config, store)
+    assert results[0].status == "failed"
+    assert "meta-command \\!" in results[0].message and "evil" in results[0].message
+    assert not marker.exists()
+    assert not table_exists(pg_database, "planted")
+    assert store.sample_template("evil") is None and store.live_databases() == []
+
+
+def test_a_meta_command_inside_a_line_is_refused_by_psqls_restricted_mode(
+    tmp_path, pg_server, runner_store, dumps
+):
+    marker = tmp_path / "ran"
+    dump = hostile(dumps, "plain", tmp_path, f"SELECT 1; \\! touch {marker}\n".encode())
+    config = build_config(tmp_path, pg_server, samples=[
+        {"name": "evil", "release": "6.1", "dump": str(dump)}])
+    store = runner_store(config)
+    with pytest.raises(RunnerError) as info:
+        import_sample(config, store, config.sample("evil"))
+    assert "meta-command" in info.value.message, info.value.message
+    assert not marker.exists()
+    assert store.live_databases() == []
+
+
+def table_exists(dsn: str, table: str) -> bool:
+    import psycopg2
+
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT to_regclass(%s)", (table,))
+        found = cur.fetchone()[0] is not None
+    conn.close()
+    return found
