@@ -10,6 +10,7 @@ dump leaves no half-built template.
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import logging
@@ -19,6 +20,8 @@ import shutil
 import tarfile
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +76,27 @@ def checksum(path: Path) -> str:
 
 
 def template_name(sample: str, sha: str) -> str:
+    """``ouhub_tpl_<sample>_<sha12>``; a sample name too long to fit is cut and followed by a
+    digest of the whole name, so two samples never share a template."""
     tail = f"_{sha[:12]}"
-    return "ouhub_tpl_" + safe_part(sample, MAX_NAME - len("ouhub_tpl_") - len(tail)) + tail
+    room = MAX_NAME - len("ouhub_tpl_") - len(tail)
+    part = safe_part(sample, len(sample))
+    if len(part) > room:
+        part = part[:room - 9] + "_" + hashlib.sha256(sample.encode()).hexdigest()[:8]
+    return "ouhub_tpl_" + part + tail
+
+
+@contextmanager
+def _sample_lock(config: Config, sample: Sample) -> Iterator[None]:
+    """One import of a sample at a time per data dir (an flock: released if ouhub dies)."""
+    path = samples_dir(config) / f"{sample.name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # a second import waits, then finds it unchanged
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def samples_dir(config: Config) -> Path:
@@ -97,12 +119,18 @@ def import_samples(
 
 
 def import_sample(config: Config, store: Store, sample: Sample) -> ImportResult:
+    """Restore the sample's dump into its template, unless the template is up to date."""
     if not sample.dump.is_file():
         raise RunnerError(f"sample {sample.name}: dump {sample.dump} does not exist",
                           hint="fix `dump` in the sample's [[samples]] table")
     if sample.filestore is not None and not sample.filestore.exists():
         raise RunnerError(f"sample {sample.name}: filestore {sample.filestore} does not exist",
                           hint="fix or remove `filestore` in the sample's [[samples]] table")
+    with _sample_lock(config, sample):
+        return _import_locked(config, store, sample)
+
+
+def _import_locked(config: Config, store: Store, sample: Sample) -> ImportResult:
     dbs = Databases(store, config.dsn)
     sha = checksum(sample.dump)
     name = template_name(sample.name, sha)
@@ -140,7 +168,8 @@ def import_sample(config: Config, store: Store, sample: Sample) -> ImportResult:
         imported_at=utcnow(),
     ))
     dropped = None
-    if current and current.dbname != name:
+    shared = {t.dbname for t in store.sample_templates() if t.sample != sample.name}
+    if current and current.dbname != name and current.dbname not in shared:
         rec = store.database_record(current.dbname)
         if rec and not rec.dropped_at:
             dbs.drop(current.dbname)

@@ -192,3 +192,50 @@ def table_exists(dsn: str, table: str) -> bool:
         found = cur.fetchone()[0] is not None
     conn.close()
     return found
+
+
+@pytest.mark.slow
+def test_samples_whose_names_share_a_long_prefix_get_their_own_templates(
+    tmp_path, pg_server, runner_store, dumps, dump_61
+):
+    first, second = "s61_" + "a" * 40 + "_north", "s61_" + "a" * 40 + "_south"
+    one, two = tmp_path / "one.dump", tmp_path / "two.dump"
+    shutil.copyfile(dump_61, one)
+    shutil.copyfile(dump_61, two)  # the same dump: the same checksum
+    config = build_config(tmp_path, pg_server, samples=[
+        {"name": first, "release": "6.1", "dump": str(one)},
+        {"name": second, "release": "6.1", "dump": str(two)}])
+    store = runner_store(config)
+    results = import_samples(config, store)
+    assert [r.status for r in results] == ["imported", "imported"]
+    assert results[0].template != results[1].template
+    assert all(len(r.template) <= 63 for r in results)
+    shutil.copyfile(dumps["custom"], one)  # the first sample's dump changes
+    changed = import_sample(config, store, config.sample(first))
+    assert changed.dropped == results[0].template
+    assert database_exists(config.dsn, results[1].template)  # the second one's is kept
+    assert store.sample_template(second).dbname == results[1].template
+
+
+def test_two_imports_of_one_sample_at_once_both_end_well(tmp_path, pg_server, runner_store,
+                                                         dumps):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ouhub.store import Store
+
+    config = build_config(tmp_path, pg_server, samples=[
+        {"name": "s61", "release": "6.1", "dump": str(dumps["plain"])}])
+    runner_store(config)  # drops what ouhub recorded, at the end
+
+    def one_import(_: int):
+        store = Store.open(config.store_path)
+        try:
+            return import_sample(config, store, config.sample("s61"))
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(one_import, range(2)))
+    assert sorted(r.status for r in results) == ["imported", "unchanged"]
+    assert results[0].template == results[1].template
+    assert database_exists(config.dsn, results[0].template)
