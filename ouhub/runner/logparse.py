@@ -10,13 +10,21 @@ its message names, else to the module being loaded or migrated at that moment.
 
 Pure: text in, a frozen ``LogReport`` out. An exit code of 0 proves nothing (old
 servers exit 0 after ``Failed to initialize database``): the caller weighs both.
+
+``parse_paste`` reads a log as people paste it into an issue: an excerpt, indented or
+quoted, headers without their timestamp and pid (``ERROR db odoo.modules.registry: ...``),
+a traceback cut at either end.
 """
 
 from __future__ import annotations
 
+import ast
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from ouhub.runner import tracebacks
 
 # an excerpt keeps the error line, the start of its traceback and, above all, its end
 EXCERPT_HEAD_LINES = 8
@@ -27,11 +35,13 @@ ERROR_LEVELS = ("ERROR", "CRITICAL")
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _HEADER = re.compile(
-    r"^(?P<ts>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[,.]\d+)?)"
-    r"(?: (?P<pid>\d+))?"
-    r" (?P<level>[A-Z]+)"
-    r" (?P<db>\S+)"
-    r" (?P<logger>[^\s:]+): ?(?P<message>.*)$"
+    r"^(?:(?P<ts>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[,.]\d+)?)"
+    r"(?:[ \t]+(?P<pid>\d+))?"
+    r"[ \t]+(?P<level>[A-Z]+)"
+    # pasted without timestamp and pid: only the level names the server writes
+    r"|(?P<bare>DEBUG(?:_[A-Z]+)?|INFO|WARNING|ERROR|CRITICAL|TEST))"
+    r"[ \t]+(?P<db>\S+)"
+    r"[ \t]+(?P<logger>[^\s:]+): ?(?P<message>.*)$"
 )
 _LOADING = re.compile(r"^Loading module (?P<module>\S+) \((?P<index>\d+)/(?P<count>\d+)\)")
 _LOADING_70 = re.compile(r"^module (?P<module>[\w.-]+): loading (?P<what>\S+)")
@@ -46,6 +56,10 @@ _SCRIPT_ERROR = re.compile(
     r"^(?P<module>[\w.-]+): error in migration script (?P<file>.+?): (?P<error>.*)$"
 )
 _MODULE_PREFIX = re.compile(r"^[Mm]odule (?P<module>[\w.-]+):")
+_TABLES = re.compile(r"^module (?P<module>[\w.-]+): creating or updating database tables")
+# 8.0 and later: "loading sale/views/sale_views.xml" (not "loading 3 modules...")
+_LOADING_FILE = re.compile(r"^loading (?P<module>[\w.-]+)/\S")
+_ADDONS_PATHS = re.compile(r"^addons paths?: (?P<paths>\[.*\])\s*$")
 _TESTS = re.compile(
     r"^Module (?P<module>[\w.-]+): (?P<failures>\d+) failures, (?P<errors>\d+) errors"
     r" of (?P<tests>\d+) tests"
@@ -56,7 +70,9 @@ _SKIPPED = re.compile(
 )
 _GRAPH_DONE = re.compile(r"^\d+ modules loaded in ")
 _FINISHED = "Modules loaded."
-_INIT_FAILED = "Failed to initialize database"
+_INIT_FAILED = ("Failed to initialize database", "Failed to load registry")
+_QUOTE = re.compile(r"^[ \t]*>+ ?")
+_FENCE = re.compile(r"^\s*(?:```|~~~)")
 
 
 @dataclass(frozen=True)
@@ -89,9 +105,12 @@ class LogError:
     """An ERROR or CRITICAL record (or a bare traceback), attributed to a module when possible.
 
     kind: ``script`` (openupgradelib's "error in migration script"), ``load`` (a
-    script that could not be loaded), ``init`` ("Failed to initialize database"),
-    ``test`` (failed tests), ``traceback`` (a traceback outside any log record),
-    ``other``.
+    script that could not be loaded), ``init`` ("Failed to initialize database",
+    "Failed to load registry"), ``test`` (failed tests), ``traceback`` (a traceback
+    outside any log record), ``other``.
+
+    stage: where the server was: a script's ``pre``, ``post`` or ``end`` stage, ``load``
+    (the module itself: its models and data) or ``registry`` (no module at all).
     """
 
     module: str | None
@@ -101,6 +120,7 @@ class LogError:
     excerpt: str
     lineno: int
     script: str | None = None
+    stage: str = "registry"
 
     @property
     def has_traceback(self) -> bool:
@@ -126,6 +146,8 @@ class LogReport:
     skipped_modules: tuple[str, ...]  # "not installable, skipped", unmet dependencies
     fatal: bool  # the update aborted: "Failed to initialize database" or a CRITICAL line
     finished: bool  # the server said "Modules loaded."
+    addons_paths: tuple[str, ...] = ()  # as the server printed them at start
+    addons_paths_lineno: int = 0
 
     def scripts_of(self, module: str) -> tuple[ScriptRun, ...]:
         return tuple(s for s in self.scripts_run if s.module == module)
@@ -157,9 +179,9 @@ def parse_line(line: str, lineno: int = 0) -> LogRecord | None:
     pid = match["pid"]
     db = match["db"]
     return LogRecord(
-        lineno=lineno, timestamp=match["ts"], pid=int(pid) if pid else None,
-        level=match["level"], dbname=None if db == "?" else db, logger=match["logger"],
-        message=match["message"].rstrip(),
+        lineno=lineno, timestamp=match["ts"] or "", pid=int(pid) if pid else None,
+        level=match["level"] or match["bare"], dbname=None if db == "?" else db,
+        logger=match["logger"], message=match["message"].rstrip(),
     )
 
 
@@ -213,14 +235,53 @@ def parse_log(text: str) -> LogReport:
         skipped_modules=tuple(dict.fromkeys(state.skipped)),
         fatal=state.fatal,
         finished=state.finished,
+        addons_paths=state.addons_paths,
+        addons_paths_lineno=state.addons_paths_lineno,
     )
 
 
+def parse_paste(text: str) -> LogReport:
+    """Parse a log as a user pasted it (see ``tidy_paste``); line numbers stay the paste's."""
+    return parse_log(tidy_paste(text))
+
+
+def tidy_paste(text: str) -> str:
+    """Undo what pasting does to a log, keeping one line per line.
+
+    Drops Markdown code fences and ``>`` quote marks, then removes the indentation the
+    whole paste got: the indentation of its header lines (else of its ``Traceback`` lines,
+    else the least of any line), so that tracebacks keep their own.
+    """
+    lines = []
+    for raw in _ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = "" if _FENCE.match(raw) else _QUOTE.sub("", raw, count=1).expandtabs(4)
+        lines.append(line.rstrip())
+    indent = _paste_indent(lines)
+    if indent:
+        lines = [line[min(indent, len(line) - len(line.lstrip(" "))):] for line in lines]
+    return "\n".join(lines)
+
+
+def _paste_indent(lines: list[str]) -> int:
+    def width(line: str) -> int:
+        return len(line) - len(line.lstrip(" "))
+
+    headers = [width(line) for line in lines if line.strip() and _HEADER.match(line.lstrip(" "))]
+    if headers:
+        return Counter(headers).most_common(1)[0][0]
+    starts = [width(line) for line in lines if line.lstrip(" ").startswith("Traceback (")]
+    if starts:
+        return min(starts)
+    return min((width(line) for line in lines if line.strip()), default=0)
+
+
 class _State:
-    """Walks the records in order, remembering which module the server is busy with."""
+    """Walks the records in order, remembering which module the server is busy with, and in
+    which stage."""
 
     def __init__(self) -> None:
         self.current: str | None = None
+        self.stage = "registry"  # of the current module: pre, load, post, end
         self.loaded: list[str] = []
         self.scripts: list[ScriptRun] = []
         self.errors: list[LogError] = []
@@ -228,6 +289,8 @@ class _State:
         self.skipped: list[str] = []
         self.fatal = False
         self.finished = False
+        self.addons_paths: tuple[str, ...] = ()
+        self.addons_paths_lineno = 0
         self._last_script_error: tuple[LogError, LogRecord, str] | None = None
 
     def feed(self, record: LogRecord) -> None:
@@ -236,11 +299,11 @@ class _State:
             self._bare_traceback(record.continuation, record.lineno)
             return
         if match := _LOADING.match(message):
-            self._enter(match["module"])
+            self._enter(match["module"], "load")
         elif match := _RUNNING.match(message):
             stage = "pre" if match["pre"] else "end" if match["end"] else "post"
             version = match["pre"] or match["end"] or match["post"]
-            self._enter(match["module"])
+            self._enter(match["module"], stage)
             script = ScriptRun(match["module"], stage, version.strip(), match["name"],
                                record.lineno)
             last = self.scripts[-1] if self.scripts else None
@@ -248,15 +311,20 @@ class _State:
             if last is None or (last.module, last.stage, last.version, last.name) != (
                     script.module, script.stage, script.version, script.name):
                 self.scripts.append(script)
-        elif (match := _LOADING_70.match(message)) and record.level not in ERROR_LEVELS:
-            self._enter(match["module"])
+        elif record.level not in ERROR_LEVELS and (
+                match := _LOADING_70.match(message) or _TABLES.match(message)
+                or _LOADING_FILE.match(message)):
+            self._enter(match["module"], "load")
         elif match := _SKIPPED.match(message):
             self.skipped.append(match["module"])
         elif _GRAPH_DONE.match(message):
-            self.current = None
+            self.current, self.stage = None, "registry"
         elif message == _FINISHED:
             self.finished = True
-            self.current = None
+            self.current, self.stage = None, "registry"
+        elif (match := _ADDONS_PATHS.match(message)) and not self.addons_paths:
+            self.addons_paths = _literal_paths(match["paths"])
+            self.addons_paths_lineno = record.lineno
 
         if record.level in ERROR_LEVELS:
             self._error(record)
@@ -266,7 +334,9 @@ class _State:
         if record.level == "CRITICAL":
             self.fatal = True
 
-    def _enter(self, module: str) -> None:
+    def _enter(self, module: str, stage: str) -> None:
+        if module != self.current or stage != "load" or self.stage in ("pre", "registry"):
+            self.stage = stage  # a module's own log lines after its post scripts stay "post"
         self.current = module
         self.loaded.append(module)
 
@@ -275,11 +345,12 @@ class _State:
         if self._merge_exception_echo(record):
             return
         self._last_script_error = None
-        module, kind, script = self.current, "other", None
+        module, kind, script, stage = self.current, "other", None, None
         if match := _SCRIPT_ERROR.match(message):
             module, kind, script = match["module"], "script", match["file"]
         elif match := _UNABLE.match(message):
             module, kind, script = match["module"], "load", match["file"].strip()
+            stage = match["stage"]
         elif message.startswith(_INIT_FAILED):
             kind = "init"
             self.fatal = True
@@ -291,11 +362,27 @@ class _State:
             kind = "test"
         elif match := _MODULE_PREFIX.match(message):
             module = match["module"]
+        lines = record.continuation
+        if kind not in ("script", "load", "test"):
+            # a traceback says more than the log's order: the script it went through, the
+            # module an exception names ("TypeError: module sale: `migrate`'s signature ...")
+            found = tracebacks.script_of(lines)
+            named = _named_module(tracebacks.exceptions(lines))
+            module = (found.module if found else None) or named or module
         error = LogError(module, record.level, kind, message, _excerpt(record), record.lineno,
-                         script)
+                         script, stage or self._stage_of(module, script, lines))
         self.errors.append(error)
         if kind == "script":
             self._last_script_error = (error, record, _SCRIPT_ERROR.match(message)["error"])
+
+    def _stage_of(self, module: str | None, script: str | None, lines: tuple[str, ...]) -> str:
+        if module is None:
+            return "registry"
+        found = tracebacks.script_path(script) if script else None
+        stage = (found.stage if found else None) or tracebacks.stage_of(lines)
+        if stage:
+            return stage
+        return self.stage if module == self.current and self.stage != "registry" else "load"
 
     def _merge_exception_echo(self, record: LogRecord) -> bool:
         """openupgradelib logs "X: error in migration script F: E", then E with the traceback:
@@ -304,21 +391,54 @@ class _State:
         if last is None:
             return False
         error, first, text = last
-        if record.logger != first.logger or record.message != text or not record.continuation:
+        # the echo prints str(e); some openupgradelib versions log repr(e) first
+        raised = tracebacks.exception_from_message(text)
+        same = record.message == text or (raised is not None and raised.message
+                                           and record.message.startswith(raised.message))
+        if record.logger != first.logger or not same or not record.continuation:
             return False
         merged = LogError(error.module, error.level, error.kind, error.message,
                           _excerpt(first, more=(_header_line(record), *record.continuation)),
-                          error.lineno, error.script)
+                          error.lineno, error.script, error.stage)
         self.errors[self.errors.index(error)] = merged
         self._last_script_error = None
         return True
 
     def _bare_traceback(self, lines: tuple[str, ...], lineno: int) -> None:
-        if not any(line.startswith("Traceback (") for line in lines):
+        """A traceback outside an error record; a paste may have lost its first lines, so
+        frames without the "Traceback" line count too."""
+        if not tracebacks.has_frames(lines):
             return
-        last = next((line for line in reversed(lines) if line.strip()), "")
-        self.errors.append(LogError(self.current, "ERROR", "traceback", last.strip(),
-                                    _truncate(list(lines)), lineno))
+        raised = tracebacks.exceptions(lines)
+        found = tracebacks.script_of(lines)
+        module = (found.module if found else None) or _named_module(raised) or self.current
+        last = str(raised[-1]) if raised else next(
+            (line.strip() for line in reversed(lines) if line.strip()), "")
+        self.errors.append(LogError(module, "ERROR", "traceback", last, _truncate(list(lines)),
+                                    lineno, found.path if found else None,
+                                    self._stage_of(module, None, lines)))
+
+
+_NAMED = re.compile(r"^module (?P<module>[\w.-]+): ")
+
+
+def _named_module(raised: list[tracebacks.RaisedException]) -> str | None:
+    """The module an exception's message starts with, as Odoo's migration.py words them."""
+    for exc in reversed(raised):
+        if match := _NAMED.match(exc.message):
+            return match["module"]
+    return None
+
+
+def _literal_paths(text: str) -> tuple[str, ...]:
+    """The list the server printed (a Python literal, u'' strings in Python 2's servers)."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return ()
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(str(path) for path in value)
 
 
 def _header_line(record: LogRecord) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ouhub.runner.logparse import ScriptRun, parse_line, parse_log
+from ouhub.runner.logparse import ScriptRun, parse_line, parse_log, parse_paste, tidy_paste
 
 
 def log(*lines: str) -> str:
@@ -310,3 +310,130 @@ def test_a_script_announced_twice_by_70_is_one_run_but_a_rerun_later_counts():
     report = parse_log(log(announce, announce, announce.replace("pre-migration", "pre-fix"),
                            announce))
     assert [s.name for s in report.scripts_run] == ["pre-migration", "pre-fix", "pre-migration"]
+
+
+# -- stages ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lines, stage", [
+    # the script running when it failed
+    (["module sale: Running migration [>7.0.1.1] pre-migration"], "pre"),
+    (["module sale: Running migration [7.0.1.1>] post-migration"], "post"),
+    (["module sale: Running migration [$8.0.1.1] end-migration"], "end"),
+    # the module's own loading, after its pre scripts
+    (["module sale: Running migration [>7.0.1.1] pre-migration",
+      "module sale: creating or updating database tables"], "load"),
+    (["Loading module sale (3/9)"], "load"),
+    (["loading sale/views/sale_views.xml"], "load"),
+])
+def test_an_error_gets_the_stage_the_server_was_in(lines, stage):
+    text = log(*(f"2019-05-02 10:01:0{i},000 77 INFO db12 odoo.modules.loading: {line}"
+                 for i, line in enumerate(lines)),
+               "2019-05-02 10:01:09,000 77 ERROR db12 odoo.sql_db: bad query: SELECT 1")
+    (error,) = parse_log(text).errors
+    assert (error.module, error.stage) == ("sale", stage)
+
+
+def test_an_error_of_no_module_is_the_registry_s():
+    (error,) = parse_log("2019-05-02 10:01:02,562 77 ERROR ? odoo.modules.registry: Failed to "
+                         "load registry\n").errors
+    assert (error.module, error.kind, error.stage) == (None, "init", "registry")
+
+
+def test_a_script_error_takes_its_stage_from_the_script_path():
+    report = parse_log(ODOO_12_CRITICAL)
+    assert [e.stage for e in report.errors] == ["pre", "pre"]
+
+
+# -- pasted logs ----------------------------------------------------------------------------------
+
+# OpenUpgrade #3510 (16.0): headers pasted without timestamp and pid
+HEADERLESS_16 = log(
+    "INFO odoo odoo.modules.loading: Loading module l10n_es_facturae (386/490) ",
+    "INFO odoo odoo.modules.migration: module l10n_es_facturae: Running migration [>16.0.1.7.0] "
+    "pre-migration ",
+    "WARNING odoo odoo.modules.loading: Transient module states were reset ",
+    "ERROR odoo odoo.modules.registry: Failed to load registry ",
+    "Traceback (most recent call last):",
+    '  File "/opt/odoo/src/odoo/odoo/odoo/modules/registry.py", line 90, in new',
+    "    odoo.modules.load_modules(registry, force_demo, status, update_module)",
+    '  File "/opt/odoo/src/odoo/odoo/odoo/modules/loading.py", line 183, in load_module_graph',
+    "    migrations.migrate_module(package, 'pre')",
+    '  File "/opt/odoo/src/odoo/odoo/odoo/modules/migration.py", line 189, in migrate_module',
+    "    migrate(self.cr, installed_version)",
+    "TypeError: migrate() takes 1 positional argument but 2 were given",
+)
+
+
+def test_headers_without_timestamp_and_pid():
+    report = parse_log(HEADERLESS_16)
+    assert [r.level for r in report.records] == ["INFO", "INFO", "WARNING", "ERROR"]
+    assert report.records[0].timestamp == "" and report.records[0].pid is None
+    assert [(s.module, s.stage) for s in report.scripts_run] == [("l10n_es_facturae", "pre")]
+    (error,) = report.errors
+    assert (error.module, error.kind, error.stage) == ("l10n_es_facturae", "init", "pre")
+    assert report.fatal
+
+
+@pytest.mark.parametrize("line", [
+    "ERROR: relation \"x\" does not exist",  # psycopg2's message, not a header
+    "INFO something",
+    "Error db logger: a capitalised word is no level",
+])
+def test_lines_that_only_look_like_headers(line):
+    assert parse_line(line) is None
+
+
+def test_an_indented_paste_keeps_its_traceback_indentation():
+    # OCA/project#1795 (18.0): the whole paste indented by two, the top of the traceback cut
+    pasted = log(
+        "    File \"/odoo/src/odoo/modules/loading.py\", line 233, in load_module_graph",
+        "      migrations.migrate_module(package, 'post')",
+        "    File \"/odoo/src/odoo/modules/migration.py\", line 255, in exec_script",
+        "      raise TypeError(msg)",
+        "  TypeError: module project_task_default_stage: `migrate`'s signature should be "
+        "`(cr, version)`, <function migrate at 0x7fbc8a8b7c40> is (env, version)",
+        "  2026-08-24 16:25:44,862 92 INFO prod odoo.service.server: Initiating shutdown",
+    )
+    tidy = tidy_paste(pasted).splitlines()
+    assert tidy[0].startswith('  File "/odoo') and tidy[1].startswith("    migrations.")
+    assert tidy[4].startswith("TypeError: module project_task_default_stage")
+    report = parse_paste(pasted)
+    (error,) = report.errors
+    assert (error.module, error.kind, error.stage) == ("project_task_default_stage",
+                                                        "traceback", "post")
+    assert error.message.startswith("TypeError: module project_task_default_stage")
+    assert error.lineno == 1 and report.records[-1].lineno == 6
+
+
+def test_quoted_and_fenced_paste():
+    pasted = "```\n> 2019-01-20 19:40:42,562 5915 ERROR ? odoo.modules.registry: Failed to load " \
+             "registry\n> Traceback (most recent call last):\n>   File \"x.py\", line 1, in f\n" \
+             "> psycopg2.ProgrammingError: permission denied for relation ir_module_module\n```\n"
+    (error,) = parse_paste(pasted).errors
+    assert error.kind == "init" and error.lineno == 2
+    assert error.excerpt.splitlines()[-1].startswith("psycopg2.ProgrammingError: permission")
+
+
+def test_modules_loaded_in_8_0_and_later_wording():
+    report = parse_log(log(
+        "2016-12-11 11:08:44,458 24117 INFO sm_1 openerp.modules.loading: loading 1 modules...",
+        "2016-12-11 11:08:44,674 24117 INFO sm_1 openerp.modules.module: module base: creating "
+        "or updating database tables",
+        "2016-12-11 11:08:45,729 24117 INFO sm_1 openerp.modules.loading: loading "
+        "base/base_data.xml",
+        "2020-11-22 10:00:00,000 7 INFO db13 odoo.modules.loading: loading mail/data/mail_data.xml",
+    ))
+    assert report.modules_loaded == ("base", "mail")
+
+
+def test_the_addons_path_the_server_printed():
+    report = parse_log(log(
+        "2014-12-12 01:44:25,697 24913 INFO ? openerp: OpenERP version 8.0",
+        "2014-12-12 01:44:25,697 24913 INFO ? openerp: addons paths: "
+        "['/home/it/.local/share/Odoo/addons/8.0', u'/var/tmp/openupgrade/8.0/server/openerp/"
+        "addons', u'/var/tmp/openupgrade/8.0/addons']",
+    ))
+    assert report.addons_paths == ("/home/it/.local/share/Odoo/addons/8.0",
+                                   "/var/tmp/openupgrade/8.0/server/openerp/addons",
+                                   "/var/tmp/openupgrade/8.0/addons")
+    assert report.addons_paths_lineno == 2
