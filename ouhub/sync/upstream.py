@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from ouhub import output
 from ouhub.config import Branch, Config
 from ouhub.errors import OuhubError, SyncError
 from ouhub.store import Store, utcnow
+from ouhub.sync.history import changed_paths, iso_date
 from ouhub.sync.lag import (
     BranchLag,
     UnmergedRevision,
@@ -41,10 +41,6 @@ from ouhub.sync.stage import selected_branches
 log = logging.getLogger("ouhub.sync")
 
 FALLBACK_COMMITTER = "ouhub <ouhub@localhost>"
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="seconds")
 
 
 def _open_branch(path: Path, what: str, hint: str) -> VcsBranch:
@@ -70,16 +66,6 @@ def _tree_paths(branch: VcsBranch) -> list[str]:
         return [p for p in tree.all_versioned_paths() if p]
 
 
-def _changed_paths(repository: Any, revid: bytes) -> list[str]:
-    delta = repository.get_revision_delta(revid)
-    paths: list[str] = []
-    for changes in (delta.added, delta.removed, delta.modified, delta.renamed, delta.copied,
-                    delta.kind_changed):
-        for change in changes:
-            paths.extend(p for p in change.path if p)
-    return paths
-
-
 def unmerged_revisions(local: VcsBranch, remote: VcsBranch) -> list[UnmergedRevision]:
     """Revisions of ``remote`` that ``local`` has not merged, with the modules touched:
     mainline oldest first, each merge followed by the revisions it brought in."""
@@ -100,9 +86,9 @@ def unmerged_revisions(local: VcsBranch, remote: VcsBranch) -> list[UnmergedRevi
                 revid=revid_text(revid),
                 revno=str(revno) if revno is not None else None,
                 author=rev.get_apparent_authors()[0],
-                date=_iso(rev.timestamp),
+                date=iso_date(rev.timestamp),
                 message=rev.message,
-                modules=modules_of(_changed_paths(repository, revid), roots),
+                modules=modules_of(changed_paths(repository, revid), roots),
             ))
         return result
 

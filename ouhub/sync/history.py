@@ -1,0 +1,132 @@
+"""Read a mirror's history: the commits between two revisions that touch a module.
+
+A regression's suspect commits are the revisions of the release's branches between the
+last run where the module passed and the first where it failed, that touch the module's
+folder. This is the one place that reads them from the mirrors; it takes the revision ids
+the sync stored (breezy's, as ``revid_text`` writes them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ouhub.errors import SyncError
+from ouhub.sync.lag import first_line, module_of, module_roots
+
+log = logging.getLogger("ouhub.sync")
+
+SUSPECTS_LIMIT = 50  # the oldest commits of a longer range are left out, and the count says so
+_GIT_PREFIX = "git-v1:"
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit of a mirror, as a suspect of a regression shows it."""
+
+    revision: str  # what a code browser and a person name it: bzr revno (dotted), git sha
+    revid: str  # the mirror's revision id
+    author: str
+    date: str  # ISO 8601, UTC
+    summary: str  # the message's first line
+
+    def as_dict(self) -> dict[str, str]:
+        return {"revision": self.revision, "revid": self.revid, "author": self.author,
+                "date": self.date, "summary": self.summary}
+
+
+@dataclass(frozen=True)
+class CommitRange:
+    commits: tuple[Commit, ...]  # newest first
+    total: int  # commits in the range that touch the module, before SUSPECTS_LIMIT
+
+
+def touches(path: str, module: str, roots: frozenset[str]) -> bool:
+    """Whether a changed file belongs to ``module``: inside its folder, or (14.0 and later)
+    its scripts under ``openupgrade_scripts/scripts/<module>/``."""
+    return module_of(path, roots) == module or f"/scripts/{module}/" in f"/{path}"
+
+
+def commits_touching(
+    mirror: Path, since: str, until: str, module: str, limit: int = SUSPECTS_LIMIT
+) -> CommitRange:
+    """The commits after ``since`` up to ``until`` (merged ones included) that touch
+    ``module``, newest first."""
+    if since == until:
+        return CommitRange((), 0)
+    return _breezy_commits(mirror, since, until, module, limit)
+
+
+def iso_date(timestamp: float) -> str:
+    """A commit's time as ISO 8601 in UTC, to the second."""
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="seconds")
+
+
+def changed_paths(repository: Any, revid: bytes) -> list[str]:
+    """The files a revision added, removed, modified or renamed (both names)."""
+    delta = repository.get_revision_delta(revid)
+    paths: list[str] = []
+    for changes in (delta.added, delta.removed, delta.modified, delta.renamed, delta.copied,
+                    delta.kind_changed):
+        for change in changes:
+            paths.extend(p for p in change.path if p)
+    return paths
+
+
+def _breezy_commits(mirror: Path, since: str, until: str, module: str,
+                    limit: int) -> CommitRange:
+    import breezy.bzr  # noqa: F401  (registers the bzr formats)
+    import breezy.git  # noqa: F401  (registers the git formats)
+    from breezy import errors as bzr_errors
+    from breezy.branch import Branch
+
+    try:
+        branch = Branch.open(str(mirror))
+    except (bzr_errors.BzrError, OSError) as exc:
+        raise SyncError(f"the mirror at {mirror} cannot be opened: {exc}",
+                        hint="run `ouhub sync` to rebuild it") from exc
+    with branch.lock_read():
+        repository = branch.repository
+        old, new = since.encode(), until.encode()
+        for revid in (old, new):
+            if not repository.has_revision(revid):
+                raise SyncError(f"revision {revid.decode()} is not in the mirror at {mirror}",
+                                hint="the branch was replaced since (sync --force); the "
+                                     "suspect commits of this range cannot be read")
+        unique = repository.get_graph().find_unique_ancestors(new, [old])
+        tree = repository.revision_tree(new)
+        with tree.lock_read():
+            roots = module_roots(p for p in tree.all_versioned_paths() if p)
+        found: list[tuple[bytes, str]] = []
+        for revid, revno in _merge_sorted(branch, new, unique):
+            if any(touches(p, module, roots) for p in changed_paths(repository, revid)):
+                found.append((revid, revno))
+        shown = found[:limit]
+        revisions = repository.get_revisions([revid for revid, _ in shown])
+        commits = tuple(
+            _commit(revid, revno, rev) for (revid, revno), rev in zip(shown, revisions, strict=True)
+        )
+    return CommitRange(commits, len(found))
+
+
+def _merge_sorted(branch: Any, tip: bytes, unique: set[bytes]) -> Iterator[tuple[bytes, str]]:
+    """The revisions of ``unique`` in ``brz log`` order (newest first, merges under theirs)."""
+    left = len(unique)
+    for revid, _depth, revno, _end in branch.iter_merge_sorted_revisions(start_revision_id=tip):
+        if revid in unique:
+            yield revid, ".".join(str(n) for n in revno)
+            left -= 1
+            if not left:
+                return
+
+
+def _commit(revid: bytes, revno: str, rev: Any) -> Commit:
+    text = revid.decode("utf-8", "replace")
+    # a git commit is named by its sha; a bzr revision by its revno
+    revision = text[len(_GIT_PREFIX):] if text.startswith(_GIT_PREFIX) else revno
+    return Commit(revision, text, rev.get_apparent_authors()[0], iso_date(rev.timestamp),
+                  first_line(rev.message))
