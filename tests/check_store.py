@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ouhub.coverage.status import Evidence
-from ouhub.store import CoverageScan, ModuleCoverage, RunModule, Store
+from ouhub.records import CoverageScan, Evidence, ModuleCoverage, RunModule
+from ouhub.store import Store
 
 
 def record_coverage(

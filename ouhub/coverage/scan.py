@@ -33,7 +33,8 @@ from ouhub.coverage import manifest as manifest_mod
 from ouhub.coverage.scripts import STAGES, ScriptIndex, classify_paths
 from ouhub.coverage.status import ModuleInfo, StepInputs, decide, totals
 from ouhub.errors import CoverageError
-from ouhub.store import CoverageScan, ModuleCoverage, Store, utcnow
+from ouhub.records import CoverageScan, ModuleCoverage
+from ouhub.store import Store, utcnow
 
 log = logging.getLogger("ouhub.coverage")
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ouhub.coverage.scripts import ScriptFile
+from ouhub.records import Evidence
 
 STATUSES = (
     "done", "nothing_to_do", "partial", "todo", "new", "removed", "renamed", "merged", "unknown"
@@ -37,21 +38,6 @@ class ModuleInfo:
     path: str
     version: str | None = None
     error: str | None = None  # the manifest's parse error, if any
-
-
-@dataclass(frozen=True)
-class Evidence:
-    scripts: tuple[str, ...] = ()
-    declaration: str | None = None  # "<file>:<line>: <row as written>"
-    apriori: str | None = None  # "<file>: renamed_modules['old'] = 'new'"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"scripts": list(self.scripts), "declaration": self.declaration,
-                "apriori": self.apriori}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
-        return cls(tuple(data.get("scripts") or ()), data.get("declaration"), data.get("apriori"))
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from psycopg2.extensions import parse_dsn
 
 from ouhub.errors import RunnerError
 from ouhub.pgcluster import dsn_for
+from ouhub.records import ScratchDatabase
 from ouhub.redact import redact_dsn
-from ouhub.store import ScratchDatabase, Store
+from ouhub.store import Store
 
 log = logging.getLogger(__name__)
 

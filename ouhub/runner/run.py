@@ -20,6 +20,7 @@ from typing import Any
 from ouhub.config import Config
 from ouhub.errors import OuhubError, RunnerError
 from ouhub.pgcluster import find_pg_program
+from ouhub.records import RunModule
 from ouhub.runner.outcome import ERROR, PASSED, ModuleOutcome
 from ouhub.runner.pg import (
     Databases,
@@ -32,7 +33,7 @@ from ouhub.runner.pg import (
 )
 from ouhub.runner.proc import run_command
 from ouhub.runner.upgrade import StepResult, command_for, detect_release, execute_step, run_dir
-from ouhub.store import RunModule, Store
+from ouhub.store import Store
 
 log = logging.getLogger(__name__)
 

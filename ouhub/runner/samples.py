@@ -28,6 +28,7 @@ from pathlib import Path
 from ouhub.config import Config, Sample
 from ouhub.errors import OuhubError, RunnerError
 from ouhub.pgcluster import find_pg_program
+from ouhub.records import SampleTemplate
 from ouhub.runner.pg import (
     MAX_NAME,
     Databases,
@@ -39,7 +40,7 @@ from ouhub.runner.pg import (
 )
 from ouhub.runner.plaindump import MetaCommandError, PlainDumpGuard, psql_restricts
 from ouhub.runner.proc import run_command
-from ouhub.store import SampleTemplate, Store, utcnow
+from ouhub.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 

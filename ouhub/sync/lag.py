@@ -1,4 +1,4 @@
-"""Upstream lag as records: unmerged revisions, modules touched, merge messages. No I/O.
+"""Upstream lag: modules touched by unmerged revisions, merge messages. No I/O.
 
 A module is a directory holding a manifest (``__manifest__.py``, ``__openerp__.py``
 or ``__terp__.py``); ``module_roots`` finds them in a list of paths and
@@ -7,80 +7,12 @@ or ``__terp__.py``); ``module_roots`` finds them in a list of paths and
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from ouhub.records import UnmergedRevision
 
 MANIFESTS = ("__manifest__.py", "__openerp__.py", "__terp__.py")
 NO_MODULE = "(no module)"
-
-
-@dataclass(frozen=True)
-class UnmergedRevision:
-    """An upstream revision the OpenUpgrade branch has not merged."""
-
-    revid: str
-    revno: str | None  # upstream's revno (dotted for merged revisions)
-    author: str
-    date: str  # ISO 8601, UTC
-    message: str
-    modules: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class BranchLag:
-    """How far a release's branch is behind its upstream, as of ``checked_at``."""
-
-    release: str
-    branch: str
-    upstream_url: str
-    served_url: str | None = None
-    upstream_revid: str | None = None
-    mirror_revid: str | None = None
-    unmerged: tuple[UnmergedRevision, ...] = ()
-    checked_at: str | None = None
-    last_success: str | None = None
-    error: str | None = None
-
-    @property
-    def count(self) -> int:
-        return len(self.unmerged)
-
-    @property
-    def oldest(self) -> str | None:
-        return min((r.date for r in self.unmerged), default=None)
-
-    @property
-    def authors(self) -> tuple[str, ...]:
-        """Authors of unmerged revisions, the most prolific first."""
-        counts = Counter(r.author for r in self.unmerged)
-        return tuple(a for a, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-    @property
-    def modules(self) -> tuple[str, ...]:
-        return tuple(sorted({m for r in self.unmerged for m in r.modules}))
-
-    def as_dict(self) -> dict:
-        return {
-            "release": self.release,
-            "branch": self.branch,
-            "upstream_url": self.upstream_url,
-            "served_url": self.served_url,
-            "upstream_revid": self.upstream_revid,
-            "mirror_revid": self.mirror_revid,
-            "unmerged_count": self.count,
-            "oldest_unmerged": self.oldest,
-            "authors": list(self.authors),
-            "modules": list(self.modules),
-            "checked_at": self.checked_at,
-            "last_success": self.last_success,
-            "error": self.error,
-            "unmerged": [
-                {"revid": r.revid, "revno": r.revno, "author": r.author, "date": r.date,
-                 "message": r.message, "modules": list(r.modules)}
-                for r in self.unmerged
-            ],
-        }
 
 
 def module_roots(paths: Iterable[str]) -> frozenset[str]:

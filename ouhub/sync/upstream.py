@@ -25,16 +25,10 @@ from breezy.workingtree import WorkingTree
 from ouhub import output
 from ouhub.config import Branch, Config
 from ouhub.errors import OuhubError, SyncError
+from ouhub.records import BranchLag, UnmergedRevision
 from ouhub.store import Store, utcnow
 from ouhub.sync.history import changed_paths, iso_date
-from ouhub.sync.lag import (
-    BranchLag,
-    UnmergedRevision,
-    group_by_module,
-    merge_message,
-    module_roots,
-    modules_of,
-)
+from ouhub.sync.lag import group_by_module, merge_message, module_roots, modules_of
 from ouhub.sync.mirror import revid_text, update_mirror
 from ouhub.sync.stage import selected_branches
 

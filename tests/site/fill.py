@@ -6,9 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from ouhub import config as config_mod
-from ouhub.coverage.status import Evidence
-from ouhub.store import CoverageScan, ModuleCoverage, RunModule, Store
-from ouhub.sync.lag import BranchLag, UnmergedRevision
+from ouhub.records import (
+    BranchLag,
+    CoverageScan,
+    Evidence,
+    ModuleCoverage,
+    RunModule,
+    UnmergedRevision,
+)
+from ouhub.store import Store
 
 HOSTILE = '<script>window.__pwned=1</script>"><img src=x onerror="window.__pwned=2">'
 HOSTILE_URL = "javascript:window.__pwned=3"

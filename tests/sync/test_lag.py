@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ouhub.records import BranchLag, UnmergedRevision
 from ouhub.sync.lag import (
     NO_MODULE,
-    BranchLag,
-    UnmergedRevision,
     group_by_module,
     merge_message,
     module_of,

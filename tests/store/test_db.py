@@ -1,4 +1,4 @@
-"""The state store: migrations, transactions, and the stage log behind `ouhub status`."""
+"""The state store: opening, migrations, transactions, and the stage log behind `ouhub status`."""
 
 from __future__ import annotations
 

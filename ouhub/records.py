@@ -1,0 +1,275 @@
+"""The records the store returns, so that the store imports no stage.
+
+Frozen dataclasses named with DESIGN.md's words; the stages build them and read
+them back through ``ouhub.store``. No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# -- stage events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageEvent:
+    """One finished invocation of a stage (sync, upstream, coverage, samples, runner, site,
+    nightly)."""
+
+    stage: str
+    started_at: str
+    finished_at: str
+    ok: bool
+    summary: dict[str, Any]
+
+
+# -- sync (0002) ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """A branch's mirror as the last sync left it; revid/revno are those of the last success."""
+
+    release: str
+    branch: str
+    url: str
+    served_url: str | None
+    vcs: str | None
+    revid: str | None
+    revno: int | None
+    new_revisions: int
+    last_success: str | None
+    last_attempt: str
+    last_error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.last_error is None
+
+
+# -- upstream (0005) ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnmergedRevision:
+    """An upstream revision the OpenUpgrade branch has not merged."""
+
+    revid: str
+    revno: str | None  # upstream's revno (dotted for merged revisions)
+    author: str
+    date: str  # ISO 8601, UTC
+    message: str
+    modules: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"revid": self.revid, "revno": self.revno, "author": self.author,
+                "date": self.date, "message": self.message, "modules": list(self.modules)}
+
+
+@dataclass(frozen=True)
+class BranchLag:
+    """How far a release's branch is behind its upstream, as of ``checked_at``."""
+
+    release: str
+    branch: str
+    upstream_url: str
+    served_url: str | None = None
+    upstream_revid: str | None = None
+    mirror_revid: str | None = None
+    unmerged: tuple[UnmergedRevision, ...] = ()
+    checked_at: str | None = None
+    last_success: str | None = None
+    error: str | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.unmerged)
+
+    @property
+    def oldest(self) -> str | None:
+        return min((r.date for r in self.unmerged), default=None)
+
+    @property
+    def authors(self) -> tuple[str, ...]:
+        """Authors of unmerged revisions, the most prolific first."""
+        counts = Counter(r.author for r in self.unmerged)
+        return tuple(a for a, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    @property
+    def modules(self) -> tuple[str, ...]:
+        return tuple(sorted({m for r in self.unmerged for m in r.modules}))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "release": self.release,
+            "branch": self.branch,
+            "upstream_url": self.upstream_url,
+            "served_url": self.served_url,
+            "upstream_revid": self.upstream_revid,
+            "mirror_revid": self.mirror_revid,
+            "unmerged_count": self.count,
+            "oldest_unmerged": self.oldest,
+            "authors": list(self.authors),
+            "modules": list(self.modules),
+            "checked_at": self.checked_at,
+            "last_success": self.last_success,
+            "error": self.error,
+            "unmerged": [r.as_dict() for r in self.unmerged],
+        }
+
+
+# -- coverage (0003) ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a coverage status rests on: the scripts, the declaration line, the apriori entry."""
+
+    scripts: tuple[str, ...] = ()
+    declaration: str | None = None  # "<file>:<line>: <row as written>"
+    apriori: str | None = None  # "<file>: renamed_modules['old'] = 'new'"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"scripts": list(self.scripts), "declaration": self.declaration,
+                "apriori": self.apriori}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
+        return cls(tuple(data.get("scripts") or ()), data.get("declaration"), data.get("apriori"))
+
+
+@dataclass(frozen=True)
+class CoverageScan:
+    """One stored scan of a release: its revisions, when, how long, and counts per status."""
+
+    id: int | None
+    release: str
+    previous: str | None
+    source: str  # "mirrors", or the scanned directory
+    revisions_key: str
+    revisions: dict[str, str]
+    scanned_at: str
+    duration: float
+    totals: dict[str, int]  # status -> number of modules
+    summary: dict[str, Any]  # scripts_by_stage, disagreements, warnings, files_read, ...
+
+
+@dataclass(frozen=True)
+class ModuleCoverage:
+    """A module's coverage status in a step, as the newest (or a given) scan decided it."""
+
+    release: str
+    module: str
+    status: str
+    target: str | None
+    version: str | None
+    path: str | None
+    in_tree: bool
+    manifest_error: str | None
+    evidence: Evidence
+    analysis_size: int  # changes listed in the module's analysis: ranks `todo` modules
+    analysis_annotated: int
+    analysed_share: float | None  # annotated / size; None without an analysis
+    analysis_counts: dict[str, int]
+    analysis_source: str | None
+    disagreements: tuple[str, ...]
+    scan_id: int | None = None
+    scanned_at: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The module as `coverage show --format json` prints it."""
+        return {
+            "module": self.module, "status": self.status, "target": self.target,
+            "version": self.version, "path": self.path, "in_tree": self.in_tree,
+            "manifest_error": self.manifest_error, "evidence": self.evidence.as_dict(),
+            "analysis_size": self.analysis_size, "analysis_annotated": self.analysis_annotated,
+            "analysed_share": self.analysed_share, "analysis_counts": self.analysis_counts,
+            "analysis_source": self.analysis_source, "disagreements": list(self.disagreements),
+        }
+
+
+# -- runner (0004) --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SampleTemplate:
+    """The template database a sample's dump was restored into, keyed by the dump's checksum."""
+
+    sample: str
+    release: str
+    dbname: str
+    checksum: str
+    dump: str
+    filestore: str | None
+    imported_at: str
+
+
+@dataclass(frozen=True)
+class ScratchDatabase:
+    """A database whose name ouhub generated and recorded (kind: template, scratch, copy, restore)."""
+
+    name: str
+    kind: str
+    run_id: int | None
+    host: str
+    pid: int | None
+    keep: bool
+    created_at: str
+    dropped_at: str | None
+
+
+@dataclass(frozen=True)
+class RunModule:
+    """One module's outcome in a run: upgraded, failed (with excerpt) or not_reached."""
+
+    module: str
+    outcome: str
+    version_before: str | None = None
+    version_after: str | None = None
+    scripts: tuple[str, ...] = ()
+    excerpt: str = ""
+    run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One upgrade of a sample (kind `run`) or of a user's copy (kind `migrate`) over one step."""
+
+    id: int
+    kind: str
+    release: str
+    previous: str | None
+    sample: str | None
+    source_db: str | None
+    status: str  # running, passed, failed, timeout, error
+    started_at: str
+    finished_at: str | None
+    duration: float | None
+    revisions: dict[str, Any]
+    log_path: str | None
+    scratch_db: str | None
+    exit_code: int | None
+    message: str
+    chain_id: int | None
+    host: str
+    pid: int | None
+
+
+@dataclass(frozen=True)
+class ModuleRunOutcome:
+    """A module's outcome in the newest finished run into a release, with that run's status."""
+
+    module: str
+    outcome: str
+    run_id: int
+    run_status: str
+    sample: str | None
+    previous: str | None
+    release: str
+    finished_at: str | None
+    version_before: str | None
+    version_after: str | None
+    excerpt: str

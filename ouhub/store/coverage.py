@@ -1,0 +1,159 @@
+"""The coverage stage's scans (0003, 0006): per release, each scan's modules and warnings."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from ouhub.records import CoverageScan, Evidence, ModuleCoverage
+from ouhub.store.db import Database
+
+
+class CoverageQueries(Database):
+    def find_coverage_scan(
+        self, release: str, source: str, revisions_key: str
+    ) -> CoverageScan | None:
+        """The stored scan of exactly these revisions of this source, if any (the scan cache)."""
+        row = self._execute(
+            "SELECT * FROM coverage_scans WHERE release = ? AND source = ? AND revisions_key = ?",
+            (release, source, revisions_key),
+        ).fetchone()
+        return _coverage_scan(row) if row else None
+
+    def record_coverage_scan(
+        self, scan: CoverageScan, modules: list[ModuleCoverage],
+        warnings: list[tuple[str, str]],
+    ) -> int:
+        """Store one scan with its modules and warnings (replacing a scan of the same key)."""
+        with self.transaction():
+            self._execute(
+                "DELETE FROM coverage_scans WHERE release = ? AND source = ? AND revisions_key = ?",
+                (scan.release, scan.source, scan.revisions_key),
+            )
+            scan_id = self._execute(
+                "INSERT INTO coverage_scans (release, previous, source, revisions_key, revisions, "
+                "scanned_at, duration, totals, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    scan.release, scan.previous, scan.source, scan.revisions_key,
+                    json.dumps(scan.revisions, sort_keys=True), scan.scanned_at, scan.duration,
+                    json.dumps(scan.totals, sort_keys=True),
+                    json.dumps(scan.summary, sort_keys=True),
+                ),
+            ).lastrowid
+            self._conn.executemany(
+                "INSERT INTO coverage_modules (scan_id, module, status, target, version, path, "
+                "in_tree, manifest_error, evidence, analysis_size, analysis_annotated, "
+                "analysed_share, analysis_counts, analysis_source, disagreements) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        scan_id, m.module, m.status, m.target, m.version, m.path, int(m.in_tree),
+                        m.manifest_error, json.dumps(m.evidence.as_dict(), sort_keys=True),
+                        m.analysis_size, m.analysis_annotated, m.analysed_share,
+                        json.dumps(m.analysis_counts, sort_keys=True), m.analysis_source,
+                        json.dumps(list(m.disagreements)),
+                    )
+                    for m in modules
+                ],
+            )
+            self._conn.executemany(
+                "INSERT INTO coverage_warnings (scan_id, path, message) VALUES (?, ?, ?)",
+                [(scan_id, path, message) for path, message in warnings],
+            )
+        return int(scan_id)
+
+    def coverage_scan(self, scan_id: int) -> CoverageScan | None:
+        row = self._execute("SELECT * FROM coverage_scans WHERE id = ?", (scan_id,)).fetchone()
+        return _coverage_scan(row) if row else None
+
+    def latest_coverage_scan(self, release: str) -> CoverageScan | None:
+        """The newest scan of a release, whatever its source (mirrors or a directory)."""
+        row = self._execute(
+            "SELECT * FROM coverage_scans WHERE release = ? ORDER BY id DESC LIMIT 1", (release,)
+        ).fetchone()
+        return _coverage_scan(row) if row else None
+
+    def coverage_history(self, release: str) -> list[CoverageScan]:
+        """Every stored scan of a release, oldest first: scan time, revisions, counts per status."""
+        rows = self._execute(
+            "SELECT * FROM coverage_scans WHERE release = ? ORDER BY id", (release,)
+        )
+        return [_coverage_scan(r) for r in rows]
+
+    def coverage_of_scan(self, scan_id: int) -> list[ModuleCoverage]:
+        """The modules of one scan, sorted by module name."""
+        scan = self.coverage_scan(scan_id)
+        if scan is None:
+            return []
+        rows = self._execute(
+            "SELECT * FROM coverage_modules WHERE scan_id = ? ORDER BY module", (scan_id,)
+        )
+        return [_module_coverage(r, scan) for r in rows]
+
+    def latest_coverage(self, release: str) -> list[ModuleCoverage]:
+        """The modules of the newest scan of a release (empty if never scanned)."""
+        scan = self.latest_coverage_scan(release)
+        return self.coverage_of_scan(scan.id) if scan else []
+
+    def coverage_warnings(self, scan_id: int) -> list[tuple[str, str]]:
+        """(path, message) of each warning a scan recorded."""
+        rows = self._execute(
+            "SELECT path, message FROM coverage_warnings WHERE scan_id = ? ORDER BY id", (scan_id,)
+        )
+        return [(r["path"], r["message"]) for r in rows]
+
+    def coverage_stamp(self, source: str) -> tuple[dict[str, str], dict[str, Any]] | None:
+        """(revisions, stamp) recorded for a scanned directory by its last walk, if any."""
+        row = self._execute(
+            "SELECT revisions, stamp FROM coverage_stamps WHERE source = ?", (source,)
+        ).fetchone()
+        return (json.loads(row["revisions"]), json.loads(row["stamp"])) if row else None
+
+    def record_coverage_stamp(
+        self, source: str, revisions: dict[str, str], stamp: dict[str, Any] | None
+    ) -> None:
+        """Keep (or with None, forget) what a scanned directory looked like when walked."""
+        with self.transaction():
+            if stamp is None:
+                self._execute("DELETE FROM coverage_stamps WHERE source = ?", (source,))
+                return
+            self._execute(
+                "INSERT OR REPLACE INTO coverage_stamps (source, revisions, stamp) "
+                "VALUES (?, ?, ?)",
+                (source, json.dumps(revisions, sort_keys=True),
+                 json.dumps(stamp, separators=(",", ":"))),
+            )
+
+    def release_modules(self, release: str) -> frozenset[str] | None:
+        """Modules found in the release's tree by its newest scan; None if never scanned."""
+        scan = self.latest_coverage_scan(release)
+        if scan is None:
+            return None
+        rows = self._execute(
+            "SELECT module FROM coverage_modules WHERE scan_id = ? AND in_tree = 1", (scan.id,)
+        )
+        return frozenset(r["module"] for r in rows)
+
+
+def _coverage_scan(row: sqlite3.Row) -> CoverageScan:
+    return CoverageScan(
+        id=row["id"], release=row["release"], previous=row["previous"], source=row["source"],
+        revisions_key=row["revisions_key"], revisions=json.loads(row["revisions"]),
+        scanned_at=row["scanned_at"], duration=row["duration"], totals=json.loads(row["totals"]),
+        summary=json.loads(row["summary"]),
+    )
+
+
+def _module_coverage(row: sqlite3.Row, scan: CoverageScan) -> ModuleCoverage:
+    return ModuleCoverage(
+        release=scan.release, module=row["module"], status=row["status"], target=row["target"],
+        version=row["version"], path=row["path"], in_tree=bool(row["in_tree"]),
+        manifest_error=row["manifest_error"],
+        evidence=Evidence.from_dict(json.loads(row["evidence"])),
+        analysis_size=row["analysis_size"], analysis_annotated=row["analysis_annotated"],
+        analysed_share=row["analysed_share"], analysis_counts=json.loads(row["analysis_counts"]),
+        analysis_source=row["analysis_source"],
+        disagreements=tuple(json.loads(row["disagreements"])), scan_id=scan.id,
+        scanned_at=scan.scanned_at,
+    )

@@ -1,0 +1,62 @@
+"""Reads for check and the site: their data keys (equal keys, equal output) and bulk rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ouhub.store.db import Database
+
+
+class ReadQueries(Database):
+    def check_coverage_rows(self, release: str) -> list[tuple[str, str, str | None, str, str]]:
+        """The newest scan of ``release`` as raw rows for the check data, built for speed:
+        (module, status, target, evidence JSON, disagreements JSON), by module."""
+        return self._tuples().execute(
+            "SELECT module, status, target, evidence, disagreements FROM coverage_modules "
+            "WHERE scan_id = (SELECT id FROM coverage_scans WHERE release = ? "
+            "ORDER BY id DESC LIMIT 1) ORDER BY module",
+            (release,),
+        ).fetchall()
+
+    def check_data_key(self) -> list[list[Any]]:
+        """What the check data depends on: the newest scan per release and the finished runs
+        per release (count, newest id, newest finish). Equal keys, equal check data."""
+        # A rescan of the same revisions replaces its row and may get the same id back:
+        # its time and totals tell it apart.
+        scans = self._execute(
+            "SELECT 'scan', release, id, scanned_at || ' ' || totals, revisions_key "
+            "FROM coverage_scans WHERE id IN (SELECT MAX(id) FROM coverage_scans GROUP BY release)"
+        ).fetchall()
+        runs = self._execute(
+            "SELECT 'runs', release, MAX(id), COUNT(*), MAX(finished_at) FROM runs "
+            "WHERE kind = 'run' AND status != 'running' GROUP BY release"
+        ).fetchall()
+        return sorted([list(row) for row in [*scans, *runs]])
+
+    def site_key(self) -> list[list[Any]]:
+        """A cheap fingerprint of everything the site shows (scans, finished runs, syncs,
+        upstream checks): equal keys, equal site, so an unchanged rebuild reads nothing else."""
+        queries = (
+            "SELECT 'scans', release, COUNT(*), MAX(id), MAX(scanned_at), "
+            "TOTAL(LENGTH(totals)) FROM coverage_scans GROUP BY release ORDER BY release",
+            "SELECT 'runs', release, COUNT(*), MAX(id), MAX(finished_at), "
+            "TOTAL(id * (LENGTH(status) + LENGTH(message))) FROM runs "
+            "WHERE kind = 'run' AND status != 'running' GROUP BY release ORDER BY release",
+            "SELECT 'sync', release, branch, revid, last_success, last_attempt, last_error "
+            "FROM sync_state ORDER BY release, branch",
+            "SELECT 'upstream', release, branch, upstream_url, upstream_revid, mirror_revid, "
+            "unmerged_count, last_success, last_attempt, last_error FROM upstream_lag "
+            "ORDER BY release, branch",
+        )
+        cursor = self._tuples()
+        return [list(row) for sql in queries for row in cursor.execute(sql)]
+
+    def site_run_modules(self) -> list[tuple[int, str, str, str | None, str | None, str]]:
+        """Every module outcome of every finished sample run, in one query for the site:
+        (run_id, module, outcome, version_before, version_after, excerpt), by run then module."""
+        # plain tuples: thousands of runs x their modules
+        return self._tuples().execute(
+            "SELECT m.run_id, m.module, m.outcome, m.version_before, m.version_after, m.excerpt "
+            "FROM run_modules m JOIN runs r ON r.id = m.run_id "
+            "WHERE r.kind = 'run' AND r.status != 'running' ORDER BY m.run_id, m.module"
+        ).fetchall()

@@ -1,0 +1,190 @@
+"""The store's schema: named migrations, applied once each in name order.
+
+Append only: a released migration is never edited. Each stage owns its slots
+(0002 sync, 0003 coverage, 0004 runner, 0005 upstream); parallel work numbers its
+own in the range it was given. The list is in name order, the order in which a new
+store applies them (tests/store/test_migrations.py fails otherwise).
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_foundation",
+        """
+        CREATE TABLE stage_log (
+            id INTEGER PRIMARY KEY,
+            stage TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            summary TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX stage_log_stage ON stage_log (stage, finished_at);
+        """,
+    ),
+    (
+        "0002_sync",
+        """
+        CREATE TABLE sync_state (
+            release TEXT NOT NULL,
+            branch TEXT NOT NULL,
+            url TEXT NOT NULL,
+            served_url TEXT,
+            vcs TEXT,
+            revid TEXT,
+            revno INTEGER,
+            new_revisions INTEGER NOT NULL DEFAULT 0,
+            last_success TEXT,
+            last_attempt TEXT NOT NULL,
+            last_error TEXT,
+            PRIMARY KEY (release, branch)
+        );
+        """,
+    ),
+    (
+        "0003_coverage",
+        """
+        CREATE TABLE coverage_scans (
+            id INTEGER PRIMARY KEY,
+            release TEXT NOT NULL,
+            previous TEXT,
+            source TEXT NOT NULL,
+            revisions_key TEXT NOT NULL,
+            revisions TEXT NOT NULL DEFAULT '{}',
+            scanned_at TEXT NOT NULL,
+            duration REAL NOT NULL DEFAULT 0,
+            totals TEXT NOT NULL DEFAULT '{}',
+            summary TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE UNIQUE INDEX coverage_scans_key ON coverage_scans (release, source, revisions_key);
+        CREATE TABLE coverage_modules (
+            scan_id INTEGER NOT NULL REFERENCES coverage_scans (id) ON DELETE CASCADE,
+            module TEXT NOT NULL,
+            status TEXT NOT NULL,
+            target TEXT,
+            version TEXT,
+            path TEXT,
+            in_tree INTEGER NOT NULL DEFAULT 0,
+            manifest_error TEXT,
+            evidence TEXT NOT NULL DEFAULT '{}',
+            analysis_size INTEGER NOT NULL DEFAULT 0,
+            analysis_annotated INTEGER NOT NULL DEFAULT 0,
+            analysed_share REAL,
+            analysis_counts TEXT NOT NULL DEFAULT '{}',
+            analysis_source TEXT,
+            disagreements TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (scan_id, module)
+        );
+        CREATE TABLE coverage_warnings (
+            id INTEGER PRIMARY KEY,
+            scan_id INTEGER NOT NULL REFERENCES coverage_scans (id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            message TEXT NOT NULL
+        );
+        CREATE INDEX coverage_warnings_scan ON coverage_warnings (scan_id);
+        """,
+    ),
+    (
+        "0004_runner",
+        """
+        CREATE TABLE sample_templates (
+            sample TEXT PRIMARY KEY,
+            release TEXT NOT NULL,
+            dbname TEXT NOT NULL,
+            checksum TEXT NOT NULL,
+            dump TEXT NOT NULL,
+            filestore TEXT,
+            imported_at TEXT NOT NULL
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL DEFAULT 'run',
+            release TEXT NOT NULL,
+            previous TEXT,
+            sample TEXT,
+            source_db TEXT,
+            status TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            duration REAL,
+            revisions TEXT NOT NULL DEFAULT '{}',
+            log_path TEXT,
+            scratch_db TEXT,
+            exit_code INTEGER,
+            message TEXT NOT NULL DEFAULT '',
+            chain_id INTEGER,
+            host TEXT NOT NULL DEFAULT '',
+            pid INTEGER
+        );
+        CREATE INDEX runs_release ON runs (release, sample, id);
+        CREATE TABLE run_modules (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            module TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            version_before TEXT,
+            version_after TEXT,
+            scripts TEXT NOT NULL DEFAULT '[]',
+            excerpt TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (run_id, module)
+        );
+        CREATE TABLE scratch_databases (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            run_id INTEGER,
+            host TEXT NOT NULL DEFAULT '',
+            pid INTEGER,
+            keep INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            dropped_at TEXT
+        );
+        """,
+    ),
+    (
+        "0005_upstream",
+        """
+        CREATE TABLE upstream_lag (
+            release TEXT NOT NULL,
+            branch TEXT NOT NULL,
+            upstream_url TEXT NOT NULL,
+            served_url TEXT,
+            upstream_revid TEXT,
+            mirror_revid TEXT,
+            unmerged_count INTEGER NOT NULL DEFAULT 0,
+            oldest_unmerged TEXT,
+            authors TEXT NOT NULL DEFAULT '[]',
+            modules TEXT NOT NULL DEFAULT '[]',
+            last_success TEXT,
+            last_attempt TEXT NOT NULL,
+            last_error TEXT,
+            PRIMARY KEY (release, branch)
+        );
+        CREATE TABLE upstream_unmerged (
+            release TEXT NOT NULL,
+            branch TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            revid TEXT NOT NULL,
+            revno TEXT,
+            author TEXT NOT NULL,
+            date TEXT NOT NULL,
+            message TEXT NOT NULL,
+            modules TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (release, branch, revid),
+            FOREIGN KEY (release, branch) REFERENCES upstream_lag (release, branch)
+                ON DELETE CASCADE
+        );
+        """,
+    ),
+    (
+        "0006_coverage_stamps",
+        # what a scanned directory looked like (directory and content-file times), so that
+        # an unchanged `coverage scan --path` is told by stat calls, without walking the tree
+        """
+        CREATE TABLE coverage_stamps (
+            source TEXT PRIMARY KEY,
+            revisions TEXT NOT NULL,
+            stamp TEXT NOT NULL
+        );
+        """,
+    ),
+]

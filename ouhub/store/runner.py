@@ -1,0 +1,207 @@
+"""The runner's state (0004): sample templates, the databases ouhub created, runs and
+their module outcomes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from ouhub.records import ModuleRunOutcome, Run, RunModule, SampleTemplate, ScratchDatabase
+from ouhub.store.db import Database, utcnow
+
+
+class RunnerQueries(Database):
+    def sample_template(self, sample: str) -> SampleTemplate | None:
+        row = self._execute("SELECT * FROM sample_templates WHERE sample = ?", (sample,)).fetchone()
+        return _template(row) if row else None
+
+    def sample_templates(self) -> list[SampleTemplate]:
+        rows = self._execute("SELECT * FROM sample_templates ORDER BY sample")
+        return [_template(r) for r in rows]
+
+    def set_sample_template(self, template: SampleTemplate) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT OR REPLACE INTO sample_templates "
+                "(sample, release, dbname, checksum, dump, filestore, imported_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (template.sample, template.release, template.dbname, template.checksum,
+                 template.dump, template.filestore, template.imported_at),
+            )
+
+    def register_database(
+        self, name: str, kind: str, run_id: int | None = None, host: str = "",
+        pid: int | None = None, keep: bool = False,
+    ) -> None:
+        """Record a database name ouhub generated, before it is created."""
+        with self.transaction():
+            self._execute(
+                "INSERT OR REPLACE INTO scratch_databases "
+                "(name, kind, run_id, host, pid, keep, created_at, dropped_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                (name, kind, run_id, host, pid, int(keep), utcnow()),
+            )
+
+    def database_record(self, name: str) -> ScratchDatabase | None:
+        row = self._execute("SELECT * FROM scratch_databases WHERE name = ?", (name,)).fetchone()
+        return _scratch(row) if row else None
+
+    def live_databases(self) -> list[ScratchDatabase]:
+        """Databases ouhub created and has not dropped yet."""
+        rows = self._execute(
+            "SELECT * FROM scratch_databases WHERE dropped_at IS NULL ORDER BY created_at, name"
+        )
+        return [_scratch(r) for r in rows]
+
+    def mark_database_dropped(self, name: str) -> None:
+        with self.transaction():
+            self._execute(
+                "UPDATE scratch_databases SET dropped_at = ? WHERE name = ?", (utcnow(), name)
+            )
+
+    def rename_database_record(self, old: str, new: str, kind: str) -> None:
+        with self.transaction():
+            # a stale record of ``new`` (its database dropped behind ouhub's back) gives way
+            self._execute("DELETE FROM scratch_databases WHERE name = ?", (new,))
+            self._execute(
+                "UPDATE scratch_databases SET name = ?, kind = ? WHERE name = ?", (new, kind, old)
+            )
+
+    def set_database_keep(self, name: str, keep: bool) -> None:
+        with self.transaction():
+            self._execute("UPDATE scratch_databases SET keep = ? WHERE name = ?", (int(keep), name))
+
+    def start_run(
+        self, *, kind: str, release: str, previous: str | None, sample: str | None = None,
+        source_db: str | None = None, revisions: dict[str, Any] | None = None,
+        chain_id: int | None = None, host: str = "", pid: int | None = None,
+        started_at: str | None = None,
+    ) -> int:
+        """A run in status `running`; returns its id."""
+        with self.transaction():
+            cur = self._execute(
+                "INSERT INTO runs (kind, release, previous, sample, source_db, status, started_at, "
+                "revisions, chain_id, host, pid) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                (kind, release, previous, sample, source_db, started_at or utcnow(),
+                 json.dumps(revisions or {}, sort_keys=True), chain_id, host, pid),
+            )
+            return int(cur.lastrowid)
+
+    def update_run(self, run_id: int, **fields: Any) -> None:
+        """Set some of: scratch_db, log_path, chain_id, message."""
+        allowed = {"scratch_db", "log_path", "chain_id", "message"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"update_run: unknown fields {sorted(unknown)}")
+        if not fields:
+            return
+        names = sorted(fields)
+        with self.transaction():
+            self._execute(
+                f"UPDATE runs SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
+                (*[fields[n] for n in names], run_id),
+            )
+
+    def finish_run(
+        self, run_id: int, *, status: str, duration: float, exit_code: int | None,
+        message: str, modules: list[RunModule] | tuple[RunModule, ...] = (),
+        log_path: str | None = None,
+    ) -> None:
+        with self.transaction():
+            self._execute(
+                "UPDATE runs SET status = ?, finished_at = ?, duration = ?, exit_code = ?, "
+                "message = ?, log_path = COALESCE(?, log_path) WHERE id = ?",
+                (status, utcnow(), duration, exit_code, message, log_path, run_id),
+            )
+            self._execute("DELETE FROM run_modules WHERE run_id = ?", (run_id,))
+            for m in modules:
+                self._execute(
+                    "INSERT INTO run_modules (run_id, module, outcome, version_before, "
+                    "version_after, scripts, excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, m.module, m.outcome, m.version_before, m.version_after,
+                     json.dumps(list(m.scripts)), m.excerpt),
+                )
+
+    def run(self, run_id: int) -> Run | None:
+        row = self._execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _run(row) if row else None
+
+    def runs(
+        self, release: str | None = None, sample: str | None = None, limit: int | None = None,
+        kind: str | None = None,
+    ) -> list[Run]:
+        """Runs, newest first, optionally of one release (target), sample or kind."""
+        sql, params = "SELECT * FROM runs WHERE 1 = 1", []
+        for column, value in (("release", release), ("sample", sample), ("kind", kind)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [_run(r) for r in self._execute(sql, tuple(params))]
+
+    def active_runs(self) -> list[Run]:
+        return [_run(r) for r in self._execute("SELECT * FROM runs WHERE status = 'running'")]
+
+    def run_modules(self, run_id: int) -> list[RunModule]:
+        rows = self._execute(
+            "SELECT * FROM run_modules WHERE run_id = ? ORDER BY module", (run_id,)
+        )
+        return [_run_module(r) for r in rows]
+
+    def last_run_outcomes(self, release: str) -> dict[str, ModuleRunOutcome]:
+        """Per module, its outcome in the newest finished sample run into ``release``."""
+        # Only each module's newest row leaves SQLite: a year of nightly runs is ~15,000 rows
+        # per release, of which a few dozen are wanted (10x faster for check and the site).
+        rows = self._execute(
+            "WITH newest AS (SELECT m.module, MAX(m.run_id) AS run_id "
+            "FROM run_modules m JOIN runs r ON r.id = m.run_id "
+            "WHERE r.release = ? AND r.kind = 'run' AND r.status != 'running' "
+            "GROUP BY m.module) "
+            "SELECT m.*, r.status AS run_status, r.sample, r.previous, r.finished_at "
+            "FROM newest n JOIN run_modules m ON m.run_id = n.run_id AND m.module = n.module "
+            "JOIN runs r ON r.id = m.run_id",
+            (release,),
+        )
+        outcomes: dict[str, ModuleRunOutcome] = {}
+        for r in rows:
+            outcomes[r["module"]] = ModuleRunOutcome(
+                module=r["module"], outcome=r["outcome"], run_id=r["run_id"],
+                run_status=r["run_status"], sample=r["sample"], previous=r["previous"],
+                release=release, finished_at=r["finished_at"],
+                version_before=r["version_before"], version_after=r["version_after"],
+                excerpt=r["excerpt"],
+            )
+        return dict(sorted(outcomes.items()))
+
+
+def _template(r: sqlite3.Row) -> SampleTemplate:
+    return SampleTemplate(r["sample"], r["release"], r["dbname"], r["checksum"], r["dump"],
+                          r["filestore"], r["imported_at"])
+
+
+def _scratch(r: sqlite3.Row) -> ScratchDatabase:
+    return ScratchDatabase(r["name"], r["kind"], r["run_id"], r["host"], r["pid"],
+                           bool(r["keep"]), r["created_at"], r["dropped_at"])
+
+
+def _run_module(r: sqlite3.Row) -> RunModule:
+    return RunModule(
+        module=r["module"], outcome=r["outcome"], version_before=r["version_before"],
+        version_after=r["version_after"], scripts=tuple(json.loads(r["scripts"])),
+        excerpt=r["excerpt"], run_id=r["run_id"],
+    )
+
+
+def _run(r: sqlite3.Row) -> Run:
+    return Run(
+        id=r["id"], kind=r["kind"], release=r["release"], previous=r["previous"],
+        sample=r["sample"], source_db=r["source_db"], status=r["status"],
+        started_at=r["started_at"], finished_at=r["finished_at"], duration=r["duration"],
+        revisions=json.loads(r["revisions"] or "{}"), log_path=r["log_path"],
+        scratch_db=r["scratch_db"], exit_code=r["exit_code"], message=r["message"],
+        chain_id=r["chain_id"], host=r["host"], pid=r["pid"],
+    )
