@@ -1,0 +1,13 @@
+"""The `ouhub` command: one click group (``group``) and one module per stage's commands.
+
+Each command parses its options, calls one stage entry point, renders the result
+and exits; importing this package imports no heavy library (the commands import
+theirs when they run).
+"""
+
+from __future__ import annotations
+
+from ouhub.cli import check, config, coverage, nightly, runner, site, sync  # noqa: F401  (the commands)
+from ouhub.cli.group import main
+
+__all__ = ["main"]

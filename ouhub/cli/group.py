@@ -1,0 +1,143 @@
+"""The `ouhub` click group: the Context every command gets, the one error boundary, the
+crash log, and the option decorators the commands share.
+
+Exit codes: 0 success; 1 the work ran and something failed (a branch, a run);
+2 bad config or usage; 3 `check` usage or connection errors (see `ouhub check --help`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ouhub import __version__, output
+from ouhub import config as config_mod
+from ouhub.errors import OuhubError
+from ouhub.store import Store
+
+log = logging.getLogger("ouhub")
+
+
+class Context:
+    """What every command gets: the config and the store, loaded on first use."""
+
+    def __init__(self, config_path: str | None, verbose: int, quiet: bool):
+        self.config_path = config_mod.find_config(config_path)
+        self.verbose = verbose
+        self.quiet = quiet
+        self._config: config_mod.Config | None = None
+        self._store: Store | None = None
+
+    @property
+    def config(self) -> config_mod.Config:
+        if self._config is None:
+            self._config = config_mod.load(self.config_path)
+        return self._config
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.config.store_path)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+class OuhubGroup(click.Group):
+    """The one error boundary: expected errors print a message and a hint; bugs leave a log."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OuhubError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"  hint: {exc.hint}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except Exception:
+            where = _write_crash_log(ctx)
+            click.echo(f"error: ouhub hit a bug; the traceback is in {where}", err=True)
+            click.echo("  hint: please report it with that file attached", err=True)
+            ctx.exit(1)
+
+
+def _write_crash_log(ctx: click.Context) -> Path:
+    obj = ctx.find_object(Context)
+    try:
+        base = obj.config.data_dir if obj else Path.cwd()
+    except OuhubError:
+        base = Path.cwd()
+    path = base / "ouhub-crash.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {datetime.now(UTC).isoformat()} ouhub {' '.join(sys.argv[1:])}\n")
+            fh.write(traceback.format_exc())
+    except OSError:
+        traceback.print_exc()
+        return Path("<stderr>")
+    return path
+
+
+def json_option(func: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")(func)
+
+
+def pass_ctx(func: Callable) -> Callable:
+    """Give a command the ouhub Context as its first argument."""
+
+    @click.pass_obj
+    @functools.wraps(func)
+    def wrapper(obj: Context, *args: Any, **kwargs: Any) -> Any:
+        return func(obj, *args, **kwargs)
+
+    return wrapper
+
+
+@click.group(cls=OuhubGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "config_path", metavar="FILE",
+    help="Config file (default: $OUHUB_CONFIG, else ./ouhub.toml).",
+)
+@click.option("-v", "--verbose", count=True, help="More diagnostics on stderr (-vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr; no progress bars.")
+@click.version_option(__version__, prog_name="ouhub")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) -> None:
+    """ouhub: mirrors, coverage, nightly upgrade runs and a status site for OpenUpgrade.
+
+    Every stage reads what the previous one stored, so each also runs on its own:
+    sync -> upstream -> coverage scan -> samples import -> run -> site build, or
+    all of them with `ouhub nightly`.
+
+    \b
+    Who uses what:
+      all           config check, status
+      maintainers   sync, upstream, upstream merge, discover
+      contributors  coverage scan / show / diff
+      users         check (a module list or a live database), migrate
+      the nightly   samples import, run, nightly (all stages), site build
+
+    \b
+    Example:
+      ouhub --config examples/openupgrade.toml config check
+      ouhub status --json
+    """
+    output.setup_logging(verbose, quiet)
+    ctx.obj = Context(config_path, verbose, quiet)
+    ctx.call_on_close(ctx.obj.close)

@@ -1,0 +1,46 @@
+"""`ouhub nightly`: every stage in order."""
+
+from __future__ import annotations
+
+import sys
+
+from ouhub import output
+from ouhub.cli.group import Context, json_option, main, pass_ctx
+
+
+@main.command("nightly")
+@json_option
+@pass_ctx
+def nightly_command(obj: Context, as_json: bool) -> None:
+    """Sync, upstream, coverage scan, every sample run, site build; exit 1 if anything failed.
+
+    One nightly at a time (a lock in the data dir). At start, databases left by an
+    interrupted earlier run are dropped and listed. Schedule it with a systemd timer
+    or cron (see README).
+
+    \b
+    Example:
+      ouhub nightly
+      ouhub -q nightly --json > nightly.json
+    """
+    from ouhub.runner.nightly import run_nightly
+
+    report = run_nightly(obj.config, obj.store, quiet=obj.quiet,
+                         say=(lambda _m: None) if obj.quiet else output.info)
+    if as_json:
+        output.print_json(report.to_json())
+    else:
+        if report.cleaned:
+            output.stdout.print("dropped leftovers: " + ", ".join(report.cleaned), markup=False)
+        output.print_table(("stage", "status", "detail"),
+                           [(s.stage, s.status, s.detail) for s in report.stages],
+                           title="nightly")
+        if report.runs:
+            output.print_table(
+                ("step", "sample", "status", "run", "message"),
+                [(f"{r.previous} -> {r.release}", r.sample, r.status, r.run_id, r.message)
+                 for r in report.runs], title="runs")
+        output.stdout.print(f"nightly {'ok' if report.ok else 'FAILED'} in "
+                            f"{report.duration:.0f}s", markup=False)
+    if not report.ok:
+        sys.exit(1)
