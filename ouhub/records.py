@@ -8,10 +8,27 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # -- stage events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageSummary:
+    """What one invocation of a stage did, in the one shape every stage records: ok or
+    failed, counts by name, and a message (why a stage that could not run failed)."""
+
+    ok: bool
+    counts: Mapping[str, int] = field(default_factory=dict)
+    message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stored summary: the counts, and ``message`` when there is one."""
+        data: dict[str, Any] = dict(self.counts)
+        if self.message:
+            data["message"] = self.message
+        return data
 
 
 @dataclass(frozen=True)

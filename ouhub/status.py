@@ -7,7 +7,7 @@ from typing import Any
 from ouhub.config import Config
 from ouhub.store import Store
 
-STAGES = ("sync", "upstream", "coverage", "runner", "site", "nightly")
+STAGES = ("sync", "upstream", "coverage", "samples", "runner", "site", "nightly")
 
 
 def summary_line(summary: dict[str, Any]) -> str:

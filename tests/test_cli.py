@@ -10,6 +10,7 @@ import click
 from click.testing import CliRunner
 
 from ouhub.cli import main
+from ouhub.records import StageSummary
 from ouhub.store import Store, utcnow
 
 
@@ -47,7 +48,7 @@ def test_status_on_an_empty_store_and_after_a_stage(tmp_path):
     with Store.open(tmp_path / "data" / "ouhub.sqlite") as store:
         store.record_sync_success("7.0", "server", "/srv/x", served_url="/srv/x", vcs="bzr",
                                   revid="rev-42", revno=42, new_revisions=2)
-        store.record_stage("sync", utcnow(), False, {"branches": 2, "failed": 1})
+        store.record_stage("sync", utcnow(), StageSummary(False, {"branches": 2, "failed": 1}))
     result = runner.invoke(main, ["--config", str(config), "status"])
     assert result.exit_code == 0
     assert "FAILED" in result.stdout and "failed=1" in result.stdout

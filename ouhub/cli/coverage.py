@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
@@ -40,35 +39,12 @@ def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
       ouhub coverage scan --release 7.0 --json
       ouhub coverage scan --path ./OpenUpgrade --release 17.0
     """
-    from ouhub.coverage import scan as scan_mod
-    from ouhub.errors import CoverageError
-    from ouhub.store import utcnow
+    from ouhub.coverage.stage import run_coverage
 
-    started = utcnow()
-    store = obj.store
-    if path is not None:
-        if len(releases) != 1:
-            raise CoverageError("--path needs exactly one --release",
-                                hint="e.g. ouhub coverage scan --path DIR --release 17.0")
-        release = releases[0]
-        first = False
-        if previous is None and release in obj.config.releases:
-            previous = obj.config.releases[release].previous
-            first = previous is None  # the configured chain starts here: no step
-        results = [scan_mod.scan_path(store, path, release, previous, force=force,
-                                      first_release=first)]
-    else:
-        names = list(releases) or list(obj.config.releases)
-        with output.progress("coverage scan", len(names), obj.quiet) as advance:
-            results = scan_mod.scan_releases(obj.config, store, names, force=force,
-                                             advance=advance)
-    failed = [r for r in results if not r.ok]
-    store.record_stage("coverage", started, not failed, {
-        "releases": len(results), "cached": sum(r.cached for r in results),
-        "failed": len(failed), "warnings": sum(len(r.warnings) for r in results),
-    })
+    report = run_coverage(obj.config, obj.store, releases, path=path, previous=previous,
+                          force=force, quiet=obj.quiet)
     if as_json:
-        output.print_json([r.as_dict() for r in results])
+        output.print_json([r.as_dict() for r in report.results])
     else:
         output.print_table(
             ("release", "source", "scan", "modules", "done", "todo", "nothing_to_do", "new",
@@ -78,31 +54,13 @@ def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
                  sum(r.totals.values()), r.totals.get("done", 0), r.totals.get("todo", 0),
                  r.totals.get("nothing_to_do", 0), r.totals.get("new", 0),
                  r.totals.get("unknown", 0), r.summary.get("warnings", len(r.warnings)))
-                for r in results
+                for r in report.results
             ],
             title="coverage scan",
         )
-        for result in results:
-            if result.error:
-                output.info(f"error: {result.error}")
-            elif result.summary.get("first_release"):
-                output.info(f"{result.release} is the first configured release: no step "
-                            "leads to it, so its modules are recorded as new")
-            elif result.previous is None and result.totals.get("unknown"):
-                output.info(f"{result.release}: the release before it is not known, so most "
-                            f"modules are unknown; give --previous (the release before "
-                            f"{result.release})")
-            elif result.totals.get("unknown") and result.previous and \
-                    "base" not in (store.release_modules(result.previous) or ()):
-                output.info(f"{result.release}: {result.totals['unknown']} modules are unknown: "
-                            f"nothing tells whether they were in {result.previous}; a scan of "
-                            f"{result.previous}'s whole tree (holding base) tells")
-            for where, message in result.warnings[:20]:
-                output.info(f"warning: {where}: {message}")
-            if len(result.warnings) > 20:
-                output.info(f"... {len(result.warnings) - 20} more warnings "
-                            f"(ouhub coverage show {result.release} --format json)")
-    if failed:
+        for note in report.notes:
+            output.info(note)
+    if report.failed:
         sys.exit(1)
 
 
@@ -123,8 +81,8 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
     """
     import csv
 
-    from ouhub.coverage.scan import never_scanned, ranked
-    from ouhub.coverage.status import STATUSES, totals
+    from ouhub.coverage.stage import show_coverage
+    from ouhub.coverage.status import STATUSES
 
     if status_filter is not None and status_filter not in STATUSES:
         # A usage error (exit 2), like any other bad option value.
@@ -132,59 +90,36 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
             f"unknown status {status_filter!r}; one of: {', '.join(STATUSES)}",
             param_hint="--status",
         )
-    store = obj.store
-    scan = store.latest_coverage_scan(release)
-    if scan is None:
-        raise never_scanned(release, tuple(obj.config.releases))
-    modules = store.latest_coverage(release)
-    rows = ranked(modules, status_filter)
-    counts = totals(modules)  # type: ignore[arg-type]
+    view = show_coverage(obj.config, obj.store, release, status_filter)
     if fmt == "json":
-        output.print_json({
-            "release": release, "previous": scan.previous, "scan_id": scan.id,
-            "scanned_at": scan.scanned_at, "source": scan.source, "revisions": scan.revisions,
-            "totals": counts, "summary": scan.summary,
-            "warnings": [{"path": p, "message": m}
-                         for p, m in store.coverage_warnings(scan.id or 0)],
-            "modules": [_coverage_row(m) for m in rows],
-        })
+        output.print_json(view.as_dict())
         return
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(("module", "status", "target", "analysis_size", "analysed_share",
                          "scripts", "declaration", "disagreements"))
-        for m in rows:
+        for m in view.modules:
             writer.writerow((m.module, m.status, m.target or "", m.analysis_size,
                              "" if m.analysed_share is None else m.analysed_share,
                              len(m.evidence.scripts), m.evidence.declaration or "",
                              "; ".join(m.disagreements)))
         return
+    scan = view.scan
     output.print_table(
         ("module", "status", "target", "analysis", "analysed", "scripts", "disagreements"),
         [
             (m.module, m.status, m.target or "", m.analysis_size or "",
              "" if m.analysed_share is None else f"{m.analysed_share:.0%}",
              len(m.evidence.scripts) or "", "; ".join(m.disagreements))
-            for m in rows
+            for m in view.modules
         ],
         title=(f"modules of {release}, the first configured release: no step leads to it"
                if scan.summary.get("first_release") else
                f"coverage {scan.previous or '?'} -> {release}")
         + f" (scan {scan.id}, {scan.scanned_at})",
     )
-    output.print_table(("status", "modules"), [(s, n) for s, n in counts.items() if n] +
-                       [("total", sum(counts.values()))], title="totals")
-
-
-def _coverage_row(m: Any) -> dict[str, Any]:
-    return {
-        "module": m.module, "status": m.status, "target": m.target, "version": m.version,
-        "path": m.path, "in_tree": m.in_tree, "manifest_error": m.manifest_error,
-        "evidence": m.evidence.as_dict(), "analysis_size": m.analysis_size,
-        "analysis_annotated": m.analysis_annotated, "analysed_share": m.analysed_share,
-        "analysis_counts": m.analysis_counts, "analysis_source": m.analysis_source,
-        "disagreements": list(m.disagreements),
-    }
+    output.print_table(("status", "modules"), [(s, n) for s, n in view.totals.items() if n] +
+                       [("total", sum(view.totals.values()))], title="totals")
 
 
 @coverage_group.command("diff")
@@ -205,21 +140,13 @@ def coverage_diff(obj: Context, release: str, from_ref: str | None, to_ref: str 
       ouhub coverage diff 7.0
       ouhub coverage diff 7.0 --from 3 --to 5
     """
-    from ouhub.coverage.scan import diff_scans
+    from ouhub.coverage.stage import diff_coverage
 
-    before, after, changes = diff_scans(obj.store, release, from_ref, to_ref,
-                                        configured=tuple(obj.config.releases))
+    diff = diff_coverage(obj.config, obj.store, release, from_ref, to_ref)
     if as_json:
-        output.print_json({
-            "release": release,
-            "from": {"scan_id": before.id, "scanned_at": before.scanned_at,
-                     "revisions": before.revisions},
-            "to": {"scan_id": after.id, "scanned_at": after.scanned_at,
-                   "revisions": after.revisions},
-            "changes": [{"module": c.module, "before": c.before, "after": c.after}
-                        for c in changes],
-        })
+        output.print_json(diff.as_dict())
         return
+    before, after, changes = diff.before, diff.after, diff.changes
     if before.id == after.id:
         output.stdout.print(
             f"{release} has one scan so far (scan {after.id}, {after.scanned_at}): nothing to "

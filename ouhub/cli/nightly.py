@@ -23,12 +23,12 @@ def nightly_command(obj: Context, as_json: bool) -> None:
       ouhub nightly
       ouhub -q nightly --json > nightly.json
     """
-    from ouhub.runner.nightly import run_nightly
+    from ouhub.nightly import run_nightly
 
     report = run_nightly(obj.config, obj.store, quiet=obj.quiet,
                          say=(lambda _m: None) if obj.quiet else output.info)
     if as_json:
-        output.print_json(report.to_json())
+        output.print_json(report.as_dict())
     else:
         if report.cleaned:
             output.stdout.print("dropped leftovers: " + ", ".join(report.cleaned), markup=False)

@@ -34,17 +34,11 @@ def samples_import(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
       ouhub samples import demo61 --json
     """
     from ouhub.runner.samples import import_samples
-    from ouhub.store import utcnow
 
-    started = utcnow()
     results = import_samples(obj.config, obj.store, list(names) or None)
     failed = [r for r in results if r.status == "failed"]
-    obj.store.record_stage("runner", started, not failed, {
-        "samples": len(results), "imported": sum(r.status == "imported" for r in results),
-        "failed": len(failed),
-    })
     if as_json:
-        output.print_json([r.__dict__ for r in results])
+        output.print_json([r.as_dict() for r in results])
     else:
         output.print_table(("sample", "status", "template", "dropped", "message"),
                            [(r.sample, r.status, r.template or "-", r.dropped or "-", r.message)
@@ -91,16 +85,11 @@ def run_sample_command(obj: Context, release: str, sample: str, keep: bool,
       ouhub run --release 7.0 --sample demo61
       ouhub run -r 7.0 -s demo61 --keep --dump-to /tmp/demo70.dump --json
     """
-    from ouhub.runner.run import run_sample
-    from ouhub.store import utcnow
+    from ouhub.runner.stage import run_one
 
-    started = utcnow()
-    result = run_sample(obj.config, obj.store, release, sample, keep=keep, dump_to=dump_to)
-    obj.store.record_stage("runner", started, result.status == "passed", {
-        "runs": 1, "passed": int(result.status == "passed"), "status": result.status,
-    })
+    result = run_one(obj.config, obj.store, release, sample, keep=keep, dump_to=dump_to)
     if as_json:
-        output.print_json(result.to_json())
+        output.print_json(result.as_dict())
     else:
         _print_run(result)
     if result.status != "passed":
@@ -133,7 +122,7 @@ def migrate_command(obj: Context, source: str, target: str, dsn: str | None, kee
                               keep_steps=keep_steps,
                               say=(lambda _m: None) if obj.quiet else output.info)
     if as_json:
-        output.print_json(result.to_json())
+        output.print_json(result.as_dict())
     else:
         output.stdout.print(
             f"{source}: {' -> '.join([result.source_release, *(r for _, r in result.hops)])}",

@@ -8,7 +8,6 @@ import click
 
 from ouhub import output
 from ouhub.cli.group import Context, json_option, main, pass_ctx
-from ouhub.errors import OuhubError
 
 
 @main.group("site")
@@ -32,19 +31,9 @@ def site_build(obj: Context, out: Path | None, as_json: bool) -> None:
       ouhub site build
       ouhub site build --out /var/www/openupgrade --json
     """
-    from ouhub.site.build import build_site
-    from ouhub.store import utcnow
+    from ouhub.site.stage import run_site
 
-    started = utcnow()
-    try:
-        report = build_site(obj.config, obj.store, out)
-    except OuhubError as exc:
-        obj.store.record_stage("site", started, False, {"error": exc.message})
-        raise
-    obj.store.record_stage("site", started, True, {
-        "pages": report.pages, "written": report.written, "unchanged": report.unchanged,
-        "bytes": report.bytes_total, "check_page": report.check_page,
-    })
+    report = run_site(obj.config, obj.store, out)
     if as_json:
         output.print_json(report.as_dict())
         return

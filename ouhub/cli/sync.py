@@ -124,8 +124,6 @@ def upstream_group(ctx: click.Context, releases: tuple[str, ...], as_json: bool)
     from ouhub.sync.upstream import run_upstream
 
     obj: Context = ctx.obj
-    for name in releases:
-        obj.config.release(name)  # unknown release: exit 2 before any work
     lags = run_upstream(obj.config, obj.store, releases, quiet=obj.quiet)
     if as_json:
         output.print_json([lag.as_dict() for lag in lags])

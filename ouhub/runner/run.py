@@ -57,7 +57,7 @@ class RunResult:
     modules: tuple[ModuleOutcome, ...] = ()
     dump: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id, "kind": self.kind, "previous": self.previous,
             "release": self.release, "sample": self.sample, "status": self.status,
@@ -77,11 +77,8 @@ def branch_revisions(config: Config, store: Store, release: str) -> dict[str, An
     """Per branch of the release, ``"<revno> (<revid>)"`` as the last sync left it (none if never
     synced)."""
     revisions: dict[str, Any] = {}
-    reader = getattr(store, "sync_state", None)
-    if reader is None:
-        return revisions
     for branch in config.release(release).branches:
-        state = reader(release, branch.name)
+        state = store.sync_state(release, branch.name)
         if state is not None and state.revid:
             # one readable string per branch: the site and the JSON show it as is
             revisions[branch.name] = (f"{state.revno} ({state.revid})" if state.revno
@@ -205,12 +202,12 @@ class MigrateResult:
     steps: tuple[RunResult, ...] = field(default_factory=tuple)
     hops: tuple[tuple[str, str], ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source, "source_release": self.source_release,
             "target": self.target, "status": self.status, "message": self.message,
             "database": self.database, "hops": [list(h) for h in self.hops],
-            "steps": [s.to_json() for s in self.steps],
+            "steps": [s.as_dict() for s in self.steps],
         }
 
 

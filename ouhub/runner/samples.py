@@ -22,8 +22,9 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from ouhub.config import Config, Sample
 from ouhub.errors import OuhubError, RunnerError
@@ -55,6 +56,9 @@ class ImportResult:
     template: str | None = None
     dropped: str | None = None  # the previous template, when the dump changed
     message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def dump_format(path: Path) -> str:
@@ -107,15 +111,20 @@ def samples_dir(config: Config) -> Path:
 def import_samples(
     config: Config, store: Store, names: list[str] | None = None
 ) -> list[ImportResult]:
-    """Import the named samples (all when None); one failing sample does not stop the others."""
+    """Import the named samples (all when None); one failing sample does not stop the others.
+    The samples stage's entry point, which records its stage event."""
     samples = [config.sample(n) for n in names] if names else list(config.samples)
     results = []
-    for sample in samples:
-        try:
-            results.append(import_sample(config, store, sample))
-        except OuhubError as exc:
-            log.error("sample %s: %s", sample.name, exc.message)
-            results.append(ImportResult(sample.name, "failed", message=exc.message))
+    with store.stage_event("samples") as event:
+        for sample in samples:
+            try:
+                results.append(import_sample(config, store, sample))
+            except OuhubError as exc:
+                log.error("sample %s: %s", sample.name, exc.message)
+                results.append(ImportResult(sample.name, "failed", message=exc.message))
+        failed = sum(r.status == "failed" for r in results)
+        event.finish(not failed, samples=len(results),
+                     imported=sum(r.status == "imported" for r in results), failed=failed)
     return results
 
 

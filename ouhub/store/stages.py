@@ -1,24 +1,58 @@
-"""The stage log (0001): one event per finished invocation of a stage, behind `ouhub status`."""
+"""The stage log (0001): one event per finished invocation of a stage, behind `ouhub status`.
+
+Each stage's entry point records its own event through ``stage_event``, in the one
+shape of ``StageSummary``, so `ouhub status` shows the same whoever ran the stage
+(its command or `ouhub nightly`).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from ouhub.records import StageEvent
+from ouhub.errors import OuhubError
+from ouhub.records import StageEvent, StageSummary
 from ouhub.store.db import Database, utcnow
 
 
+class StageRun:
+    """Handed to a stage's entry point by ``stage_event``: it calls ``finish`` once done."""
+
+    def __init__(self) -> None:
+        self.summary: StageSummary | None = None
+
+    def finish(self, ok: bool, message: str = "", **counts: int) -> None:
+        self.summary = StageSummary(ok, counts, message)
+
+
 class StageQueries(Database):
-    def record_stage(
-        self, stage: str, started_at: str, ok: bool, summary: dict[str, Any] | None = None
-    ) -> None:
+    def record_stage(self, stage: str, started_at: str, summary: StageSummary) -> None:
         with self.transaction():
             self._execute(
                 "INSERT INTO stage_log (stage, started_at, finished_at, ok, summary) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (stage, started_at, utcnow(), int(ok), json.dumps(summary or {}, sort_keys=True)),
+                (stage, started_at, utcnow(), int(summary.ok),
+                 json.dumps(summary.as_dict(), sort_keys=True)),
             )
+
+    @contextmanager
+    def stage_event(self, stage: str) -> Iterator[StageRun]:
+        """Record one event of ``stage`` when the block ends: what it ``finish``-ed with, or
+        failed with the error's message when the block raised (the error goes on up)."""
+        started = utcnow()
+        run = StageRun()
+        try:
+            yield run
+        except OuhubError as exc:
+            self.record_stage(stage, started, StageSummary(False, message=exc.message))
+            raise
+        except Exception as exc:
+            message = f"unexpected {type(exc).__name__}: {exc}"
+            self.record_stage(stage, started, StageSummary(False, message=message))
+            raise
+        self.record_stage(stage, started, run.summary or StageSummary(
+            False, message=f"the {stage} stage ended without a summary (a bug; please report)"))
 
     def last_stage_events(self) -> dict[str, StageEvent]:
         """The newest event of each stage, by stage name."""

@@ -16,7 +16,7 @@ from typing import Any
 from ouhub import output
 from ouhub.config import Branch, Config
 from ouhub.errors import SyncError
-from ouhub.store import Store, utcnow
+from ouhub.store import Store
 from ouhub.sync.launchpad import cache_dir_for
 from ouhub.sync.mirror import MirrorLocked, update_mirror
 
@@ -98,29 +98,28 @@ def run_sync(
     wait: bool = False,
     quiet: bool = False,
 ) -> list[BranchSync]:
-    """Sync the branches of ``releases`` (all by default) with ``jobs`` workers."""
-    started = utcnow()
-    branches = selected_branches(config, releases)
+    """Sync the branches of ``releases`` (all by default) with ``jobs`` workers: the sync
+    stage's entry point, which records its stage event."""
+    branches = selected_branches(config, releases)  # unknown names fail before any work
     results: dict[str, BranchSync] = {}
-    known = {(s.release, s.branch): (s.revid, s.revno) for s in store.sync_states() if s.revid}
-    with output.progress("sync", len(branches), quiet=quiet) as advance, \
-            ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="ouhub-sync") as pool:
-        futures = [
-            pool.submit(sync_branch, config, b, force, wait, known.get((b.release, b.name)))
-            for b in branches
-        ]
-        for future in as_completed(futures):
-            outcome = future.result()
-            _store_outcome(store, outcome)
-            results[outcome.key] = outcome
-            advance(outcome.key + ("" if outcome.ok else " failed"))
-    ordered = [results[b.key] for b in branches]
-    failed = [r for r in ordered if not r.ok]
-    store.record_stage("sync", started, not failed, {
-        "branches": len(ordered),
-        "failed": len(failed),
-        "new_revisions": sum(r.new_revisions for r in ordered),
-    })
+    with store.stage_event("sync") as event:
+        known = {(s.release, s.branch): (s.revid, s.revno) for s in store.sync_states() if s.revid}
+        with output.progress("sync", len(branches), quiet=quiet) as advance, \
+                ThreadPoolExecutor(max_workers=max(1, jobs),
+                                   thread_name_prefix="ouhub-sync") as pool:
+            futures = [
+                pool.submit(sync_branch, config, b, force, wait, known.get((b.release, b.name)))
+                for b in branches
+            ]
+            for future in as_completed(futures):
+                outcome = future.result()
+                _store_outcome(store, outcome)
+                results[outcome.key] = outcome
+                advance(outcome.key + ("" if outcome.ok else " failed"))
+        ordered = [results[b.key] for b in branches]
+        failed = [r for r in ordered if not r.ok]
+        event.finish(not failed, branches=len(ordered), failed=len(failed),
+                     new_revisions=sum(r.new_revisions for r in ordered))
     return ordered
 
 

@@ -120,11 +120,12 @@ def run_upstream(
     config: Config, store: Store, releases: Iterable[str] = (), *, quiet: bool = False,
     mirror: Callable[[Config, Branch], Any] = _mirror_upstream,
 ) -> list[BranchLag]:
-    """Mirror each upstream, compute and store each branch's lag; one failure stops nothing."""
-    started = utcnow()
-    branches = upstream_branches(config, releases)
+    """Mirror each upstream, compute and store each branch's lag; one failure stops nothing.
+    The upstream stage's entry point, which records its stage event."""
+    branches = upstream_branches(config, releases)  # unknown names fail before any work
     lags: list[BranchLag] = []
-    with output.progress("upstream", len(branches), quiet=quiet) as advance:
+    with store.stage_event("upstream") as event, \
+            output.progress("upstream", len(branches), quiet=quiet) as advance:
         for branch in branches:
             try:
                 result = mirror(config, branch)
@@ -142,11 +143,9 @@ def run_upstream(
                 )
             lags.append(lag)
             advance(branch.key)
-    failed = [lag for lag in lags if lag.error]
-    store.record_stage("upstream", started, not failed, {
-        "branches": len(lags), "failed": len(failed),
-        "unmerged": sum(lag.count for lag in lags if not lag.error),
-    })
+        failed = [lag for lag in lags if lag.error]
+        event.finish(not failed, branches=len(lags), failed=len(failed),
+                     unmerged=sum(lag.count for lag in lags if not lag.error))
     return lags
 
 

@@ -12,7 +12,7 @@ from examples.demo.vcs import make_branch
 from ouhub import config as config_mod
 from ouhub.cli import main
 from ouhub.errors import RunnerError
-from ouhub.runner.nightly import nightly_lock, run_nightly
+from ouhub.nightly import nightly_lock, run_nightly
 from ouhub.runner.pg import database_exists
 from tests.runner.conftest import OK_SCRIPT, ROOT, STANDIN_COMMAND
 
@@ -109,7 +109,12 @@ def test_nightly_cleans_a_crashed_runs_leftovers_then_runs_everything(
     assert "stock moves are broken" in stock["excerpt"]
     stored = store.runs(release="7.0", limit=1)[0]
     assert stored.revisions["server"].startswith("1 (")  # the branch revision the run used
-    assert store.last_stage_events()["nightly"].ok is False
+    events = store.last_stage_events()
+    assert events["nightly"].ok is False
+    assert events["samples"].ok and events["samples"].summary == {
+        "samples": 1, "imported": 1, "failed": 0}
+    assert not events["runner"].ok and events["runner"].summary == {
+        "runs": 1, "passed": 0, "failed": 1}
     assert [d.kind for d in store.live_databases()] == ["template"]  # no scratch left
 
 
@@ -131,5 +136,8 @@ def test_cli_samples_import_and_clear_run_errors(
     imported = cli.invoke(main, ["--config", str(config.path), "samples", "import"])
     assert imported.exit_code == 0, imported.output
     assert "imported" in imported.output and store.sample_template("s61") is not None
+    events = store.last_stage_events()  # the import is the samples stage's, not the runner's
+    assert events["samples"].summary == {"samples": 1, "imported": 1, "failed": 0}
+    assert events["runner"].summary == {"message": "sample s61 has no template database yet"}
     wrong = cli.invoke(main, ["--config", str(config.path), "run", "-r", "6.1", "-s", "s61"])
     assert wrong.exit_code == 1 and "release 6.1 has no previous release" in wrong.output

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from ouhub.errors import StoreError
+from ouhub.records import StageSummary
 from ouhub.store import MIGRATIONS, Store, utcnow
 
 
@@ -20,7 +21,7 @@ def test_store_written_by_schema_v1_is_migrated_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.sqlite"
     with Store.open(path, migrations=MIGRATIONS[:1]) as old:
         assert old.schema_version == 1
-        old.record_stage("sync", "2026-01-01T00:00:00+00:00", True, {"branches": 3})
+        old.record_stage("sync", "2026-01-01T00:00:00+00:00", StageSummary(True, {"branches": 3}))
     with Store.open(path) as store:
         assert store.schema_version == len(MIGRATIONS)
         event = store.last_stage_events()["sync"]
@@ -46,10 +47,10 @@ def test_failed_migration_rolls_back_and_stays_pending(tmp_path):
 
 def test_exception_inside_a_transaction_leaves_the_store_as_before(tmp_path):
     with Store.open(tmp_path / "s.sqlite") as store:
-        store.record_stage("coverage", utcnow(), True, {"modules": 1})
+        store.record_stage("coverage", utcnow(), StageSummary(True, {"modules": 1}))
         with pytest.raises(RuntimeError), store.transaction():
-            store.record_stage("coverage", utcnow(), False, {"modules": 2})
-            store.record_stage("sync", utcnow(), True)
+            store.record_stage("coverage", utcnow(), StageSummary(False, {"modules": 2}))
+            store.record_stage("sync", utcnow(), StageSummary(True))
             raise RuntimeError("stage crashed half way")
         events = store.last_stage_events()
         assert set(events) == {"coverage"}
