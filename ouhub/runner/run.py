@@ -7,12 +7,14 @@ writes only its scratch database, its log files and its record (see DESIGN.md,
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,8 @@ from ouhub.runner.upgrade import StepResult, command_for, detect_release, execut
 from ouhub.store import Store
 
 log = logging.getLogger(__name__)
+
+SCRATCH_DIRS = "tmp"  # under the data dir: temporary files, cleaned when their process is gone
 
 
 @dataclass(frozen=True)
@@ -274,7 +278,8 @@ def migrate_database(
             break
         if keep_steps and index + 1 < len(hops):
             following = dbs.new_name("mig", f"{source}_{release}")
-            dbs.create(following, "copy", template=current, keep=True)
+            dbs.create(following, "copy", template=current)
+            store.set_database_keep(following, True)
             current = following
     last = results[-1]
     if last.status == PASSED and len(results) == len(hops):
@@ -292,22 +297,27 @@ def migrate_database(
 def _copy_source(
     config: Config, dbs: Databases, store: Store, source: str, source_dsn: str, copy: str
 ) -> None:
-    """CREATE DATABASE ... TEMPLATE on the same server when nobody is connected, else dump/restore."""
+    """CREATE DATABASE ... TEMPLATE on the same server when nobody is connected, else dump/restore.
+
+    The copy is recorded ``keep`` only once it is complete: a copy left by a killed
+    ouhub is a leftover that the next run drops.
+    """
     if same_server(source_dsn, config.dsn):
         try:
-            dbs.create(copy, "copy", template=source, keep=True)
+            dbs.create(copy, "copy", template=source)
+            store.set_database_keep(copy, True)
             return
         except RunnerError as exc:
             log.warning("cannot clone %s directly (%s); copying with pg_dump | pg_restore",
                         source, exc.message)
-    dbs.create(copy, "copy", keep=True)
+    dbs.create(copy, "copy")
     pg_dump, pg_restore = find_pg_program("pg_dump"), find_pg_program("pg_restore")
     if not pg_dump or not pg_restore:
         raise RunnerError("pg_dump/pg_restore are not installed", hint="install postgresql-client")
     secrets = [server_params(source_dsn)["password"], server_params(config.dsn)["password"]]
     try:
-        with tempfile.TemporaryDirectory(dir=config.data_dir) as tmp:
-            dump = Path(tmp) / "source.dump"
+        with scratch_dir(config) as tmp:
+            dump = tmp / "source.dump"
             src_env = pg_env(source_dsn)
             done = run_command([pg_dump, "-Fc", "--no-owner", "-f", str(dump), "-d", source],
                                env=src_env, secrets=secrets, what="copy (dump)")
@@ -322,6 +332,29 @@ def _copy_source(
     except BaseException:
         dbs.drop(copy)
         raise
+    store.set_database_keep(copy, True)
+
+
+@contextmanager
+def scratch_dir(config: Config) -> Iterator[Path]:
+    """A folder for temporary files (a dump of the user's database) under ``<data>/tmp``, named
+    by host and pid so that ``clean_leftovers`` removes it when the process is gone."""
+    root = config.data_dir / SCRATCH_DIRS
+    root.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f"{hostname()}-{os.getpid()}-", dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _clean_scratch_dirs(config: Config, here: str) -> None:
+    root = config.data_dir / SCRATCH_DIRS
+    for path in root.glob(f"{glob.escape(here)}-*-*") if root.is_dir() else ():
+        host, pid, _ = path.name.rsplit("-", 2)
+        if host == here and pid.isdigit() and not _alive(int(pid)):
+            log.info("removing %s, left by process %s", path, pid)
+            shutil.rmtree(path, ignore_errors=True)
 
 
 # -- leftovers of crashed runs --------------------------------------------------------------------
@@ -343,12 +376,14 @@ def clean_leftovers(config: Config, store: Store) -> list[str]:
     """Drop the databases ouhub created for runs that are no longer active on this host.
 
     A crashed ouhub leaves its run `running` and its scratch (or half-restored)
-    database behind; the process that owned them is gone. Kept databases (--keep,
+    database, or a temporary dump in ``<data>/tmp``, behind; the process that owned them is
+    gone. Kept databases (--keep,
     migrate copies) and templates stay; records from other hosts are not judged here.
     """
     here = hostname()
     dbs = Databases(store, config.dsn)
     dropped = []
+    _clean_scratch_dirs(config, here)
     for run in store.active_runs():
         if run.host == here and not _alive(run.pid):
             store.finish_run(run.id, status=ERROR, duration=0.0, exit_code=None,

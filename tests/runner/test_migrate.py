@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import psycopg2
 import pytest
@@ -13,7 +17,7 @@ from ouhub import config as config_mod
 from ouhub.cli import main
 from ouhub.errors import RunnerError
 from ouhub.runner.pg import database_exists, module_rows
-from ouhub.runner.run import migrate_database
+from ouhub.runner.run import clean_leftovers, migrate_database
 from tests.runner.conftest import SAMPLE_61, STANDIN_COMMAND, addons_70, build_config
 
 
@@ -118,3 +122,36 @@ def test_unknown_release_is_a_clear_error(tmp_path, pg_server, pg_database, runn
     with pytest.raises(RunnerError, match="release 9.0"):
         migrate_database(config, store, parse_dsn(pg_database)["dbname"], "8.0")
     assert store.live_databases() == []
+
+
+@pytest.mark.slow
+def test_a_killed_migrate_leaves_no_dump_and_no_kept_copy(tmp_path, pg_server, pg_database,
+                                                          runner_store):
+    create_sample_database(pg_database, "6.1", SAMPLE_61)
+    source = parse_dsn(pg_database)["dbname"]
+    config = chain_config(tmp_path, pg_server)
+    store = runner_store(config)
+    # ouhub is killed while the copy is restored: the dump is written, the copy half-filled
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    (shims / "pg_restore").write_text("#!/bin/sh\nkill -KILL $PPID\nsleep 5\n")
+    (shims / "pg_restore").chmod(0o755)
+    busy = psycopg2.connect(pg_database)  # a user on the source: no direct clone, a dump
+    try:
+        killed = subprocess.run(
+            [sys.executable, "-m", "ouhub", "--config", str(config.path), "migrate", "-d",
+             source, "--to", "7.0"],
+            env={**os.environ, "PATH": f"{shims}:{os.environ['PATH']}"}, capture_output=True,
+            text=True, timeout=120, check=False)
+    finally:
+        busy.close()
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    dumps = list(config.data_dir.rglob("source.dump"))
+    copies = [rec for rec in store.live_databases() if rec.kind == "copy"]
+    assert len(copies) == 1 and not copies[0].keep  # kept only once the copy is complete
+
+    dropped = clean_leftovers(config, store)  # what the next run or nightly does first
+
+    assert dropped == [copies[0].name]
+    assert not database_exists(config.dsn, copies[0].name)
+    assert dumps and not any(path.exists() for path in dumps)  # the user's data is gone too
