@@ -8,6 +8,7 @@ line where we can find it, the key and what is expected.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -16,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ouhub.errors import ConfigError
+from ouhub.fsutil import read_capped
 from ouhub.redact import redact_dsn  # noqa: F401 - cli and check import it from here until the layout lands
 
 DEFAULT_CONFIG = "ouhub.toml"
 ENV_CONFIG = "OUHUB_CONFIG"
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+MAX_CONFIG_BYTES = 1 << 20  # the real project's config, every release from 6.0 to 19.0: 10 KB
 VCS_KINDS = ("bzr", "git")
 PLACEHOLDERS = (
     "database", "db_host", "db_port", "db_user", "db_password", "addons_path",
@@ -210,21 +213,25 @@ def load(path: str | os.PathLike) -> Config:
     """Read and validate the config file at ``path``."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_capped(path, MAX_CONFIG_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: no such config file",
             hint="pass --config FILE, set $OUHUB_CONFIG, or copy examples/openupgrade.toml "
             "to ./ouhub.toml",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config: {exc}") from exc
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read the config: {exc}",
+                          hint="give the path of a TOML file (--config FILE)") from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path}: not valid TOML: {exc}", hint="fix the syntax at the line shown"
         ) from exc
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply",
+                          hint="a config needs a few levels, not thousands") from None
     return from_dict(data, path=path, text=text)
 
 
@@ -424,8 +431,9 @@ def _releases(problems: _Problems, table: Any) -> dict[str, Release]:
 
 
 def _branch(problems: _Problems, keys: tuple, release: str, name: str, body: Any) -> Branch | None:
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        problems.add(keys, "a branch name uses letters, digits, '.', '_' or '-'")
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):  # never '..': a mirror's folder
+        problems.add(keys, "a branch name starts with a letter, digit or '_' and uses letters, "
+                     "digits, '.', '_' or '-'")
         return None
     if isinstance(body, str):
         body = {"url": body}
@@ -500,8 +508,8 @@ def _runner(problems: _Problems, body: Any, releases: dict[str, Release]) -> Run
     timeout = body.get("timeout", 3600)
     if not _expect(problems, ("runner", "timeout"), timeout, (int, float), "seconds, a number"):
         timeout = 3600
-    elif timeout <= 0:
-        problems.add(("runner", "timeout"), "expected a positive number of seconds")
+    elif not math.isfinite(timeout) or timeout <= 0:  # nan and inf would disable the timeout
+        problems.add(("runner", "timeout"), f"expected a positive number of seconds, got {timeout}")
     parallel = body.get("parallel", 1)
     if not _expect(problems, ("runner", "parallel"), parallel, int, "a whole number"):
         parallel = 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -143,6 +146,17 @@ def test_password_never_shown(tmp_path):
             id="unquoted-release-name",
         ),
         pytest.param("releases = [", ["not valid TOML"], id="toml-syntax"),
+        pytest.param(VALID.replace("timeout = 600", "timeout = nan"),
+                     ["runner.timeout: expected a positive number of seconds, got nan"],
+                     id="timeout-nan"),
+        pytest.param(VALID.replace("timeout = 600", "timeout = inf"),
+                     ["runner.timeout: expected a positive number of seconds, got inf"],
+                     id="timeout-inf"),
+        pytest.param(VALID.replace("branches.addons]", 'branches.".."]'),
+                     ['branches."..": a branch name starts with a letter, digit or \'_\''],
+                     id="branch-dot-dot"),
+        pytest.param("x = " + "[" * 100_000 + "]" * 100_000 + "\n",
+                     ["nested too deeply"], id="nested-too-deep"),
     ],
 )
 def test_each_mistake_has_a_clear_message(tmp_path, text, expected):
@@ -168,6 +182,21 @@ def test_all_mistakes_reported_at_once(tmp_path):
     with pytest.raises(ConfigError) as info:
         config_mod.load(write(tmp_path, text))
     assert "2 mistakes" in str(info.value)
+
+
+def test_a_config_that_is_no_regular_file_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.toml"
+    big.write_text("# padding\n" * 200_000)
+    for path, expected in ((Path("/dev/zero"), "not a regular file"),
+                           (fifo, "not a regular file"), (big, "larger than")):
+        # in a child process: reading a FIFO or /dev/zero whole would hang or fill the memory
+        result = subprocess.run([sys.executable, "-m", "ouhub", "--config", str(path), "config",
+                                 "check"], capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 2, result.stderr
+        assert str(path) in result.stderr and expected in result.stderr
+        assert "Traceback" not in result.stderr
 
 
 def test_missing_file_says_where_to_put_it(tmp_path):
