@@ -1,9 +1,16 @@
-"""Results on stdout, diagnostics on stderr; rich on a terminal, plain lines otherwise."""
+"""Results on stdout, diagnostics on stderr; rich on a terminal, plain lines otherwise.
+
+Everything printed is data (module names, commit authors, log lines): rich's markup
+and emoji codes are off, and control characters are dropped (``terminal_safe``), so
+that ``[/bold]`` in an author's name cannot crash a command, ``root:x:0`` stays as
+it is, and an escape sequence in a server log cannot retitle or clear the terminal.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +22,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ouhub")
 
+# C0 controls but tab and newline, DEL, and C1 controls (0x9b is a one-byte CSI)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without control characters: an escape sequence loses its ESC and stays inert."""
+    return _CONTROL.sub("", text)
+
 
 @cache
 def _console(name: str) -> Console:
@@ -22,13 +37,26 @@ def _console(name: str) -> Console:
     # (`ouhub check --format json`) start ~50 ms faster without it.
     from rich.console import Console
 
+    class DataConsole(Console):
+        """A console for data: strings printed lose their control characters."""
+
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(terminal_safe(o) if isinstance(o, str) else o for o in objects),
+                          **kwargs)
+
+    plain = {"highlight": False, "markup": False, "emoji": False}
     if name == "stderr":
-        return Console(stderr=True, highlight=False)
-    console = Console(highlight=False, soft_wrap=True)
+        return DataConsole(stderr=True, **plain)
+    console = DataConsole(soft_wrap=True, **plain)
     if not console.is_terminal:
         # Piped into a file or a CI log: do not fold tables at 80 columns.
-        console = Console(highlight=False, soft_wrap=True, width=160)
+        console = DataConsole(soft_wrap=True, width=160, **plain)
     return console
+
+
+class _SafeFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record))
 
 
 def __getattr__(name: str) -> Any:
@@ -41,9 +69,9 @@ def __getattr__(name: str) -> Any:
 def setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else
                                            logging.INFO if verbose else logging.WARNING)
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("ouhub").setLevel(level)
     # breezy and launchpadlib are chatty at INFO; keep them for -vv.
     for noisy in ("brz", "breezy", "launchpadlib", "lazr", "urllib3"):
@@ -59,12 +87,14 @@ def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None
 ) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        # Text, not str: a cell is never read as markup or emoji codes
+        table.add_row(*(Text(terminal_safe("" if cell is None else str(cell))) for cell in row))
     _console("stdout").print(table)
 
 
@@ -95,12 +125,13 @@ def progress(description: str, total: int | None, quiet: bool = False) -> Iterat
     )
 
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[label]}"), TimeElapsedColumn(), console=_console("stderr"), transient=True,
+        TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+        MofNCompleteColumn(), TextColumn("{task.fields[label]}", markup=False),
+        TimeElapsedColumn(), console=_console("stderr"), transient=True,
     ) as bar:
-        task = bar.add_task(description, total=total, label="")
+        task = bar.add_task(terminal_safe(description), total=total, label="")
 
         def advance(label: str = "") -> None:
-            bar.update(task, advance=1, label=label)
+            bar.update(task, advance=1, label=terminal_safe(label))
 
         yield advance
