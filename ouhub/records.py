@@ -143,19 +143,22 @@ class BranchLag:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What a coverage status rests on: the scripts, the declaration line, the apriori entry."""
+    """What a coverage status rests on: the scripts, the declaration line, the apriori entry,
+    the analysis lines (the analysts' annotations, or "nothing has changed")."""
 
     scripts: tuple[str, ...] = ()
     declaration: str | None = None  # "<file>:<line>: <row as written>"
     apriori: str | None = None  # "<file>: renamed_modules['old'] = 'new'"
+    analysis: tuple[str, ...] = ()  # "<file>:<line>: # NOTHING TO DO ... (3 changes)"
 
     def as_dict(self) -> dict[str, Any]:
         return {"scripts": list(self.scripts), "declaration": self.declaration,
-                "apriori": self.apriori}
+                "apriori": self.apriori, "analysis": list(self.analysis)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
-        return cls(tuple(data.get("scripts") or ()), data.get("declaration"), data.get("apriori"))
+        return cls(tuple(data.get("scripts") or ()), data.get("declaration"),
+                   data.get("apriori"), tuple(data.get("analysis") or ()))
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,15 @@
 
 Pure: takes what the scan found (modules, scripts, the declared table, apriori)
 and returns one ``ModuleStatus`` per module. Statuses are DESIGN.md's:
-``done`` (scripts for this step, or declared Done), ``nothing_to_do`` and
-``partial`` (declared), ``todo`` (in both releases, no scripts, no declaration),
+``done`` (scripts for this step, or declared Done), ``nothing_to_do`` (declared, or
+said by the analysis: every change annotated "nothing to do" by the analysts, or
+"nothing has changed in this module"), ``partial`` (declared), ``todo`` (in both
+releases, no scripts, no declaration, changes left open),
 ``new``, ``removed``, ``renamed``/``merged`` (with the target), ``unknown`` (we
 cannot tell whether the module existed in the previous release). A ``todo`` is
 never silent: it has neither scripts nor a declaration, while ``nothing_to_do``
-always carries the declaration line that says so. The first release of the
+always carries the declaration line or the analysis lines that say so. A declared table
+wins over the analysis; a declaration the tree contradicts is flagged. The first release of the
 configured chain has no step: its modules are recorded as ``new`` (they enter
 the chain there), never as ``unknown``, which would read as a gap to fill.
 """
@@ -27,6 +30,9 @@ STATUSES = (
 DECLARED_DONE_WITHOUT_SCRIPTS = "declared Done without scripts"
 SCRIPTS_WITHOUT_DECLARATION = "scripts without a declaration"
 DECLARED_ABSENT = "declared module absent from the tree"
+DECLARED_NOTHING_WITH_SCRIPTS = "declared Nothing to do but the tree has scripts"
+# what a release's stored scan says of a module that is not in that release (old names)
+NOT_IN_RELEASE = ("removed", "renamed", "merged")
 APRIORI_TARGET_MISSING = "apriori target does not exist"
 
 
@@ -63,6 +69,11 @@ class StepInputs:
     # modules whose analysis lists changes to what they had before (a DEL, a changed field):
     # they existed in the previous release even when nothing else tells
     existed_modules: frozenset[str] = frozenset()
+    # modules the previous release's stored scan lists as there: presence proves they
+    # existed, even when that scan's tree was not whole (absence proves nothing then)
+    seen_before: frozenset[str] = frozenset()
+    # module -> (analysis file, ModuleAnalysis) read for this step
+    analyses: Mapping[str, tuple[str, Any]] = field(default_factory=dict)
     declarations: Sequence[Any] | None = None  # declared.Declaration rows; None: no table
     declared_source: str | None = None
     apriori: Any | None = None  # apriori.Apriori
@@ -110,9 +121,13 @@ def decide(inputs: StepInputs) -> list[ModuleStatus]:
         evidence = Evidence(scripts=found, declaration=_declaration_text(inputs, decl))
         in_tree = module in inputs.modules
         problems: list[str] = []
+        analysed = inputs.analyses.get(module)
+        said = analysis_says_nothing_to_do(*analysed) if analysed else None
         status, target = _status(
-            inputs, module, decl, found, in_tree, tree_complete, renamed, merged
+            inputs, module, decl, found, in_tree, tree_complete, renamed, merged, said
         )
+        if status == "nothing_to_do" and said:
+            evidence = Evidence(found, evidence.declaration, None, said)
         if status in ("renamed", "merged"):
             kind = "renamed_modules" if status == "renamed" else "merged_modules"
             if module in (renamed if status == "renamed" else merged):
@@ -126,6 +141,8 @@ def decide(inputs: StepInputs) -> list[ModuleStatus]:
             problems.append(DECLARED_DONE_WITHOUT_SCRIPTS)
         if found and inputs.declarations is not None and (decl is None or decl.status is None):
             problems.append(SCRIPTS_WITHOUT_DECLARATION)
+        if found and decl is not None and decl.status == "nothing_to_do":
+            problems.append(DECLARED_NOTHING_WITH_SCRIPTS)
         if (
             decl is not None and tree_complete and not in_tree and not decl.is_del
             and status not in ("renamed", "merged")
@@ -137,7 +154,7 @@ def decide(inputs: StepInputs) -> list[ModuleStatus]:
 
 def _status(
     inputs: StepInputs, module: str, decl: Any, scripts: tuple[str, ...], in_tree: bool,
-    tree_complete: bool, renamed: dict, merged: dict,
+    tree_complete: bool, renamed: dict, merged: dict, said: tuple[str, ...] | None = None,
 ) -> tuple[str, str | None]:
     if module in renamed:
         return "renamed", str(renamed[module])
@@ -160,6 +177,8 @@ def _status(
         return "new", None
     if decl is not None and decl.status in ("done", "nothing_to_do", "partial"):
         return decl.status, None
+    if said:
+        return "nothing_to_do", None
     present = in_tree or module in inputs.folder_modules or decl is not None
     if existed and present:
         return "todo", None
@@ -168,6 +187,8 @@ def _status(
 
 def _existed_before(inputs: StepInputs, module: str, decl: Any) -> bool | None:
     """Whether the module was in the previous release; None when nothing tells."""
+    if module in inputs.seen_before:
+        return True
     if inputs.previous_modules is not None:
         return module in inputs.previous_modules
     if decl is not None:
@@ -175,6 +196,32 @@ def _existed_before(inputs: StepInputs, module: str, decl: Any) -> bool | None:
     if module in inputs.existed_modules:
         return True
     return None
+
+
+def analysis_says_nothing_to_do(source: str, analysis: Any) -> tuple[str, ...] | None:
+    """The analysis lines that say nothing is to do for the module, else None.
+
+    Either the analysts answered every change with a "nothing to do" annotation, or
+    the comparison found no change (``nothing has changed in this module``, or an
+    analysis listing none).
+    """
+    if analysis.total == 0:
+        if analysis.other:
+            return None  # lines of no known form: not an empty analysis
+        if analysis.unchanged is not None:
+            return (f"{source}:{analysis.unchanged}: nothing has changed in this module",)
+        return (f"{source}: the analysis lists no change",)
+    if analysis.unannotated or set(analysis.annotation_kinds) != {"nothing_to_do"}:
+        return None
+    return tuple(
+        f"{source}:{a.line}: # {a.text} ({a.covers} change{'s' if a.covers != 1 else ''})"
+        for a in analysis.annotations if a.covers
+    )
+
+
+def present_in_release(status: str, in_tree: bool) -> bool:
+    """Whether a module a release's scan recorded with ``status`` is part of that release."""
+    return in_tree or status not in NOT_IN_RELEASE
 
 
 def _declaration_text(inputs: StepInputs, decl: Any) -> str | None:

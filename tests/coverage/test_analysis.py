@@ -8,13 +8,17 @@ from hypothesis import strategies as st
 
 from ouhub.coverage.analysis import (
     AnalysisFile,
+    Annotation,
     ModuleAnalysis,
-    _Parser,
+    annotation_kind,
+    era_convention,
     is_general_log,
     is_openupgrade_analysis_file,
     is_work,
     parse_analysis,
+    preference,
 )
+from ouhub.coverage.analysis_lines import _HEADER, _NO_CHANGE, classify
 
 # excerpts of real files (OCA/OpenUpgrade), shortened
 BASE_61_70 = """---base---
@@ -364,30 +368,292 @@ MIXED_LINES = KNOWN_LINES + [
     "NOTHING TO DO",
     "NEW ir.ui.view: m.v [renamed from old module]",
     "DEL ir.ui.menu: m.x [moved to other module] (noupdate)",
-    "NEW ir.ui.view: m.w  # done inline",
+    "NEW ir.ui.view: m.y [moved from a module] [renamed from b module]",
+    "NEW  ir.ui.view:  m.spaced",
+    "DEL res.groups: m.g # with a hash",
     "  DEL res.groups: m.indented",
+    "m / a.b / f (char) : NEW relation: x # inline",
     "---XML records in module 'n'---",
     "free text",
 ]
+
+
+def _reference_counts(text: str) -> dict[str, int]:
+    """Changes per "<table>.<kind>", one line at a time through classify()."""
+    counted: dict[str, int] = {}
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = line.strip()
+        if not line or line[0] == "#" or _HEADER.match(line) or _NO_CHANGE.match(line):
+            continue
+        found = classify(line)
+        if found is not None:
+            key = ".".join(found)
+            counted[key] = counted.get(key, 0) + 1
+    return counted
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.sampled_from(MIXED_LINES) | st.text(max_size=30), max_size=40),
     st.sampled_from(["\n", "\r\n"]),
-    st.booleans(),
 )
-@example(["\r", "0"], "\r\n", False)  # "\r\r\n": a lone CR before a CRLF is two breaks
-def test_bulk_counting_equals_the_line_parser(lines: list[str], newline: str, work: bool) -> None:
+@example(["\r", "NEW a.b: c"], "\r\n")  # "\r\r\n": a lone CR before a CRLF is two breaks
+@example(["-5 / a.b / f : NEW", "---x---", "--y / a / b : DEL"], "\n")
+def test_bulk_counting_equals_the_line_by_line_forms(lines: list[str], newline: str) -> None:
+    """The combined pattern's runs count each line as classify() reads it alone."""
     text = newline.join(lines) + newline
-    fast = parse_analysis(text, "r.txt", module="m", work=work)
-    slow_parser = _Parser("r.txt", "m", work)
-    slow_parser.feed_lines(text, 1)
-    slow = slow_parser.finish()
-    assert fast == slow
-    assert [dict(m.fields) for m in fast.modules.values()] == [
-        dict(m.fields) for m in slow.modules.values()
+    parsed = parse_analysis(text, "r.txt", module="m", work=False)
+    counted: dict[str, int] = {}
+    for module in parsed.modules.values():
+        for table in ("fields", "models", "records"):
+            for kind, number in getattr(module, table).items():
+                key = f"{table}.{kind}"
+                counted[key] = counted.get(key, 0) + number
+    assert counted == _reference_counts(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(MIXED_LINES) | st.text(max_size=30), max_size=40),
+       st.sampled_from(["before", "after"]))
+def test_annotations_add_up(lines: list[str], convention: str) -> None:
+    """Every change is either answered by one annotation or open, never both or neither."""
+    parsed = parse_analysis("\n".join(lines), "r.txt", module="m", work=True,
+                            convention=convention)
+    for module in parsed.modules.values():
+        assert module.annotated + module.unannotated == module.total
+        assert sum(module.annotation_kinds.values()) == module.annotated
+        assert all(number > 0 for number in module.open.values())
+        assert sum(a.covers for a in module.annotations) <= module.annotated
+        assert module.open_changes <= module.unannotated
+
+
+# -- the analysts' two conventions (excerpts written after real work files) ---------------------
+
+# 7.0 era: a comment comes before the lines it covers, up to the next comment; in the XML
+# section the groups follow each other without blank lines (as in 7.0's account work file)
+WORK_70 = """---Fields in module 'account'---
+### Ignore new fields
+account      / account.journal          / cash_control (boolean)        : NEW
+account      / account.journal          / loss_account_id (many2one)    : NEW relation: account.account
+
+### Migrated address to partner
+account      / account.invoice          / address_invoice_id (many2one) : DEL relation: res.partner.address
+
+# Default values are set by the ORM for these fields
+account      / res.company              / expects_chart_of_accounts (boolean): NEW
+
+account      / account.invoice.line     / note (text)                   : DEL
+
+---XML records in module 'account'---
+### ignore template records, loaded by default now
+NEW account.account.template: account.conf_a_pay
+NEW account.account.template: account.conf_a_recv
+### Ignore newly added account types
+NEW account.account.type: account.conf_account_type_tax
+### Ignore changes in default payment terms
+### TODO: verify that dropped noupdate XML-IDs keep their records
+DEL account.payment.term: account.account_payment_term
+DEL account.payment.term.line: account.account_payment_term_line
+"""
+
+# 7.0 era too, written the other way round (comments after), as some 7.0 files are
+WORK_70_AFTER = """---Fields in module 'account_analytic_plans'---
+account_analytic_plans / account.analytic.plan.line / plan_id (many2one)            : now required
+### -> Created script for filling it for empty values
+
+---XML records in module 'account_analytic_plans'---
+DEL account.journal.column: account.journal_col11
+DEL ir.actions.todo: account_analytic_plans.account_analytic_plan_installer_todo
+### -> Nothing to do
+"""
+
+# 7.0: a heading comment, then a comment above each line ("View : Nothing to do.")
+WORK_70_STACKED = """---Fields in module 'stock'---
+### For the following changes there is nothing to do: these are views, not tables
+# Changed address to partner. View : Nothing to do.
+stock        / report.stock.move        / partner_id (many2one)         : relation is now 'res.partner' ('res.partner.address')
+# New feature. View : Nothing to do.
+stock        / report.stock.inventory   / scrap_location (boolean)      : NEW
+### Bad automatic analysis: the class only shares a table
+#stock        / stock.picking.in         / note (text)                   : NEW
+"""
+
+# 19.0: the models section runs into the fields header; the comment after a blank line
+# answers both (as in 19.0's bus work file)
+WORK_190 = """---Models in module 'bus'---
+obsolete model bus.presence
+---Fields in module 'bus'---
+bus          / bus.presence             / last_poll (datetime)          : DEL
+bus          / bus.presence             / user_id (many2one)            : DEL relation: res.users
+
+# NOTHING TO DO: obsolete model
+
+bus          / res.partner              / im_status (char)              : module is now 'mail' ('bus')
+
+# NOTHING TO DO: transient fields
+
+---XML records in module 'bus'---
+DEL ir.model.access: bus.access_bus_presence
+
+# NOTHING TO DO
+"""
+
+
+def test_70_comments_cover_the_lines_below_them() -> None:
+    account = parse_analysis(
+        WORK_70, "addons/account/migrations/7.0.1.1/openupgrade_analysis_work.txt"
+    ).modules["account"]
+    assert account.total == 10
+    # "Ignore ..." (2 + 2 + 1), the payment terms' Ignore over its TODO (2): nothing to do;
+    # "Migrated ..." and the ORM sentence are notes; the last field has no comment
+    assert account.annotation_kinds == {"nothing_to_do": 7, "note": 2}
+    assert account.open == {"fields.del": 1}
+    by_line = {a.line: (a.kind, a.covers) for a in account.annotations}
+    assert by_line[2] == ("nothing_to_do", 2)
+    assert by_line[15] == ("nothing_to_do", 2)  # the XML groups are not blank-separated
+    assert by_line[18] == ("nothing_to_do", 1)
+    assert by_line[20] == ("nothing_to_do", 2)
+
+
+def test_70_file_written_after_its_lines_is_read_after() -> None:
+    plans = parse_analysis(
+        WORK_70_AFTER, "addons/account_analytic_plans/migrations/7.0.1.0/"
+        "openupgrade_analysis_work.txt",
+    ).modules["account_analytic_plans"]
+    assert (plans.total, plans.annotated) == (3, 3)
+    assert plans.annotation_kinds == {"note": 1, "nothing_to_do": 2}
+
+
+def test_70_stacked_comments_and_commented_out_lines() -> None:
+    stock = parse_analysis(
+        WORK_70_STACKED, "addons/stock/migrations/7.0.1.1/openupgrade_analysis_work.txt"
+    ).modules["stock"]
+    # the commented-out line is the analysts' comment, not a change
+    assert (stock.total, stock.annotated, stock.other) == (2, 2, 0)
+    assert stock.annotation_kinds == {"nothing_to_do": 2}
+
+
+def test_190_comment_after_a_blank_line_covers_the_group_above_across_headers() -> None:
+    bus = parse_analysis(WORK_190, "scripts/bus/19.0.1.0/upgrade_analysis_work.txt").modules[
+        "bus"
     ]
-    assert [(m.records, m.annotation_kinds) for m in fast.modules.values()] == [
-        (m.records, m.annotation_kinds) for m in slow.modules.values()
+    assert bus.total == 5
+    assert bus.annotation_kinds == {"nothing_to_do": 5}
+    assert bus.open == {}
+    assert [(a.line, a.text, a.covers) for a in bus.annotations] == [
+        (7, "NOTHING TO DO: obsolete model", 3),
+        (11, "NOTHING TO DO: transient fields", 1),
+        (16, "NOTHING TO DO", 1),
     ]
+
+
+def test_same_text_read_by_era_when_the_shape_does_not_tell() -> None:
+    # a comment between two changes in one group: "after" answers the line above it,
+    # "before" the line below it
+    text = "---Fields in module 'm'---\nm / a.b / f (char) : DEL\n# TODO\nm / a.b / g (char) : DEL\n"
+    after = parse_analysis(text, "m/8.0.1.0/openupgrade_analysis_work.txt").modules["m"]
+    before = parse_analysis(text, "m/7.0.1.0/openupgrade_analysis_work.txt").modules["m"]
+    assert [a.line for a in after.annotations] == [3]
+    assert after.annotations[0].covers == before.annotations[0].covers == 1
+    assert after.open == before.open == {"fields.del": 1}
+    assert (after.annotation_kinds, before.annotation_kinds) == ({"todo": 1}, {"todo": 1})
+
+
+def test_nothing_has_changed_is_told_apart_from_no_analysis() -> None:
+    text = (
+        "---Models in module 'web_tour'---\n---Fields in module 'web_tour'---\n"
+        "---XML records in module 'web_tour'---\n---nothing has changed in this module--\n"
+    )
+    module = parse_analysis(text, "web_tour/18.0.1.0/upgrade_analysis.txt").modules["web_tour"]
+    assert (module.unchanged, module.total) == (4, 0)
+    other = parse_analysis("---Fields in module 'x'---\n", "x/upgrade_analysis.txt")
+    assert other.modules["x"].unchanged is None
+
+
+def test_open_changes_leave_additions_out() -> None:
+    text = (
+        "---Fields in module 'm'---\nm / a.b / f (char) : NEW\nm / a.b / g (char) : DEL\n"
+        "m / a.b / h (char) : type is now 'text' ('char')\n\n"
+        "---XML records in module 'm'---\nNEW ir.ui.view: m.v\nNEW ir.ui.view: m.w\n"
+        "DEL ir.ui.view: m.old [renamed to n module]\n"
+    )
+    module = parse_analysis(text, "m/upgrade_analysis.txt").modules["m"]
+    assert module.unannotated == 6
+    assert module.open_changes == 3  # the DEL, the type change, the renamed record
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("NOTHING TO DO", "nothing_to_do"),
+        ("NOTHING TO DO: Handled by ORM", "nothing_to_do"),
+        ("Nothing to do : new model", "nothing_to_do"),
+        ("Nothing To Do : New Functionality added.", "nothing_to_do"),
+        ("-> Nothing to do", "nothing_to_do"),
+        ("Ignore new fields", "nothing_to_do"),
+        ("ignore custom template records", "nothing_to_do"),
+        ("Ignored: obsolete", "nothing_to_do"),
+        ("No changes needed", "nothing_to_do"),
+        ("Changed address to partner. View : Nothing to do.", "nothing_to_do"),
+        ("new field based on account_cashbox_line, Nothing to do for the object", "nothing_to_do"),
+        ("DONE: post-migration: fill code_store", "done"),
+        ("Done : renamed the column", "done"),
+        ("TODO is there a way to initialize that field ?", "todo"),
+        ("TO DO: check", "todo"),
+        ("TODO: see whether there is nothing to do", "todo"),
+        ("Kept as a legacy column", "note"),
+        ("Migrated address to partner", "note"),
+        ("donee", "note"),
+    ],
+)
+def test_annotation_wordings(text: str, kind: str) -> None:
+    assert annotation_kind(text) == kind
+
+
+@pytest.mark.parametrize(
+    ("source", "convention"),
+    [
+        ("addons/account/migrations/7.0.1.1/openupgrade_analysis_work.txt", "before"),
+        ("openerp/addons/base/migrations/6.1.1.3/openupgrade_analysis.txt", "before"),
+        ("addons/account/migrations/8.0.1.1/openupgrade_analysis_work.txt", "after"),
+        ("openupgrade_scripts/scripts/bus/19.0.1.0/upgrade_analysis_work.txt", "after"),
+        ("upgrade_analysis_work.txt", "after"),
+    ],
+)
+def test_era_of_a_file(source: str, convention: str) -> None:
+    assert era_convention(source) == convention
+
+
+def test_parse_results_round_trip_through_plain_data() -> None:
+    parsed = parse_analysis(WORK_70, "account/7.0.1.1/openupgrade_analysis_work.txt")
+    again = AnalysisFile.from_dict(parsed.as_dict())
+    assert again == parsed
+    assert again.modules["account"].as_dict() == parsed.modules["account"].as_dict()
+    assert isinstance(again.modules["account"].annotations[0], Annotation)
+
+
+@pytest.mark.parametrize(
+    ("name", "rank"),
+    [
+        ("scripts/m/19.0.1.0/upgrade_analysis_work.txt", 2),
+        ("upgrade_analysis work.txt", 2),
+        ("openupgrade_analysis_work.txt", 2),
+        ("upgrade_analysis_done.txt", 1),  # hand-annotated copies, as the real trees hold
+        ("upgrade_analysis copy.txt", 1),
+        ("upgrade_analysis_rename.txt", 1),
+        ("upgrade_analysis.txt", 0),
+        ("openupgrade_analysis.txt", 0),
+        ("upgrade_general_log.txt", -1),
+        ("post-migration.py", -1),
+    ],
+)
+def test_preference_of_analysis_files(name: str, rank: int) -> None:
+    assert preference(name) == rank
+
+
+def test_a_hand_annotated_copy_is_read_as_a_work_file() -> None:
+    text = "---Fields in module 'm'---\nm / a.b / f (char) : DEL\nNOTHING TO DO\n"
+    copy = parse_analysis(text, "m/19.0.1.0/upgrade_analysis copy.txt").modules["m"]
+    tool = parse_analysis(text, "m/19.0.1.0/upgrade_analysis.txt").modules["m"]
+    assert (copy.annotated, copy.other) == (1, 0)
+    assert (tool.annotated, tool.other) == (0, 1)

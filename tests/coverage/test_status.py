@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ouhub.coverage.analysis import parse_analysis
 from ouhub.coverage.apriori import Apriori
 from ouhub.coverage.declared import Declaration
 from ouhub.coverage.scripts import ScriptFile
@@ -11,6 +12,7 @@ from ouhub.coverage.status import (
     APRIORI_TARGET_MISSING,
     DECLARED_ABSENT,
     DECLARED_DONE_WITHOUT_SCRIPTS,
+    DECLARED_NOTHING_WITH_SCRIPTS,
     SCRIPTS_WITHOUT_DECLARATION,
     STATUSES,
     ModuleInfo,
@@ -169,3 +171,97 @@ def test_declared_markers_and_targets():
     assert result["gone"].status == "removed" and not result["gone"].disagreements
     assert result["brand_new"].status == "new"
     assert (result["web_editor"].status, result["web_editor"].target) == ("merged", "html_editor")
+
+
+# -- what the analysis says (the analysts' annotations, or the comparison itself) ----------------
+
+WORK = "scripts/{m}/19.0.1.0/upgrade_analysis_work.txt"
+
+
+def analysed(module: str, text: str) -> tuple[str, object]:
+    source = WORK.format(m=module)
+    return source, parse_analysis(text, source, module=module).modules[module]
+
+
+ALL_NOTHING = """---Fields in module 'utm'---
+utm          / utm.campaign             / title (char)                  : DEL
+
+# NOTHING TO DO: handled by ORM
+
+---XML records in module 'utm'---
+NEW ir.ui.view: utm.new_view
+# NOTHING TO DO
+"""
+ONE_OPEN = """---Fields in module 'sale'---
+sale         / sale.order               / state (selection)             : selection_keys is now '[a]' ('[b]')
+
+---XML records in module 'sale'---
+NEW ir.ui.view: sale.v
+# NOTHING TO DO
+"""
+UNCHANGED = """---Models in module 'board'---
+---Fields in module 'board'---
+---XML records in module 'board'---
+---nothing has changed in this module--
+"""
+DONE_BUT_NO_SCRIPT = """---Fields in module 'crm'---
+crm          / crm.lead                 / x (char)                      : DEL
+# DONE: post-migration: move x to y
+"""
+
+
+def test_nothing_to_do_is_inferred_from_the_analysis_with_its_lines_as_evidence():
+    inputs = StepInputs(
+        "19.0", "18.0", {}, folder_modules=frozenset({"utm", "sale", "board", "crm"}),
+        seen_before=frozenset({"utm", "sale", "board", "crm"}),
+        analyses={m: analysed(m, t) for m, t in (
+            ("utm", ALL_NOTHING), ("sale", ONE_OPEN), ("board", UNCHANGED),
+            ("crm", DONE_BUT_NO_SCRIPT))},
+    )
+    result = by_module(inputs)
+    assert {m: s.status for m, s in result.items()} == {
+        "utm": "nothing_to_do", "board": "nothing_to_do", "sale": "todo", "crm": "todo"}
+    assert result["utm"].evidence.analysis == (
+        f"{WORK.format(m='utm')}:4: # NOTHING TO DO: handled by ORM (1 change)",
+        f"{WORK.format(m='utm')}:8: # NOTHING TO DO (1 change)",
+    )
+    assert result["board"].evidence.analysis == (
+        f"{WORK.format(m='board')}:4: nothing has changed in this module",)
+    assert result["sale"].evidence.analysis == ()
+
+
+def test_presence_in_the_previous_scan_proves_existence_absence_does_not():
+    inputs = StepInputs("19.0", "18.0", {}, folder_modules=frozenset({"analytic", "fresh"}),
+                        seen_before=frozenset({"analytic", "elsewhere"}))
+    result = by_module(inputs)
+    assert (result["analytic"].status, result["fresh"].status) == ("todo", "unknown")
+    assert "elsewhere" not in result  # a partial tree's absence says nothing of removal
+
+
+def test_a_declared_table_wins_over_the_analysis_and_a_contradiction_is_flagged():
+    inputs = StepInputs(
+        "19.0", "18.0", mods("base", "utm", "sale", "crm"),
+        previous_modules=frozenset({"base", "utm", "sale", "crm"}),
+        scripts=[script("crm", release="19.0")],
+        declarations=[decl("utm", "partial", 3), decl("sale", None, 4),
+                      decl("crm", "nothing_to_do", 5)],
+        declared_source=SRC,
+        analyses={"utm": analysed("utm", ALL_NOTHING), "sale": analysed("sale", ALL_NOTHING
+                  .replace("utm", "sale"))},
+    )
+    result = by_module(inputs)
+    assert result["utm"].status == "partial"  # the table says so
+    assert result["sale"].status == "nothing_to_do"  # an empty row says nothing
+    assert result["sale"].evidence.declaration == f"{SRC}:4: sale"
+    assert len(result["sale"].evidence.analysis) == 2
+    assert result["crm"].status == "done"
+    assert DECLARED_NOTHING_WITH_SCRIPTS in result["crm"].disagreements
+
+
+def test_an_analysis_of_unreadable_lines_is_not_empty():
+    source = WORK.format(m="odd")
+    odd = parse_analysis("---Fields in module 'odd'---\nsomething else\n", source,
+                         module="odd", work=False).modules["odd"]
+    inputs = StepInputs("19.0", "18.0", {}, folder_modules=frozenset({"odd"}),
+                        seen_before=frozenset({"odd"}), analyses={"odd": (source, odd)})
+    assert by_module(inputs)["odd"].status == "todo"
