@@ -1,7 +1,7 @@
 """Scan the real OpenUpgrade trees (17.0, 18.0, 19.0 from the package index) and time it.
 
-Downloads the newest ``odoo-addon-openupgrade-scripts`` wheel of each release with
-``pip download --no-deps`` into bench/.cache/ (once), unpacks it, scans it with
+Takes the pinned ``odoo-addon-openupgrade-scripts`` wheel of each release (the tests'
+versions: tests/support/real_trees.py downloads them once into .cache/), scans it with
 ouhub, and prints per release: modules, modules with scripts by stage, declared vs
 found disagreements, the scan time as a ratio against a bare ``os.walk`` that reads
 the same files (best of ROUNDS each, wall and CPU time), and the cached rescan time
@@ -11,64 +11,21 @@ the same files (best of ROUNDS each, wall and CPU time), and the cached rescan t
 from __future__ import annotations
 
 import os
-import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import zipfile
 from functools import partial
 from pathlib import Path
 
-from ouhub.config import from_dict, version_key
+from ouhub.config import from_dict
 from ouhub.coverage.scan import scan_path, scan_release
 from ouhub.store import Store
+from tests.support.real_trees import VERSIONS, real_tree
 
 PACKAGE = "odoo-addon-openupgrade-scripts"
-RELEASES = ("17.0", "18.0", "19.0")
+RELEASES = tuple(VERSIONS)
 ROUNDS = 5
 CACHE = Path(__file__).resolve().parent / ".cache" / "coverage"
-
-
-def _pip(*args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True,
-                          check=False)
-    if proc.returncode:
-        raise RuntimeError(f"pip {' '.join(args)} failed: {proc.stderr.strip()[-500:]}")
-    return proc.stdout
-
-
-def newest_versions() -> dict[str, str]:
-    """The newest published version of the package for each release."""
-    listing = _pip("index", "versions", PACKAGE)
-    found = re.search(r"Available versions:\s*(.*)", listing)
-    versions = [v.strip() for v in found.group(1).split(",")] if found else []
-    newest: dict[str, str] = {}
-    for release in RELEASES:
-        mine = [v for v in versions if v.startswith(release + ".")]
-        if mine:
-            newest[release] = max(mine, key=version_key)
-    return newest
-
-
-def fetch(release: str, version: str) -> Path:
-    """The unpacked wheel of ``version`` (downloaded and unpacked once)."""
-    target = CACHE / f"{PACKAGE}-{version}"
-    if target.is_dir():
-        return target
-    wheels = CACHE / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    wheel = next(wheels.glob(f"*-{version}-*.whl"), None)
-    if wheel is None:
-        _pip("download", "--no-deps", "--only-binary", ":all:", "-d", str(wheels),
-             f"{PACKAGE}=={version}")
-        wheel = next(wheels.glob(f"*-{version}-*.whl"))
-    partial = target.with_suffix(".partial")
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(partial)
-    partial.rename(target)
-    return target
 
 
 def mirror_config(versions: dict[str, str]):
@@ -87,7 +44,7 @@ def mirror_config(versions: dict[str, str]):
         mirror = config.mirror_path(config.release(release).branch("openupgrade"))
         if (mirror / ".git").exists():
             continue
-        root = fetch(release, version)
+        root = real_tree(release)
         files = {
             str(path.relative_to(root)): path.read_bytes()
             for path in root.rglob("*") if path.is_file()
@@ -120,15 +77,15 @@ def timed(work) -> tuple[float, float, object]:
 
 
 def main() -> None:
-    versions = newest_versions()
+    versions = dict(VERSIONS)
     print(f"{PACKAGE}: " + ", ".join(f"{r} -> {v}" for r, v in versions.items()))
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "bench.sqlite") as store:
         print(f"{'release':8} {'modules':>7} {'scripts':>7} {'pre':>4} {'post':>4} {'end':>4} "
               f"{'todo':>5} {'disagr':>6} {'warn':>5} {'scan s':>7} {'walk s':>7} {'ratio':>6} "
               f"{'cpu ratio':>9} {'cached ms':>9}")
         worst = 0.0
-        for release, version in versions.items():
-            root = fetch(release, version)
+        for release in versions:
+            root = real_tree(release)
             previous = f"{int(release.split('.')[0]) - 1}.0"
             bare_walk(root, [])  # warm the page cache for both sides alike
             # best of ROUNDS for each side, interleaved: the machine is shared, and a
