@@ -85,6 +85,7 @@ def discover_cmd(
       ouhub discover --project openupgrade-server --write
     """
     from ouhub.sync import launchpad
+    from ouhub.sync.releases import render_releases, write_releases
 
     if obj.config_path.exists():
         cache = launchpad.cache_dir_for(obj.config)
@@ -92,13 +93,13 @@ def discover_cmd(
         cache = obj.config_path.resolve().parent / "data" / "launchpadlib"
     found = launchpad.discover(projects, service_root, cache)
     if write:
-        added = launchpad.write_releases(obj.config_path, found)
+        added = write_releases(obj.config_path, found)
         output.info(f"{obj.config_path}: added " + (", ".join(added) if added else "nothing "
                     "(every discovered branch is already configured)"))
     if as_json:
         output.print_json(found.as_dict())
     elif not write:
-        sys.stdout.write(launchpad.render_releases(found))
+        sys.stdout.write(render_releases(found))
 
 
 @main.group("upstream", invoke_without_command=True)

@@ -12,55 +12,39 @@ transaction, so a failed scan leaves the stored scans as they were.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
-import logging
 import os
-import re
-import stat
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ouhub.config import Config, Release, version_key
-from ouhub.coverage import analysis as analysis_mod
-from ouhub.coverage import apriori as apriori_mod
-from ouhub.coverage import declared as declared_mod
-from ouhub.coverage import manifest as manifest_mod
 from ouhub.coverage.scripts import STAGES, ScriptIndex, classify_paths
-from ouhub.coverage.status import ModuleInfo, StepInputs, decide, totals
+from ouhub.coverage.status import StepInputs, decide, totals
+from ouhub.coverage.tree import (
+    Tree,
+    TreeFile,
+    branch_head,
+    find_analyses,
+    find_apriori,
+    find_declared,
+    find_modules,
+    read_branch,
+    reads_content,
+    text_reader,
+    walk_directory,
+)
 from ouhub.errors import CoverageError
 from ouhub.records import CoverageScan, ModuleCoverage
 from ouhub.store import Store, utcnow
-
-log = logging.getLogger("ouhub.coverage")
 
 # Bump when the scan's reading or deciding changes: stored scans of an older format
 # are then not reused by the cache.
 SCAN_FORMAT = 2
 MIRRORS = "mirrors"
-_SKIP_DIRS = {".bzr", ".git", ".hg", ".svn", "__pycache__", "node_modules"}
-_SNIFF = 8192
-
-
-@dataclass(frozen=True)
-class TreeFile:
-    path: str  # relative, '/'-separated; prefixed with the branch name for mirrors
-    size: int
-    mtime_ns: int
-
-
-@dataclass
-class Tree:
-    """The files of one tree and how to read them; walking problems land in ``warnings``."""
-
-    files: list[TreeFile]
-    read: Callable[[str], bytes]
-    warnings: list[tuple[str, str]] = field(default_factory=list)
-    dirs: list[tuple[str, int]] = field(default_factory=list)  # (relative path, mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -94,153 +78,6 @@ class ScanResult:
         }
 
 
-# -- reading trees ------------------------------------------------------------------------------
-
-
-def walk_directory(
-    root: Path, prefix: str = "", stat_if: Callable[[str], bool] | None = None
-) -> Tree:
-    """Every regular file under ``root`` (following symlinks once; loops become warnings).
-
-    Only the files whose name passes ``stat_if`` get their size and time (others 0), and
-    only then are the directories' times kept in ``Tree.dirs``: a mirror's cache key is
-    its revision, so it needs no stat call at all; a plain directory's key is made of
-    the times of what the scan reads and of the directories (which change when an entry
-    is added, removed or renamed).
-    """
-    files: list[TreeFile] = []
-    dirs: list[tuple[str, int]] = []
-    warnings: list[tuple[str, str]] = []
-    try:
-        start = os.path.realpath(root)
-        visited = {start}
-        stack: list[tuple[str, str]] = [(str(root), "")]
-        top = os.stat(root)
-    except OSError as exc:
-        raise CoverageError(
-            f"cannot read the directory {root}: {exc.strerror}",
-            hint="check the path given to --path (or the mirror) exists and is readable",
-        ) from exc
-    if stat_if is not None:
-        dirs.append(("", top.st_mtime_ns))
-    while stack:
-        directory, rel = stack.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except OSError as exc:
-            warnings.append((prefix + rel or ".", f"unreadable directory: {exc.strerror}"))
-            continue
-        for entry in entries:
-            name = entry.name
-            relpath = f"{rel}/{name}" if rel else name
-            try:
-                is_link = entry.is_symlink()
-                if not is_link:
-                    # the directory entry's type is enough: a stat call only where needed
-                    if entry.is_file(follow_symlinks=False):
-                        if stat_if is None or not stat_if(name):
-                            files.append(TreeFile(prefix + relpath, 0, 0))
-                            continue
-                    elif not entry.is_dir(follow_symlinks=False) or name in _SKIP_DIRS:
-                        continue
-                    elif stat_if is None:
-                        stack.append((entry.path, relpath))
-                        continue
-                info = entry.stat(follow_symlinks=True)
-            except OSError as exc:
-                what = "symlink loop" if exc.errno == errno.ELOOP else (
-                    "broken symlink" if entry.is_symlink() else "unreadable entry")
-                warnings.append((prefix + relpath, f"{what}: skipped ({exc.strerror})"))
-                continue
-            if stat.S_ISDIR(info.st_mode):
-                if name in _SKIP_DIRS:
-                    continue
-                real = os.path.realpath(entry.path) if is_link else None
-                if real is not None:
-                    if real in visited or _is_ancestor(real, directory):
-                        warnings.append((prefix + relpath,
-                                         f"symlink loop: points back to {real}; skipped"))
-                        continue
-                    visited.add(real)
-                stack.append((entry.path, relpath))
-                if stat_if is not None:
-                    dirs.append((relpath, info.st_mtime_ns))
-            elif stat.S_ISREG(info.st_mode):
-                if stat_if is None or not stat_if(name):
-                    files.append(TreeFile(prefix + relpath, 0, 0))
-                else:
-                    files.append(TreeFile(prefix + relpath, info.st_size, info.st_mtime_ns))
-    files.sort(key=lambda f: f.path)
-    base = str(root)
-    cut = len(prefix)
-
-    def read(path: str) -> bytes:
-        with open(os.path.join(base, path[cut:]), "rb") as handle:
-            return handle.read()
-
-    return Tree(files, read, warnings, dirs)
-
-
-def _is_ancestor(real: str, directory: str) -> bool:
-    here = os.path.realpath(directory)
-    return here == real or here.startswith(real.rstrip(os.sep) + os.sep)
-
-
-def branch_head(path: Path) -> str:
-    """The head revision of the branch at ``path`` (a mirror), as text."""
-    import breezy.bzr  # noqa: F401  (registers the bzr formats)
-    import breezy.git  # noqa: F401  (registers the git format)
-    from breezy.branch import Branch
-    from breezy.errors import NotBranchError
-
-    try:
-        return Branch.open(str(path)).last_revision().decode("utf-8", "replace")
-    except NotBranchError as exc:
-        raise CoverageError(
-            f"{path} is not a branch", hint="run `ouhub sync` to (re)create the mirror"
-        ) from exc
-
-
-def read_branch(path: Path, prefix: str) -> Tree:
-    """The mirror's files: its working tree when it is at the head, else the head revision."""
-    from breezy.branch import Branch
-    from breezy.errors import NotBranchError, NoWorkingTree
-    from breezy.workingtree import WorkingTree
-
-    try:
-        branch = Branch.open(str(path))
-    except NotBranchError as exc:
-        raise CoverageError(
-            f"{path} is not a branch", hint="run `ouhub sync` to (re)create the mirror"
-        ) from exc
-    head = branch.last_revision()
-    try:
-        working = WorkingTree.open(str(path))
-        if working.last_revision() == head:
-            return walk_directory(path, prefix)
-    except (NoWorkingTree, NotBranchError):
-        pass
-    return _revision_tree(branch, head, prefix)
-
-
-def _revision_tree(branch: Any, head: bytes, prefix: str) -> Tree:
-    tree = branch.repository.revision_tree(head)
-    files: list[TreeFile] = []
-    with tree.lock_read():
-        for path, entry in tree.iter_entries_by_dir():
-            if entry.kind == "file":
-                files.append(TreeFile(prefix + path, entry.text_size or 0, 0))
-
-    def read(relpath: str) -> bytes:
-        with tree.lock_read():
-            return tree.get_file_text(relpath[len(prefix):])
-
-    return Tree(sorted(files, key=lambda f: f.path), read)
-
-
-# -- scanning one tree (no store) ---------------------------------------------------------------
-
-
 @dataclass
 class TreeScan:
     """The decided statuses of one release's tree, ready to store."""
@@ -250,15 +87,6 @@ class TreeScan:
     warnings: list[tuple[str, str]]
     files_read: list[str]
     summary: dict[str, Any]
-
-
-def reads_content(name: str) -> bool:
-    """Whether ``scan_tree`` reads files of this name (all others count by their path only)."""
-    return (
-        name in manifest_mod.MANIFEST_NAMES or name == "apriori.py"
-        or analysis_mod.is_openupgrade_analysis_file(name)
-        or (name.endswith(".rst") and declared_mod.declared_file_step(name) is not None)
-    )
 
 
 def scan_tree(
@@ -272,52 +100,14 @@ def scan_tree(
     warnings = list(tree.warnings)
     files_read: list[str] = []
 
-    def read_text(path: str, strict: bool = True) -> str | None:
-        try:
-            data = tree.read(path)
-        except OSError as exc:
-            warnings.append((path, f"unreadable file: {exc.strerror or exc}; skipped"))
-            return None
-        files_read.append(path)
-        if b"\0" in data[:_SNIFF]:
-            warnings.append((path, "binary file where text was expected; skipped"))
-            return None
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            if strict:
-                warnings.append((path, f"not UTF-8 text ({exc.reason} at byte {exc.start});"
-                                       " skipped"))
-                return None
-            warnings.append((path, f"not UTF-8 text ({exc.reason} at byte {exc.start});"
-                                   " read with replacement characters"))
-            return data.decode("utf-8", "replace")
-
+    read_text = text_reader(tree, warnings, files_read)
     paths = [f.path for f in tree.files]
     index = classify_paths(paths, release)
     warnings.extend((w.path, w.message) for w in index.warnings)
-
-    # modules: one per directory holding a manifest (the preferred name if several)
-    by_dir: dict[str, list[str]] = {}
-    for path in paths:
-        directory, _, name = path.rpartition("/")
-        if name in manifest_mod.MANIFEST_NAMES:
-            by_dir.setdefault(directory, []).append(name)
-    modules: dict[str, ModuleInfo] = {}
-    for directory in sorted(by_dir):
-        name = manifest_mod.find_manifest_name(by_dir[directory])
-        source = f"{directory}/{name}" if directory else str(name)
-        module = directory.rpartition("/")[2] or release
-        if module in modules:
-            warnings.append((source, f"module {module} found twice (also {modules[module].path});"
-                                     " the first is kept"))
-            continue
-        info = _read_manifest(tree, source, module, directory, warnings, files_read)
-        modules[module] = info
-
-    apriori = _read_apriori(paths, read_text, warnings)
-    declarations, declared_source = _read_declared(paths, release, read_text, warnings)
-    analyses = _read_analyses(index, release, read_text, warnings)
+    modules = find_modules(tree, paths, release, warnings, files_read)
+    apriori = find_apriori(paths, read_text, warnings)
+    declarations, declared_source = find_declared(paths, release, read_text, warnings)
+    analyses = find_analyses(index, release, read_text, warnings)
 
     statuses = decide(StepInputs(
         release=release, previous=previous, modules=modules, scripts=index.scripts,
@@ -374,115 +164,6 @@ def scan_tree(
     return TreeScan(records, index, warnings, files_read, summary)
 
 
-def _read_manifest(
-    tree: Tree, source: str, module: str, directory: str,
-    warnings: list[tuple[str, str]], files_read: list[str],
-) -> ModuleInfo:
-    try:
-        data = tree.read(source)
-    except OSError as exc:
-        warnings.append((source, f"unreadable manifest: {exc.strerror or exc}"))
-        return ModuleInfo(module, directory, None, f"unreadable: {exc.strerror or exc}")
-    files_read.append(source)
-    try:
-        parsed = manifest_mod.parse_manifest(data, source)
-    except manifest_mod.ManifestError as exc:
-        warnings.append((source, exc.message))
-        return ModuleInfo(module, directory, None, exc.message)
-    warnings.extend((source, w) for w in parsed.warnings)
-    return ModuleInfo(module, directory, parsed.version, None)
-
-
-def _read_apriori(
-    paths: list[str], read_text: Callable[..., str | None], warnings: list[tuple[str, str]]
-) -> Any:
-    candidates = [p for p in paths if p.rpartition("/")[2] == "apriori.py"]
-    if not candidates:
-        return None
-    # OpenUpgrade keeps it in openupgrade_scripts/ or openupgrade_records/lib/
-    candidates.sort(key=lambda p: ("openupgrade" not in p, len(p), p))
-    for extra in candidates[1:]:
-        warnings.append((extra, f"another apriori.py; {candidates[0]} is used"))
-    text = read_text(candidates[0])
-    if text is None:
-        return None
-    parsed = apriori_mod.parse_apriori(text, candidates[0])
-    warnings.extend((candidates[0], w) for w in parsed.warnings)
-    return parsed
-
-
-def _read_declared(
-    paths: list[str], release: str, read_text: Callable[..., str | None],
-    warnings: list[tuple[str, str]],
-) -> tuple[list[Any] | None, str | None]:
-    tables = []
-    for path in paths:
-        name = path.rpartition("/")[2]
-        if not name.endswith(".rst"):
-            continue
-        step = declared_mod.declared_file_step(name)
-        if step is not None and step[1] == release:
-            tables.append(path)
-    if not tables:
-        return None, None
-    tables.sort(key=lambda p: (len(p), p))
-    for extra in tables[1:]:
-        warnings.append((extra, f"another declared table for {release}; {tables[0]} is used"))
-    text = read_text(tables[0], strict=False)
-    if text is None:
-        return None, None
-    table = declared_mod.parse_declared(text, tables[0])
-    warnings.extend((tables[0], str(w)) for w in table.warnings)
-    return list(table.entries), tables[0]
-
-
-_CANONICAL = ("upgrade_analysis_work.txt", "openupgrade_analysis_work.txt",
-              "upgrade_analysis.txt", "openupgrade_analysis.txt")
-
-
-def _read_analyses(
-    index: ScriptIndex, release: str, read_text: Callable[..., str | None],
-    warnings: list[tuple[str, str]],
-) -> dict[str, tuple[str, Any]]:
-    """Per module, (source, ModuleAnalysis) from its newest version folder of this release."""
-    # files per folder come from the tree listing: rebuild from index folders' paths
-    choices: dict[str, tuple[tuple, str, str]] = {}
-    for path, folder in _analysis_files(index, release):
-        name = path.rpartition("/")[2]
-        if analysis_mod.is_general_log(name):
-            continue
-        rank = (
-            _version_tuple(folder.version),
-            analysis_mod.is_work(name),
-            -(_CANONICAL.index(name) if name in _CANONICAL else len(_CANONICAL)),
-        )
-        best = choices.get(folder.module)
-        if best is None or rank > best[0]:
-            choices[folder.module] = (rank, path, folder.module)
-    found: dict[str, tuple[str, Any]] = {}
-    for module, (_, path, _) in sorted(choices.items()):
-        text = read_text(path, strict=False)
-        if text is None:
-            continue
-        parsed = analysis_mod.parse_analysis(text, path, module=module)
-        warnings.extend((path, w) for w in parsed.warnings)
-        result = parsed.modules.get(module)
-        if result is None and len(parsed.modules) == 1:
-            result = next(iter(parsed.modules.values()))
-        if result is not None:
-            found[module] = (path, result)
-    return found
-
-
-def _analysis_files(index: ScriptIndex, release: str) -> Iterator[tuple[str, Any]]:
-    for folder in index.folders:
-        if folder.release != release:
-            continue
-        for name in index.folder_files.get(folder.path, ()):
-            if analysis_mod.is_openupgrade_analysis_file(name):
-                yield f"{folder.path}/{name}", folder
-
-
 def _changes_existing(module_analysis: Any) -> bool:
     """True when the analysis changes or deletes something (only a module that existed can)."""
     return any(
@@ -490,10 +171,6 @@ def _changes_existing(module_analysis: Any) -> bool:
         for group in (module_analysis.fields, module_analysis.models, module_analysis.records)
         for kind, number in group.items()
     )
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version))
 
 
 def _counts(module_analysis: Any) -> dict[str, int]:
@@ -713,72 +390,3 @@ def scan_releases(
         if advance:
             advance(name)
     return results
-
-
-# -- reading stored scans -----------------------------------------------------------------------
-
-
-def ranked(modules: list[ModuleCoverage], status: str | None = None) -> list[ModuleCoverage]:
-    """``todo`` first, by analysis size (largest job first); then the rest by status, name."""
-    from ouhub.coverage.status import STATUSES
-
-    chosen = [m for m in modules if status is None or m.status == status]
-    order = {s: i for i, s in enumerate(STATUSES)}
-    order["todo"] = -1
-    return sorted(chosen, key=lambda m: (order.get(m.status, 99), -m.analysis_size, m.module))
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    module: str
-    before: str | None
-    after: str | None
-
-
-def _pick_scan(history: list[CoverageScan], ref: str | None, default: int) -> CoverageScan:
-    if ref is None:
-        return history[default]
-    for scan in reversed(history):
-        if ref.isdigit() and scan.id == int(ref):
-            return scan
-        if any(rev == ref or rev.startswith(ref) or rev.endswith(ref)
-               for rev in scan.revisions.values()):
-            return scan
-    known = ", ".join(f"{s.id}" for s in history)
-    release = history[-1].release
-    raise CoverageError(
-        f"no scan matches {ref!r}",
-        hint=f"give a scan id ({known}) or a revision id (`revisions` in "
-             f"`ouhub coverage show {release} --format json`)",
-    )
-
-
-def never_scanned(release: str, configured: tuple[str, ...] = ()) -> CoverageError:
-    """The error for a release without a stored scan, telling a typo from a missing scan."""
-    if configured and release not in configured:
-        return CoverageError(
-            f"release {release} was never scanned and is not in the config",
-            hint=f"configured releases: {', '.join(configured)}; a directory is scanned as "
-                 f"any release with `ouhub coverage scan --path DIR --release {release} "
-                 "--previous P`",
-        )
-    return CoverageError(f"release {release} was never scanned",
-                         hint=f"run `ouhub coverage scan --release {release}` first")
-
-
-def diff_scans(store: Store, release: str, old: str | None = None,
-               new: str | None = None, configured: tuple[str, ...] = (),
-               ) -> tuple[CoverageScan, CoverageScan, list[StatusChange]]:
-    """Modules whose status differs between two scans (default: the last two) of a release."""
-    history = store.coverage_history(release)
-    if not history:
-        raise never_scanned(release, configured)
-    before = _pick_scan(history, old, -2 if len(history) > 1 else -1)
-    after = _pick_scan(history, new, -1)
-    a = {m.module: m.status for m in store.coverage_of_scan(before.id or 0)}
-    b = {m.module: m.status for m in store.coverage_of_scan(after.id or 0)}
-    changes = [
-        StatusChange(module, a.get(module), b.get(module))
-        for module in sorted(set(a) | set(b)) if a.get(module) != b.get(module)
-    ]
-    return before, after, changes

@@ -13,15 +13,8 @@ from typing import Any
 
 from ouhub import output
 from ouhub.config import Config
-from ouhub.coverage.scan import (
-    ScanResult,
-    StatusChange,
-    diff_scans,
-    never_scanned,
-    ranked,
-    scan_path,
-    scan_releases,
-)
+from ouhub.coverage.queries import StatusChange, diff_scans, never_scanned, ranked
+from ouhub.coverage.scan import ScanResult, scan_path, scan_releases
 from ouhub.coverage.status import totals
 from ouhub.errors import CoverageError
 from ouhub.records import CoverageScan, ModuleCoverage

@@ -13,6 +13,7 @@ from breezy.workingtree import WorkingTree
 from examples.demo.vcs import commit_files, make_branch
 from ouhub.config import from_dict
 from ouhub.coverage import scan as scan_mod
+from ouhub.coverage.queries import diff_scans
 from ouhub.coverage.status import (
     APRIORI_TARGET_MISSING,
     DECLARED_ABSENT,
@@ -101,7 +102,7 @@ def test_cached_rescan_does_no_work_and_a_change_is_a_new_scan(tmp_path: Path, s
     script.write_text("def migrate(cr, version):\n    pass\n")
     changed = scan_mod.scan_path(store, root, "7.0", previous="6.1")
     assert not changed.cached and changed.scan_id != first.scan_id
-    before, after, changes = scan_mod.diff_scans(store, "7.0")
+    before, after, changes = diff_scans(store, "7.0")
     assert (before.id, after.id) == (first.scan_id, changed.scan_id)
     assert [(c.module, c.before, c.after) for c in changes] == [("account", "todo", "done")]
     history = store.coverage_history("7.0")
@@ -214,7 +215,7 @@ def test_mirrors_scan_cache_and_history(tmp_path: Path):
         assert not third[0].cached
         assert statuses(store, "7.0")["account"] == "done"
         old_rev = results[1].revisions["server"]
-        _, _, changes = scan_mod.diff_scans(store, "7.0", old_rev, None)
+        _, _, changes = diff_scans(store, "7.0", old_rev, None)
         assert [(c.module, c.before, c.after) for c in changes] == [("account", "todo", "done")]
 
 

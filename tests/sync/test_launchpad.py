@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from ouhub import config as config_mod
 from ouhub.cli import main
 from ouhub.errors import SyncError
-from ouhub.sync.launchpad import Discovery, discover, merge_releases, render_releases, resolve_lp
+from ouhub.sync.launchpad import Discovery, discover, resolve_lp
+from ouhub.sync.releases import merge_releases, render_releases
 from tests.sync.conftest import OWNER
 from tests.sync.launchpad_server import LaunchpadServer
 

@@ -1,0 +1,75 @@
+"""The queries on stored scans behind `ouhub coverage show` and `ouhub coverage diff`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ouhub.errors import CoverageError
+from ouhub.records import CoverageScan, ModuleCoverage
+from ouhub.store import Store
+
+
+def ranked(modules: list[ModuleCoverage], status: str | None = None) -> list[ModuleCoverage]:
+    """``todo`` first, by analysis size (largest job first); then the rest by status, name."""
+    from ouhub.coverage.status import STATUSES
+
+    chosen = [m for m in modules if status is None or m.status == status]
+    order = {s: i for i, s in enumerate(STATUSES)}
+    order["todo"] = -1
+    return sorted(chosen, key=lambda m: (order.get(m.status, 99), -m.analysis_size, m.module))
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    module: str
+    before: str | None
+    after: str | None
+
+
+def _pick_scan(history: list[CoverageScan], ref: str | None, default: int) -> CoverageScan:
+    if ref is None:
+        return history[default]
+    for scan in reversed(history):
+        if ref.isdigit() and scan.id == int(ref):
+            return scan
+        if any(rev == ref or rev.startswith(ref) or rev.endswith(ref)
+               for rev in scan.revisions.values()):
+            return scan
+    known = ", ".join(f"{s.id}" for s in history)
+    release = history[-1].release
+    raise CoverageError(
+        f"no scan matches {ref!r}",
+        hint=f"give a scan id ({known}) or a revision id (`revisions` in "
+             f"`ouhub coverage show {release} --format json`)",
+    )
+
+
+def never_scanned(release: str, configured: tuple[str, ...] = ()) -> CoverageError:
+    """The error for a release without a stored scan, telling a typo from a missing scan."""
+    if configured and release not in configured:
+        return CoverageError(
+            f"release {release} was never scanned and is not in the config",
+            hint=f"configured releases: {', '.join(configured)}; a directory is scanned as "
+                 f"any release with `ouhub coverage scan --path DIR --release {release} "
+                 "--previous P`",
+        )
+    return CoverageError(f"release {release} was never scanned",
+                         hint=f"run `ouhub coverage scan --release {release}` first")
+
+
+def diff_scans(store: Store, release: str, old: str | None = None,
+               new: str | None = None, configured: tuple[str, ...] = (),
+               ) -> tuple[CoverageScan, CoverageScan, list[StatusChange]]:
+    """Modules whose status differs between two scans (default: the last two) of a release."""
+    history = store.coverage_history(release)
+    if not history:
+        raise never_scanned(release, configured)
+    before = _pick_scan(history, old, -2 if len(history) > 1 else -1)
+    after = _pick_scan(history, new, -1)
+    a = {m.module: m.status for m in store.coverage_of_scan(before.id or 0)}
+    b = {m.module: m.status for m in store.coverage_of_scan(after.id or 0)}
+    changes = [
+        StatusChange(module, a.get(module), b.get(module))
+        for module in sorted(set(a) | set(b)) if a.get(module) != b.get(module)
+    ]
+    return before, after, changes
