@@ -19,6 +19,7 @@ from typing import Any
 from ouhub.errors import ConfigError
 from ouhub.fsutil import read_capped
 from ouhub.redact import redact_dsn  # noqa: F401 - cli and check import it from here until the layout lands
+from ouhub.versions import is_release_name, version_key
 
 DEFAULT_CONFIG = "ouhub.toml"
 ENV_CONFIG = "OUHUB_CONFIG"
@@ -193,11 +194,6 @@ class Config:
                 "title": self.site.title,
             },
         }
-
-
-def version_key(name: str) -> tuple:
-    """Sort release names as versions: 6.1 < 7.0 < 10.0 < saas~11.1 ordered by numbers."""
-    return tuple(int(p) if p.isdigit() else -1 for p in re.findall(r"\d+|[a-z]+", name))
 
 
 def find_config(explicit: str | os.PathLike | None) -> Path:
@@ -383,7 +379,7 @@ def _releases(problems: _Problems, table: Any) -> dict[str, Release]:
     raw: dict[str, Release] = {}
     for name, body in table.items():
         keys = ("releases", name)
-        if not re.fullmatch(r"(saas~)?\d+\.\d+", name):
+        if not is_release_name(name):
             if name.isdigit() and isinstance(body, dict) and any(k.isdigit() for k in body):
                 # [releases.7.0] unquoted: TOML reads it as release "7" holding a table "0"
                 problems.add(keys, f'quote the release name: [releases."{name}.'

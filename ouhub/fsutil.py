@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 from pathlib import Path
+from typing import IO
 
 
 def write_atomic(path: Path, content: bytes) -> None:
@@ -37,3 +39,59 @@ def read_capped(path: Path, limit: int) -> bytes:
     if len(data) > limit:
         raise ValueError(f"larger than {limit:,} bytes")
     return data
+
+
+class LockHeld(Exception):
+    """Another process holds the lock; ``holder`` is what it wrote into the lock file."""
+
+    def __init__(self, path: Path, holder: str):
+        super().__init__(f"{path} is held by {holder or 'another process'}")
+        self.path = path
+        self.holder = holder
+
+
+class FileLock:
+    """An exclusive flock on a file (created if missing): released on ``release()``, or by
+    the system when the process dies, so a killed holder never leaves it stuck."""
+
+    def __init__(self, path: Path, wait: bool = False):
+        self.path = path
+        self.wait = wait
+        self.handle: IO[str] | None = None
+
+    def acquire(self) -> IO[str]:
+        """Take the lock, waiting for it if ``wait``, else raising LockHeld at once; the
+        open lock file is returned, for the holder to write who it is."""
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            handle.close()
+            raise LockHeld(self.path, holder) from None
+        except BaseException:
+            handle.close()
+            raise
+        self.handle = handle
+        return handle
+
+    def release(self) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+
+
+def pid_alive(pid: int | None, group: bool = False) -> bool:
+    """Whether process ``pid`` (``group``: any process of group ``pid``) still runs; one we
+    may not signal counts as alive."""
+    if pid is None:
+        return False
+    try:
+        (os.killpg if group else os.kill)(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -6,7 +6,6 @@ a failing stage never stops the next one (each reads what the previous ones stor
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import time
@@ -18,8 +17,8 @@ from typing import Any
 from ouhub.config import Config
 from ouhub.coverage.stage import CoverageScanReport, run_coverage
 from ouhub.errors import OuhubError, RunnerError
+from ouhub.fsutil import FileLock, LockHeld
 from ouhub.records import BranchLag
-from ouhub.runner.outcome import PASSED
 from ouhub.runner.run import RunResult, clean_leftovers
 from ouhub.runner.stage import RunnerReport, run_all
 from ouhub.site.build import BuildReport
@@ -27,6 +26,7 @@ from ouhub.site.stage import run_site
 from ouhub.store import Store, utcnow
 from ouhub.sync.stage import BranchSync, run_sync
 from ouhub.sync.upstream import run_upstream
+from ouhub.vocab import PASSED
 
 log = logging.getLogger(__name__)
 
@@ -66,24 +66,23 @@ def nightly_lock(config: Config) -> Iterator[None]:
     """One nightly at a time per data dir (an flock: released even if ouhub is killed)."""
     path = config.data_dir / "nightly.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise RunnerError(f"another `ouhub nightly` is running ({holder})",
-                              hint=f"wait for it to finish; the lock is {path}") from None
+    lock = FileLock(path)
+    try:
+        handle = lock.acquire()
+    except LockHeld as exc:
+        holder = exc.holder or "another process"
+        raise RunnerError(f"another `ouhub nightly` is running ({holder})",
+                          hint=f"wait for it to finish; the lock is {path}") from None
+    try:
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {utcnow()}")
         handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
+    finally:
+        handle.seek(0)
+        handle.truncate()
+        lock.release()
 
 
 def run_nightly(

@@ -89,8 +89,9 @@ def cached_check_data(config: Any, store: Any) -> dict[str, Any]:
     """
     import logging
     import marshal
-    import os
     import sys
+
+    from ouhub.fsutil import write_atomic
 
     log = logging.getLogger(__name__)
     key = json.dumps([SCHEMA_VERSION, list(sys.version_info[:2]), marshal.version,
@@ -108,11 +109,7 @@ def cached_check_data(config: Any, store: Any) -> dict[str, Any]:
         log.info("ignoring the check data cache %s: %s", path, exc)
     data = build_check_data(config, store)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_name(f".{path.name}.{os.getpid()}")
-        with open(scratch, "wb") as fh:
-            marshal.dump({"key": key, "data": data}, fh)
-        os.replace(scratch, path)
+        write_atomic(path, marshal.dumps({"key": key, "data": data}))
     except (OSError, ValueError) as exc:  # a cache we cannot write only costs time
         log.info("cannot write the check data cache %s: %s", path, exc)
     return data

@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ouhub.errors import CheckError
+from ouhub.vocab import VERDICTS
 
 REPORT_SCHEMA_VERSION = 1
-# Order is severity: a module's overall verdict is the worst of its steps.
-VERDICTS = ("ok", "at_risk", "not_covered", "blocked")
 _SEVERITY = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
 STATUS_VERDICT = {
     "done": "ok",

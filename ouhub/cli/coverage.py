@@ -82,7 +82,7 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
     import csv
 
     from ouhub.coverage.stage import show_coverage
-    from ouhub.coverage.status import STATUSES
+    from ouhub.vocab import COVERAGE_STATUSES as STATUSES
 
     if status_filter is not None and status_filter not in STATUSES:
         # A usage error (exit 2), like any other bad option value.

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from docutils.parsers.rst.tableparser import GridTableParser, TableMarkupError
 from docutils.statemachine import StringList
 
-#: Normalised status words.
-STATUSES: tuple[str, ...] = ("done", "nothing_to_do", "partial")
+from ouhub.vocab import DONE, NOTHING_TO_DO, PARTIAL
 
 _BORDER = re.compile(r"^\+(?:[-=]+\+)+$")
 _HEAD_BORDER = re.compile(r"^\+(?:=+\+)+$")
@@ -31,9 +30,9 @@ _TARGET = re.compile(
     re.IGNORECASE,
 )
 _STATUS_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("nothing_to_do", re.compile(r"^(?:nothing\s*to\s*do|nothing\s*todo|no\s+changes?)\b")),
-    ("partial", re.compile(r"^(?:partial(?:ly)?|work\s+in\s+progress|wip|in\s+progress)\b")),
-    ("done", re.compile(r"^done\b")),
+    (NOTHING_TO_DO, re.compile(r"^(?:nothing\s*to\s*do|nothing\s*todo|no\s+changes?)\b")),
+    (PARTIAL, re.compile(r"^(?:partial(?:ly)?|work\s+in\s+progress|wip|in\s+progress)\b")),
+    (DONE, re.compile(r"^done\b")),
 )
 # status cells that carry information rather than a status; not worth a warning
 _INFORMATIVE = re.compile(

@@ -17,10 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ouhub.errors import CoverageError
-
-#: Manifest file names, most preferred first: a module keeping both a
-#: ``__manifest__.py`` and a leftover ``__openerp__.py`` is read from the first.
-MANIFEST_NAMES: tuple[str, ...] = ("__manifest__.py", "__openerp__.py", "__terp__.py")
+from ouhub.vocab import MANIFEST_NAMES
 
 _FIX_HINT = "Fix the manifest so that it holds a single Python dict literal, then rescan."
 

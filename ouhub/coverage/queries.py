@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from ouhub.errors import CoverageError
 from ouhub.records import CoverageScan, ModuleCoverage
 from ouhub.store import Store
+from ouhub.vocab import COVERAGE_STATUSES
 
 
 def ranked(modules: list[ModuleCoverage], status: str | None = None) -> list[ModuleCoverage]:
     """``todo`` first, by analysis size (largest job first); then the rest by status, name."""
-    from ouhub.coverage.status import STATUSES
-
     chosen = [m for m in modules if status is None or m.status == status]
-    order = {s: i for i, s in enumerate(STATUSES)}
+    order = {s: i for i, s in enumerate(COVERAGE_STATUSES)}
     order["todo"] = -1
     return sorted(chosen, key=lambda m: (order.get(m.status, 99), -m.analysis_size, m.module))
 

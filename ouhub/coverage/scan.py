@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ouhub.config import Config, Release, version_key
+from ouhub.config import Config, Release
 from ouhub.coverage.scripts import STAGES, ScriptIndex, classify_paths
-from ouhub.coverage.status import StepInputs, decide, totals
+from ouhub.coverage.status import StepInputs, decide_statuses, totals
 from ouhub.coverage.tree import (
     Tree,
     TreeFile,
@@ -40,6 +40,7 @@ from ouhub.coverage.tree import (
 from ouhub.errors import CoverageError
 from ouhub.records import CoverageScan, ModuleCoverage
 from ouhub.store import Store, utcnow
+from ouhub.versions import version_key
 
 # Bump when the scan's reading or deciding changes: stored scans of an older format
 # are then not reused by the cache.
@@ -109,7 +110,7 @@ def scan_tree(
     declarations, declared_source = find_declared(paths, release, read_text, warnings)
     analyses = find_analyses(index, release, read_text, warnings)
 
-    statuses = decide(StepInputs(
+    statuses = decide_statuses(StepInputs(
         release=release, previous=previous, modules=modules, scripts=index.scripts,
         folder_modules=frozenset(f.module for f in index.folders if f.release == release),
         previous_modules=previous_modules, existed_modules=frozenset(

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ouhub.versions import VERSION_FOLDER, folder_release
+
 STAGES = ("pre", "post", "end")
 LAYOUT_MODULE = "module"  # <module>/migrations/<version>/
 LAYOUT_SCRIPTS = "openupgrade_scripts"  # openupgrade_scripts/scripts/<module>/<version>/
@@ -21,7 +23,6 @@ NOT_RUN = "not run by the upgrade mechanism"
 _SCRIPT_RE = re.compile(r"^(pre|post|end)-.*\.py$")
 # Names a contributor plausibly meant as a script: pre.py, post_migration.py, migration.py.
 _LOOKALIKE_RE = re.compile(r"^(pre|post|end)([-_. ]|$)|migrat", re.IGNORECASE)
-_VERSION_RE = re.compile(r"^(saas~)?\d+(\.\d+)*$")
 
 
 @dataclass(frozen=True)
@@ -66,20 +67,6 @@ class ScriptIndex:
         return tuple(s for s in self.scripts if s.release == release)
 
 
-def release_of_version(version: str, scanned_release: str) -> str:
-    """The release a version folder belongs to: its series prefix, else the scanned release.
-
-    Like the upgrade mechanism, a version with three or more parts carries its series
-    (``7.0.1.1`` -> 7.0, ``17.0.1.03.00`` -> 17.0); a shorter one (``1.1``) belongs to
-    the release being scanned.
-    """
-    saas = version.startswith("saas~")
-    parts = version.removeprefix("saas~").split(".")
-    if len(parts) >= 3 and parts[0].isdigit() and int(parts[0]) >= 5:
-        return ("saas~" if saas else "") + f"{int(parts[0])}.{parts[1]}"
-    return scanned_release
-
-
 def version_folder_of(relpath: str, scanned_release: str) -> tuple[VersionFolder, str] | None:
     """The version folder a file sits directly in, and the file's name; None if none."""
     parts = relpath.replace("\\", "/").split("/")
@@ -87,18 +74,18 @@ def version_folder_of(relpath: str, scanned_release: str) -> tuple[VersionFolder
         return None
     name = parts[-1]
     version, module = parts[-2], parts[-3]
-    if not _VERSION_RE.match(version):
+    if not VERSION_FOLDER.match(version):
         return None
     folder = "/".join(parts[:-1])
     if module == "migrations" and len(parts) >= 4:
         # <module>/migrations/<version>/<file>
         owner = parts[-4]
         return VersionFolder(
-            owner, version, release_of_version(version, scanned_release), LAYOUT_MODULE, folder
+            owner, version, folder_release(version, scanned_release), LAYOUT_MODULE, folder
         ), name
     if len(parts) >= 5 and parts[-4] == "scripts" and parts[-5] == "openupgrade_scripts":
         return VersionFolder(
-            module, version, release_of_version(version, scanned_release), LAYOUT_SCRIPTS, folder
+            module, version, folder_release(version, scanned_release), LAYOUT_SCRIPTS, folder
         ), name
     return None
 

@@ -23,10 +23,8 @@ from typing import Any
 
 from ouhub.coverage.scripts import ScriptFile
 from ouhub.records import Evidence
+from ouhub.vocab import COVERAGE_STATUSES
 
-STATUSES = (
-    "done", "nothing_to_do", "partial", "todo", "new", "removed", "renamed", "merged", "unknown"
-)
 DECLARED_DONE_WITHOUT_SCRIPTS = "declared Done without scripts"
 SCRIPTS_WITHOUT_DECLARATION = "scripts without a declaration"
 DECLARED_ABSENT = "declared module absent from the tree"
@@ -82,7 +80,7 @@ class StepInputs:
     first_release: bool = False
 
 
-def decide(inputs: StepInputs) -> list[ModuleStatus]:
+def decide_statuses(inputs: StepInputs) -> list[ModuleStatus]:
     """One status per module known to the step, sorted by module name."""
     release = inputs.release
     scripts: dict[str, list[str]] = {}
@@ -234,7 +232,7 @@ def _declaration_text(inputs: StepInputs, decl: Any) -> str | None:
 
 def totals(statuses: Sequence[ModuleStatus]) -> dict[str, int]:
     """Count of modules per status, every status present (zero included)."""
-    counts = dict.fromkeys(STATUSES, 0)
+    counts = dict.fromkeys(COVERAGE_STATUSES, 0)
     for item in statuses:
         counts[item.status] = counts.get(item.status, 0) + 1
     return counts

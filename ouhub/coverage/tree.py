@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ from ouhub.coverage import manifest as manifest_mod
 from ouhub.coverage.scripts import ScriptIndex
 from ouhub.coverage.status import ModuleInfo
 from ouhub.errors import CoverageError
+from ouhub.versions import version_tuple
+from ouhub.vocab import MANIFEST_NAMES
 
 _SKIP_DIRS = {".bzr", ".git", ".hg", ".svn", "__pycache__", "node_modules"}
 _SNIFF = 8192
@@ -191,7 +192,7 @@ def _revision_tree(branch: Any, head: bytes, prefix: str) -> Tree:
 def reads_content(name: str) -> bool:
     """Whether ``scan_tree`` reads files of this name (all others count by their path only)."""
     return (
-        name in manifest_mod.MANIFEST_NAMES or name == "apriori.py"
+        name in MANIFEST_NAMES or name == "apriori.py"
         or analysis_mod.is_openupgrade_analysis_file(name)
         or (name.endswith(".rst") and declared_mod.declared_file_step(name) is not None)
     )
@@ -235,7 +236,7 @@ def find_modules(
     by_dir: dict[str, list[str]] = {}
     for path in paths:
         directory, _, name = path.rpartition("/")
-        if name in manifest_mod.MANIFEST_NAMES:
+        if name in MANIFEST_NAMES:
             by_dir.setdefault(directory, []).append(name)
     modules: dict[str, ModuleInfo] = {}
     for directory in sorted(by_dir):
@@ -330,7 +331,7 @@ def find_analyses(
         if analysis_mod.is_general_log(name):
             continue
         rank = (
-            _version_tuple(folder.version),
+            version_tuple(folder.version),
             analysis_mod.is_work(name),
             -(_CANONICAL.index(name) if name in _CANONICAL else len(_CANONICAL)),
         )
@@ -361,5 +362,3 @@ def _analysis_files(index: ScriptIndex, release: str) -> Iterator[tuple[str, Any
                 yield f"{folder.path}/{name}", folder
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version))

@@ -15,9 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ouhub.runner.logparse import LogReport, parse_line
+from ouhub.versions import version_tuple
+from ouhub.vocab import (
+    ERROR,
+    FAILED,
+    MODULE_FAILED,
+    NOT_REACHED,
+    OUTCOMES,
+    PASSED,
+    TIMEOUT,
+    UPGRADED,
+)
 
-PASSED, FAILED, TIMEOUT, ERROR = "passed", "failed", "timeout", "error"
-UPGRADED, MODULE_FAILED, NOT_REACHED = "upgraded", "failed", "not_reached"
 PENDING_STATES = ("to upgrade", "to install", "to remove")
 CONSIDERED_STATES = ("installed", "to upgrade", "to install")
 
@@ -41,19 +50,10 @@ class RunOutcome:
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = {UPGRADED: 0, MODULE_FAILED: 0, NOT_REACHED: 0}
+        counts = dict.fromkeys(OUTCOMES, 0)
         for module in self.modules:
             counts[module.outcome] += 1
         return counts
-
-
-def version_tuple(version: str | None) -> tuple:
-    parts = []
-    for piece in (version or "").replace("-", ".").split("."):
-        parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
-    while parts and parts[-1] == (0, 0, ""):
-        parts.pop()
-    return tuple(parts)
 
 
 def decide_run(

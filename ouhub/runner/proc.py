@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from ouhub.errors import RunnerError
+from ouhub.fsutil import pid_alive
 from ouhub.redact import redact_argv
 
 log = logging.getLogger(__name__)
@@ -105,16 +106,6 @@ def run_command(
     )
 
 
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def kill_group(pgid: int, grace: float = KILL_GRACE, proc: subprocess.Popen | None = None) -> None:
     """SIGTERM the process group, then SIGKILL what is still there after ``grace`` seconds.
 
@@ -130,6 +121,6 @@ def kill_group(pgid: int, grace: float = KILL_GRACE, proc: subprocess.Popen | No
         while time.monotonic() < deadline:
             if proc is not None:
                 proc.poll()
-            if not group_alive(pgid):
+            if not pid_alive(pgid, group=True):
                 return
             time.sleep(0.05)

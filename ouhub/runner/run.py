@@ -21,9 +21,10 @@ from typing import Any
 
 from ouhub.config import Config
 from ouhub.errors import OuhubError, RunnerError
+from ouhub.fsutil import pid_alive
 from ouhub.pgcluster import find_pg_program
 from ouhub.records import RunModule
-from ouhub.runner.outcome import ERROR, PASSED, ModuleOutcome
+from ouhub.runner.outcome import ModuleOutcome
 from ouhub.runner.pg import (
     Databases,
     database_exists,
@@ -36,6 +37,7 @@ from ouhub.runner.pg import (
 from ouhub.runner.proc import run_command
 from ouhub.runner.upgrade import StepResult, command_for, detect_release, execute_step, run_dir
 from ouhub.store import Store
+from ouhub.vocab import ERROR, PASSED
 
 log = logging.getLogger(__name__)
 
@@ -352,24 +354,12 @@ def _clean_scratch_dirs(config: Config, here: str) -> None:
     root = config.data_dir / SCRATCH_DIRS
     for path in root.glob(f"{glob.escape(here)}-*-*") if root.is_dir() else ():
         host, pid, _ = path.name.rsplit("-", 2)
-        if host == here and pid.isdigit() and not _alive(int(pid)):
+        if host == here and pid.isdigit() and not pid_alive(int(pid)):
             log.info("removing %s, left by process %s", path, pid)
             shutil.rmtree(path, ignore_errors=True)
 
 
 # -- leftovers of crashed runs --------------------------------------------------------------------
-
-
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def clean_leftovers(config: Config, store: Store) -> list[str]:
@@ -385,13 +375,13 @@ def clean_leftovers(config: Config, store: Store) -> list[str]:
     dropped = []
     _clean_scratch_dirs(config, here)
     for run in store.active_runs():
-        if run.host == here and not _alive(run.pid):
+        if run.host == here and not pid_alive(run.pid):
             store.finish_run(run.id, status=ERROR, duration=0.0, exit_code=None,
                              message="interrupted: the ouhub process running it is gone")
     for rec in store.live_databases():
         if rec.kind == "template" or rec.keep:
             continue
-        if rec.host != here or _alive(rec.pid):
+        if rec.host != here or pid_alive(rec.pid):
             continue
         if database_exists(config.dsn, rec.name):
             dbs.drop(rec.name)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from ouhub.config import Config
 from ouhub.errors import OuhubError
-from ouhub.runner.outcome import ERROR, PASSED
 from ouhub.runner.run import RunResult, run_sample
 from ouhub.runner.samples import ImportResult, import_samples
 from ouhub.store import Store
+from ouhub.vocab import ERROR, PASSED
 
 log = logging.getLogger(__name__)
 

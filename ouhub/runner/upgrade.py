@@ -11,20 +11,21 @@ weighs the evidence.
 from __future__ import annotations
 
 import logging
-import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ouhub.config import Config
-from ouhub.coverage.manifest import MANIFEST_NAMES, ManifestError, parse_manifest
+from ouhub.coverage.manifest import ManifestError, parse_manifest
 from ouhub.errors import OuhubError, RunnerError
 from ouhub.redact import redact_argv, redact_text
 from ouhub.runner.logparse import parse_log
-from ouhub.runner.outcome import ERROR, RunOutcome, decide_run, version_tuple
+from ouhub.runner.outcome import RunOutcome, decide_run
 from ouhub.runner.pg import Databases, IrModule, module_rows, pg_env, server_params
 from ouhub.runner.proc import run_command
+from ouhub.versions import full_version, release_of_version, version_tuple
+from ouhub.vocab import ERROR, MANIFEST_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +86,6 @@ def addons_dirs(config: Config, release: str) -> list[Path]:
     return dirs
 
 
-def _full_version(version: str, release: str) -> str:
-    """A migrations/ folder or manifest version with the release in front, as the server reads it."""
-    return version if version.count(".") >= 2 else f"{release}.{version}"
-
-
 def _manifest_version(module_dir: Path, release: str) -> str | None:
     """The module's version in this release (``7.0.1.1``), or None when unreadable."""
     for name in MANIFEST_NAMES:
@@ -99,7 +95,7 @@ def _manifest_version(module_dir: Path, release: str) -> str | None:
                 manifest = parse_manifest(path.read_bytes(), str(path))
             except (OSError, ManifestError):
                 return None
-            return _full_version(manifest.version, release) if manifest.version else None
+            return full_version(manifest.version, release) if manifest.version else None
     return None
 
 
@@ -124,7 +120,7 @@ def modules_with_scripts(
         newest = _manifest_version(module_dir, release)
         for version_dir in sorted(p for p in (module_dir / "migrations").iterdir() if p.is_dir()):
             version = version_dir.name
-            full = _full_version(version, release)
+            full = full_version(version, release)
             if newest is None:  # no readable manifest: any folder of this release counts
                 if not (full == release or full.startswith(release + ".")):
                     continue
@@ -274,8 +270,7 @@ def detect_release(config: Config, rows: dict[str, IrModule]) -> str:
     if base is None or not base.version:
         raise RunnerError("the database has no installed `base` module with a version",
                           hint="is it an OpenERP/Odoo database?")
-    match = re.match(r"((?:saas~)?\d+\.\d+)", base.version)
-    release = match.group(1) if match else base.version
+    release = release_of_version(base.version) or base.version
     if release not in config.releases:
         raise RunnerError(
             f"the database is at release {release} (base {base.version}), which is not configured",

@@ -15,12 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
-# The order statuses are shown in, everywhere (tables, counts, JSON).
-STATUSES = (
-    "done", "nothing_to_do", "partial", "todo", "new", "removed", "renamed", "merged", "unknown",
-)
-RUN_STATUSES = ("passed", "failed", "timeout", "error")
-OUTCOMES = ("upgraded", "failed", "not_reached")
+from ouhub.vocab import COVERAGE_STATUSES
 
 # One colour per status and run status; the word is always shown beside it.
 COLOURS = {
@@ -409,7 +404,9 @@ class UpstreamBranch:
 # -- derivations --------------------------------------------------------------------------------
 
 
-def counts_of(statuses: Iterable[str], order: Sequence[str] = STATUSES) -> tuple[Count, ...]:
+def counts_of(
+    statuses: Iterable[str], order: Sequence[str] = COVERAGE_STATUSES
+) -> tuple[Count, ...]:
     tally: dict[str, int] = {}
     for status in statuses:
         tally[status] = tally.get(status, 0) + 1

@@ -15,11 +15,12 @@ from typing import Any
 
 import jinja2
 
-from ouhub.config import version_key
 from ouhub.site import model as m
 from ouhub.site.api import coverage_json, index_json, json_bytes, runs_json
 from ouhub.site.gather import AFTER, BEFORE, EXCERPT, MODULE, OUTCOME, Gathered
 from ouhub.site.incremental import data_hash
+from ouhub.versions import version_key
+from ouhub.vocab import COVERAGE_STATUSES, OUTCOMES
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -138,7 +139,7 @@ def _run_page(run: Any, modules: list[Any], known: set[str], prev_run: Any,
         started_at=run.started_at, finished_at=run.finished_at or "",
         duration=m.duration_text(run.duration), message=run.message or "",
         revisions=tuple(sorted((str(k), str(v)) for k, v in (run.revisions or {}).items())),
-        counts=m.counts_of((x[OUTCOME] for x in modules), m.OUTCOMES),
+        counts=m.counts_of((x[OUTCOME] for x in modules), OUTCOMES),
         failures=tuple(row(x) for x in modules if x[OUTCOME] == "failed"),
         attributed=tuple(row(x) for x in modules if x[OUTCOME] != "upgraded"),
         series_href=_series_href(run.release, run.sample),
@@ -287,7 +288,7 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
             lag=lags.get(release), nightly=tuple(last_by_sample.get(release, ())),
         ))
 
-    page("index.html", "index.html", steps=tuple(steps), statuses=m.STATUSES)
+    page("index.html", "index.html", steps=tuple(steps), statuses=COVERAGE_STATUSES)
     blob("api/index.json", ("index", steps), lambda: json_bytes(index_json(steps)))
 
     for step in steps:
@@ -301,7 +302,7 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
                 (r for r in release_rows if r.status == "todo"),
                 key=lambda r: (-(r.analysis_size or 0), r.module),
             ))
-            return {"statuses": m.STATUSES, "release": m.ReleasePage(
+            return {"statuses": COVERAGE_STATUSES, "release": m.ReleasePage(
                 release=step.release, previous=step.previous, counts=step.counts,
                 share_text=step.share_text, scanned_at=step.scanned_at, modules=release_rows,
                 needs_scripts=needs,

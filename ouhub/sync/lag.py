@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ouhub.records import UnmergedRevision
+from ouhub.vocab import MANIFEST_NAMES
 
-MANIFESTS = ("__manifest__.py", "__openerp__.py", "__terp__.py")
 NO_MODULE = "(no module)"
 
 
@@ -20,7 +20,7 @@ def module_roots(paths: Iterable[str]) -> frozenset[str]:
     roots = set()
     for path in paths:
         head, _, name = path.rstrip("/").rpartition("/")
-        if name in MANIFESTS and head:
+        if name in MANIFEST_NAMES and head:
             roots.add(head)
     return frozenset(roots)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import threading
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from lazr.restfulclient.errors import HTTPError, NotFound
 
 from ouhub import config as config_mod
 from ouhub.errors import SyncError
+from ouhub.versions import is_release_name, version_key
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ DEFAULT_SERVICE_ROOT = "https://api.launchpad.net/"
 ENV_SERVICE_ROOT = "OUHUB_LP_SERVICE_ROOT"  # lets `ouhub sync` resolve lp: names elsewhere
 BAZAAR_ROOT = "https://bazaar.launchpad.net/"
 ACTIVE_STATUSES = ("Experimental", "Development", "Mature")
-RELEASE_RE = re.compile(r"(saas~)?\d+\.\d+")
 TIMEOUT = 60.0
 
 # launchpadlib's HTTP cache is not thread-safe and the mirror stage resolves names from
@@ -293,7 +292,7 @@ def _discover_project(lp: Any, name: str) -> ProjectDiscovery:
         )
         for r in lp.git_repositories.getRepositories(target=project)
     ]
-    series.sort(key=lambda s: (not RELEASE_RE.fullmatch(s.name), config_mod.version_key(s.name)))
+    series.sort(key=lambda s: (not is_release_name(s.name), version_key(s.name)))
     return ProjectDiscovery(
         project=name, development_focus=focus_name, series=tuple(series),
         other_branches=tuple(sorted(others, key=lambda b: b.unique_name)),

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import logging
 import os
 import shutil
@@ -43,6 +42,7 @@ from dulwich import errors as git_errors
 from vcsgraph.errors import GhostRevisionsHaveNoRevno
 
 from ouhub.errors import SyncError
+from ouhub.fsutil import FileLock, LockHeld
 
 log = logging.getLogger("ouhub.sync")
 
@@ -385,18 +385,18 @@ def _raise_if_disk_full(exc: OSError, dest: Path) -> None:
 @contextmanager
 def _mirror_lock(dest: Path, wait: bool) -> Iterator[None]:
     lock_path = dest.parent / f".{dest.name}.lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    lock = FileLock(lock_path, wait=wait)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            raise MirrorLocked(
-                f"mirror {dest} is being updated by another ouhub sync (lock {lock_path})",
-                hint="wait for it to finish, or run with --wait to queue behind it",
-            ) from None
+        lock.acquire()
+    except LockHeld:
+        raise MirrorLocked(
+            f"mirror {dest} is being updated by another ouhub sync (lock {lock_path})",
+            hint="wait for it to finish, or run with --wait to queue behind it",
+        ) from None
+    try:
         yield
     finally:
-        os.close(fd)  # closing releases the lock
+        lock.release()
 
 
 def _tmp_path(dest: Path) -> Path:

@@ -8,7 +8,6 @@ the merge back, atomically.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,9 @@ import tomlkit
 
 from ouhub import config as config_mod
 from ouhub.errors import ConfigError, SyncError
-from ouhub.sync.launchpad import RELEASE_RE, Discovery, host
+from ouhub.fsutil import write_atomic
+from ouhub.sync.launchpad import Discovery, host
+from ouhub.versions import is_release_name, version_key
 
 
 def branch_name_for(project: str) -> str:
@@ -34,7 +35,7 @@ def releases_from(discovery: Discovery) -> dict[str, dict[str, Any]]:
     releases: dict[str, dict[str, Any]] = {}
     for project in discovery.projects:
         for series in project.series:
-            if series.branch is None or not RELEASE_RE.fullmatch(series.name):
+            if series.branch is None or not is_release_name(series.name):
                 continue
             entry = releases.setdefault(series.name, {"branches": {}})
             # lp:project/series, not the branch's identity: the development focus's identity
@@ -45,7 +46,7 @@ def releases_from(discovery: Discovery) -> dict[str, dict[str, Any]]:
                 "aliases": sorted({stable, series.branch.identity, series.branch.url,
                                    f"lp:{series.branch.unique_name}"}),
             }
-    ordered = sorted(releases, key=config_mod.version_key)
+    ordered = sorted(releases, key=version_key)
     result = {}
     for index, name in enumerate(ordered):
         result[name] = {"previous": ordered[index - 1] if index else None, **releases[name]}
@@ -62,7 +63,7 @@ def render_releases(discovery: Discovery) -> str:
         for series in project.series:
             if series.branch is None:
                 doc.add(tomlkit.comment(f"{project.project} series {series.name}: no branch"))
-            elif not RELEASE_RE.fullmatch(series.name):
+            elif not is_release_name(series.name):
                 doc.add(tomlkit.comment(
                     f"{project.project} series {series.name} ({series.branch.identity}): "
                     "not a release name, skipped"))
@@ -166,12 +167,9 @@ def write_releases(path: Path, discovery: Discovery) -> list[str]:
     merged, added = merge_releases(text, discovery, source=str(path))
     if not added:
         return added
-    tmp = path.with_name(path.name + ".ouhub-tmp")
     try:
-        tmp.write_text(merged, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, merged.encode("utf-8"))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise SyncError(f"{path}: cannot write the config: {exc}",
                         hint="check that the file and its folder are writable") from exc
     return added

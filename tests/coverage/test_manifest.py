@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ouhub.coverage.manifest import (
-    MANIFEST_NAMES,
     Manifest,
     ManifestError,
     find_manifest_name,
     parse_manifest,
 )
 from ouhub.errors import CoverageError
+from ouhub.vocab import MANIFEST_NAMES
 
 # the shape of a real 6.1 addons manifest: licence block, coding cookie, u'' strings,
 # a trailing comma, the old 'active' key

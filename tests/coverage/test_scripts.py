@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ouhub.coverage.scripts import NOT_RUN, classify_paths, release_of_version
+from ouhub.coverage.scripts import NOT_RUN, classify_paths
 
 
 @pytest.mark.parametrize(
@@ -87,15 +87,6 @@ def test_several_version_folders_per_module_each_related_to_its_release():
     assert {f.version for f in index.folders} == {"6.1.1.0", "7.0.1.0", "7.0.1.1"}
     assert index.folder_files["sale/migrations/7.0.1.1"] == (
         "openupgrade_analysis.txt", "post-migration.py")
-
-
-@pytest.mark.parametrize(
-    ("version", "release"),
-    [("7.0.1.1", "7.0"), ("17.0.1.03.00", "17.0"), ("19.0.13.0.2", "19.0"), ("1.1", "8.0"),
-     ("1.0", "8.0"), ("6.1.1.0", "6.1"), ("2.0.1", "8.0"), ("saas~11.1.1.0", "saas~11.1")],
-)
-def test_release_of_version(version, release):
-    assert release_of_version(version, "8.0") == release
 
 
 _PART = st.sampled_from(["account", "migrations", "7.0.1.1", "1.1", "scripts",

@@ -14,12 +14,12 @@ from ouhub.coverage.status import (
     DECLARED_DONE_WITHOUT_SCRIPTS,
     DECLARED_NOTHING_WITH_SCRIPTS,
     SCRIPTS_WITHOUT_DECLARATION,
-    STATUSES,
     ModuleInfo,
     StepInputs,
-    decide,
+    decide_statuses,
     totals,
 )
+from ouhub.vocab import COVERAGE_STATUSES
 
 SRC = "doc/source/modules61-70.rst"
 
@@ -41,7 +41,7 @@ def decl(module: str, status: str | None, line: int = 10, **kw) -> Declaration:
 
 
 def by_module(inputs: StepInputs) -> dict:
-    return {s.module: s for s in decide(inputs)}
+    return {s.module: s for s in decide_statuses(inputs)}
 
 
 def test_every_status_is_reached_with_its_evidence():
@@ -80,7 +80,7 @@ def test_every_status_is_reached_with_its_evidence():
     # sale's script is for 6.1, not this step: the declaration decides
     assert result["sale"].evidence.scripts == ()
     counts = totals(list(result.values()))
-    assert set(counts) == set(STATUSES) and counts["unknown"] == 0
+    assert set(counts) == set(COVERAGE_STATUSES) and counts["unknown"] == 0
 
 
 def test_todo_and_nothing_to_do_never_look_alike():
@@ -109,7 +109,7 @@ def test_the_first_release_has_no_step_its_modules_are_new():
         declarations=[decl("crm", "done"), decl("ghost", "done")], declared_source=SRC,
         apriori=Apriori("a.py", renamed_modules={"old": "nowhere"}),
     )
-    result = decide(inputs)
+    result = decide_statuses(inputs)
     assert [(s.module, s.status) for s in result] == [
         ("account", "new"), ("base", "new"), ("crm", "new")]
     assert all(not s.disagreements and s.in_tree for s in result)
@@ -156,7 +156,7 @@ def test_no_false_disagreements_without_a_table_or_a_full_tree():
     # an addons checkout without base and without a declared table: nothing to compare
     inputs = StepInputs("7.0", "6.1", mods("crm"), scripts=[script("crm")],
                         apriori=Apriori("a.py", renamed_modules={"old": "nowhere"}))
-    assert all(not s.disagreements for s in decide(inputs))
+    assert all(not s.disagreements for s in decide_statuses(inputs))
 
 
 def test_declared_markers_and_targets():

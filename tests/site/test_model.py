@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ouhub.site import model as m
+from ouhub.vocab import COVERAGE_STATUSES, OUTCOMES, RUN_STATUSES
 
 
 @pytest.mark.parametrize(("value", "text"), [
@@ -28,7 +29,7 @@ def test_done_nothing_to_do_and_todo_never_look_alike():
 
 
 def test_every_status_has_its_own_word_and_symbol():
-    for status in (*m.STATUSES, *m.RUN_STATUSES, *m.OUTCOMES):
+    for status in (*COVERAGE_STATUSES, *RUN_STATUSES, *OUTCOMES):
         look = m.look(status)
         assert look.word and look.symbol != m.look("no such status").symbol, status
     assert m.look(None).word == "none"

@@ -1,0 +1,30 @@
+"""The words of DESIGN.md's vocabulary, each defined once: statuses, outcomes, verdicts.
+
+Code, store, site and CLI all use these spellings; a tuple's order is the order
+they are shown in (tables, counts, JSON). The stages still to come (contributions,
+failure fingerprints) add their words here.
+"""
+
+from __future__ import annotations
+
+# Manifest file names, most preferred first: a module keeping both a ``__manifest__.py``
+# and a leftover ``__openerp__.py`` is read from the first.
+MANIFEST_NAMES: tuple[str, ...] = ("__manifest__.py", "__openerp__.py", "__terp__.py")
+
+# The coverage status of a module in a step (coverage/status.py decides it).
+DONE, NOTHING_TO_DO, PARTIAL, TODO = "done", "nothing_to_do", "partial", "todo"
+NEW, REMOVED, RENAMED, MERGED, UNKNOWN = "new", "removed", "renamed", "merged", "unknown"
+COVERAGE_STATUSES: tuple[str, ...] = (
+    DONE, NOTHING_TO_DO, PARTIAL, TODO, NEW, REMOVED, RENAMED, MERGED, UNKNOWN,
+)
+
+# A run's status, and each module's outcome in it (runner/outcome.py decides them).
+PASSED, FAILED, TIMEOUT, ERROR = "passed", "failed", "timeout", "error"
+RUN_STATUSES: tuple[str, ...] = (PASSED, FAILED, TIMEOUT, ERROR)
+UPGRADED, MODULE_FAILED, NOT_REACHED = "upgraded", "failed", "not_reached"
+OUTCOMES: tuple[str, ...] = (UPGRADED, MODULE_FAILED, NOT_REACHED)
+
+# Check's verdict of a module in a step, in order of severity: a module's overall verdict
+# is the worst of its steps'.
+OK, AT_RISK, NOT_COVERED, BLOCKED = "ok", "at_risk", "not_covered", "blocked"
+VERDICTS: tuple[str, ...] = (OK, AT_RISK, NOT_COVERED, BLOCKED)
