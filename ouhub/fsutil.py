@@ -82,6 +82,12 @@ class FileLock:
             self.handle.close()
             self.handle = None
 
+    def __enter__(self) -> IO[str]:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
 
 def pid_alive(pid: int | None, group: bool = False) -> bool:
     """Whether process ``pid`` (``group``: any process of group ``pid``) still runs; one we

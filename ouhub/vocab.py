@@ -23,6 +23,10 @@ PASSED, FAILED, TIMEOUT, ERROR = "passed", "failed", "timeout", "error"
 RUN_STATUSES: tuple[str, ...] = (PASSED, FAILED, TIMEOUT, ERROR)
 UPGRADED, MODULE_FAILED, NOT_REACHED = "upgraded", "failed", "not_reached"
 OUTCOMES: tuple[str, ...] = (UPGRADED, MODULE_FAILED, NOT_REACHED)
+# A module's failure class across runs (runner/failures.py decides it), in the order pages
+# show them; a first failure is "new", as a module new in a release is.
+REGRESSION, ALWAYS_FAILING, FLAKY, FIXED = "regression", "always_failing", "flaky", "fixed"
+FAILURE_CLASSES: tuple[str, ...] = (REGRESSION, NEW, FLAKY, ALWAYS_FAILING, FIXED)
 
 # Check's verdict of a module in a step, in order of severity: a module's overall verdict
 # is the worst of its steps'.

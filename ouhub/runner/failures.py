@@ -18,10 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-NEW, REGRESSION, ALWAYS_FAILING, FLAKY, FIXED = (
-    "new", "regression", "always_failing", "flaky", "fixed")
-FAILURE_CLASSES = (REGRESSION, NEW, FLAKY, ALWAYS_FAILING, FIXED)  # the order pages show them
-PASSED_OUTCOME, FAILED_OUTCOME = "upgraded", "failed"
+from ouhub.vocab import ALWAYS_FAILING, FIXED, FLAKY, MODULE_FAILED, NEW, REGRESSION, UPGRADED
 
 
 def class_label(failure_class: str) -> str:
@@ -40,11 +37,11 @@ class Attempt:
 
     @property
     def passed(self) -> bool:
-        return self.outcome == PASSED_OUTCOME
+        return self.outcome == UPGRADED
 
     @property
     def failed(self) -> bool:
-        return self.outcome == FAILED_OUTCOME
+        return self.outcome == MODULE_FAILED
 
 
 def revisions_of(revisions: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:

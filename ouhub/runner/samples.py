@@ -10,7 +10,6 @@ dump leaves no half-built template.
 
 from __future__ import annotations
 
-import fcntl
 import gzip
 import hashlib
 import logging
@@ -28,6 +27,7 @@ from typing import Any
 
 from ouhub.config import Config, Sample
 from ouhub.errors import OuhubError, RunnerError
+from ouhub.fsutil import FileLock
 from ouhub.pgcluster import find_pg_program
 from ouhub.records import SampleTemplate
 from ouhub.runner.pg import (
@@ -96,12 +96,8 @@ def _sample_lock(config: Config, sample: Sample) -> Iterator[None]:
     """One import of a sample at a time per data dir (an flock: released if ouhub dies)."""
     path = samples_dir(config) / f"{sample.name}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # a second import waits, then finds it unchanged
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(path, wait=True):  # a second import waits, then finds it unchanged
+        yield
 
 
 def samples_dir(config: Config) -> Path:

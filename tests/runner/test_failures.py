@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ouhub.runner.failures import (
-    ALWAYS_FAILING,
-    FIXED,
-    FLAKY,
-    NEW,
-    REGRESSION,
-    Attempt,
-    classify,
-    fingerprint_history,
-    revisions_of,
-)
+from ouhub.runner.failures import Attempt, classify, fingerprint_history, revisions_of
+from ouhub.vocab import ALWAYS_FAILING, FIXED, FLAKY, NEW, REGRESSION
 
 REV_A = revisions_of({"addons": "10 (rev-a)", "server": "4 (srv-1)"})
 REV_B = revisions_of({"addons": "11 (rev-b)", "server": "4 (srv-1)"})
