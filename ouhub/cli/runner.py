@@ -125,7 +125,7 @@ def migrate_command(obj: Context, source: str, target: str, dsn: str | None, kee
         output.print_json(result.as_dict())
     else:
         output.stdout.print(
-            f"{source}: {' -> '.join([result.source_release, *(r for _, r in result.hops)])}",
+            f"{source}: {' -> '.join([result.source_release, *(r for _, r in result.chain)])}",
             markup=False)
         for step in result.steps:
             _print_run(step)

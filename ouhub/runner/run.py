@@ -206,13 +206,13 @@ class MigrateResult:
     message: str
     database: str | None  # where the (last) upgraded copy is
     steps: tuple[RunResult, ...] = field(default_factory=tuple)
-    hops: tuple[tuple[str, str], ...] = ()
+    chain: tuple[tuple[str, str], ...] = ()  # the steps (previous, release) planned
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source, "source_release": self.source_release,
             "target": self.target, "status": self.status, "message": self.message,
-            "database": self.database, "hops": [list(h) for h in self.hops],
+            "database": self.database, "chain": [list(s) for s in self.chain],
             "steps": [s.as_dict() for s in self.steps],
         }
 
@@ -232,21 +232,21 @@ def migrate_database(
     if rec is not None and rec.dropped_at is None and rec.kind == "restore":
         raise RunnerError(f"{source} is a half-built sample restore, not a database to migrate")
     source_release = detect_release(config, module_rows(source_dsn, source))
-    hops = tuple(config.chain(source_release, target))
-    if not hops:
+    chain = tuple(config.chain(source_release, target))
+    if not chain:
         raise RunnerError(f"database {source} is already at release {target}",
                           hint="name a later release with --to")
-    for _, release in hops:
+    for _, release in chain:
         command_for(config, release)
-    say(f"migrate {source}: {' -> '.join([source_release, *(r for _, r in hops)])} "
-        f"({len(hops)} step{'s' if len(hops) > 1 else ''})")
+    say(f"migrate {source}: {' -> '.join([source_release, *(r for _, r in chain)])} "
+        f"({len(chain)} step{'s' if len(chain) > 1 else ''})")
     copy = dbs.new_name("mig", source)
     say(f"copying {source} into {copy}")
     _copy_source(config, dbs, store, source, source_dsn, copy)
     chain_id: int | None = None
     results: list[RunResult] = []
     current = copy
-    for index, (previous, release) in enumerate(hops):
+    for index, (previous, release) in enumerate(chain):
         started = time.monotonic()
         run_id = store.start_run(kind="migrate", release=release, previous=previous,
                                  source_db=source, chain_id=chain_id, host=hostname(),
@@ -257,7 +257,7 @@ def migrate_database(
             store.update_run(run_id, chain_id=chain_id)
         directory = run_dir(config, run_id)
         store.update_run(run_id, scratch_db=current, log_path=str(directory / "upgrade.log"))
-        say(f"step {index + 1}/{len(hops)}: {previous} -> {release} on {current} "
+        say(f"step {index + 1}/{len(chain)}: {previous} -> {release} on {current} "
             f"(log: {directory / 'upgrade.log'})")
         try:
             step = execute_step(config, dbs, current, previous, release, directory)
@@ -266,7 +266,7 @@ def migrate_database(
             results.append(RunResult(run_id, "migrate", previous, release, None, ERROR,
                                      exc.message, time.monotonic() - started, None, current,
                                      True, str(directory / "upgrade.log")))
-            say(f"step {index + 1}/{len(hops)}: {previous} -> {release} error: {exc.message}")
+            say(f"step {index + 1}/{len(chain)}: {previous} -> {release} error: {exc.message}")
             break
         _store_step(store, run_id, step, started)
         results.append(RunResult(
@@ -274,26 +274,26 @@ def migrate_database(
             time.monotonic() - started, step.command_seconds, current, True,
             str(step.log_path), step.outcome.modules,
         ))
-        say(f"step {index + 1}/{len(hops)}: {previous} -> {release} {step.status} in "
+        say(f"step {index + 1}/{len(chain)}: {previous} -> {release} {step.status} in "
             f"{step.command_seconds:.0f}s")
         if step.status != PASSED:
             break
-        if keep_steps and index + 1 < len(hops):
+        if keep_steps and index + 1 < len(chain):
             following = dbs.new_name("mig", f"{source}_{release}")
             dbs.create(following, "copy", template=current)
             store.set_database_keep(following, True)
             current = following
     last = results[-1]
-    if last.status == PASSED and len(results) == len(hops):
+    if last.status == PASSED and len(results) == len(chain):
         status = PASSED
-        message = (f"{source} upgraded from {source_release} to {target} in {len(hops)} "
+        message = (f"{source} upgraded from {source_release} to {target} in {len(chain)} "
                    f"step(s); the upgraded copy is database {current}")
     else:
         status = last.status
         message = (f"step {last.previous} -> {last.release} {last.status}: {last.message}; "
                    f"the copy is left in database {current} (log: {last.log_path})")
     return MigrateResult(source, source_release, target, status, message, current,
-                         tuple(results), hops)
+                         tuple(results), chain)
 
 
 def _copy_source(

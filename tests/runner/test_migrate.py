@@ -72,7 +72,7 @@ def test_chain_of_two_steps_leaves_source_untouched(tmp_path, pg_server, pg_data
 
     assert result.status == "passed", result.message
     assert result.source_release == "6.1"
-    assert result.hops == (("6.1", "7.0"), ("7.0", "8.0"))
+    assert result.chain == (("6.1", "7.0"), ("7.0", "8.0"))
     assert [s.status for s in result.steps] == ["passed", "passed"]
     assert module_rows(config.dsn, result.database)["sale"].version == "8.0.1.0"
     sale = {m.module: m for m in result.steps[1].modules}["sale"]
@@ -97,7 +97,7 @@ def test_chain_stops_at_the_first_failed_step_and_says_where_the_copy_is(
                                     "--to", "8.0", "--keep-steps", "--json"])
 
     assert cli.exit_code == 1, cli.output
-    # while it runs, stderr spells out the plan and each hop
+    # while it runs, stderr spells out the plan and each step
     assert f"migrate {source}: 6.1 -> 7.0 -> 8.0 (2 steps)" in cli.stderr
     assert "step 1/2: 6.1 -> 7.0 passed" in cli.stderr
     assert "step 2/2: 7.0 -> 8.0 failed" in cli.stderr
@@ -105,6 +105,7 @@ def test_chain_stops_at_the_first_failed_step_and_says_where_the_copy_is(
     assert result["status"] == "failed"
     assert [(s["release"], s["status"]) for s in result["steps"]] == [
         ("7.0", "passed"), ("8.0", "failed")]
+    assert result["chain"] == [["6.1", "7.0"], ["7.0", "8.0"]]
     assert "7.0 -> 8.0" in result["message"] and result["database"] in result["message"]
     assert "sale" in result["message"] and "KeyError" in {
         m["module"]: m for m in result["steps"][1]["modules"]}["sale"]["excerpt"]

@@ -107,7 +107,7 @@ def test_check_page_shows_verdicts_as_text(page: Any, tmp_path: Path) -> None:
     page.click("#check-submit")
     summary = page.text_content("#check-summary")
     assert summary == "2 modules from 7.0 to 8.0: 1 ok, 0 at risk, 0 blocked, 1 not covered."
-    assert "7.0 → 8.0" in page.text_content("#check-hops")
+    assert "7.0 → 8.0" in page.text_content("#check-steps")
     rows = page.eval_on_selector_all(
         "#check-table tbody tr",
         "rows => rows.map(r => [r.dataset.module, r.cells[1].textContent, r.cells[2].textContent])",
@@ -175,7 +175,7 @@ def test_built_site_check_page_agrees_with_the_cli(page: Any, tmp_path: Path) ->
     assert on_page == expected
     assert expected["hr_timesheet_old"] == {"7.0": "ok", "8.0": "ok", "verdict": "ok"}
     assert expected["my_company_reports"]["verdict"] == "not_covered"
-    assert "6.1 → 7.0, 7.0 → 8.0" in page.text_content("#check-hops")
+    assert "6.1 → 7.0, 7.0 → 8.0" in page.text_content("#check-steps")
     row = page.locator("tr[data-module=hr_timesheet_old]")
     assert "renamed to hr_timesheet" in row.locator("td").nth(0).text_content()
     assert "as hr_timesheet" in row.locator("td").nth(1).text_content()

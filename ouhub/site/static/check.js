@@ -92,25 +92,25 @@
     return steps.reverse();
   }
 
-  function statusVerdict(name, release, hop, entry, reasons, verdict) {
+  function statusVerdict(name, release, step, entry, reasons, verdict) {
     var status = entry.status || "unknown";
     var text;
     if (status === "done") {
-      text = name + " has migration scripts for " + hop;
+      text = name + " has migration scripts for " + step;
     } else if (status === "nothing_to_do") {
-      text = name + " is declared to need nothing for " + hop;
+      text = name + " is declared to need nothing for " + step;
     } else if (status === "new") {
       text = name + " is new in " + release + ": nothing to migrate";
     } else if (status === "partial") {
-      text = name + " is declared only partly migrated for " + hop;
+      text = name + " is declared only partly migrated for " + step;
     } else if (status === "todo") {
       text = name + " exists in both releases but has no migration scripts and no declared " +
-        "status for " + hop;
+        "status for " + step;
     } else if (status === "removed") {
       text = name + " is removed in " + release + " without a replacement";
     } else {
       status = "unknown";
-      text = "ouhub could not establish the coverage of " + name + " for " + hop;
+      text = "ouhub could not establish the coverage of " + name + " for " + step;
     }
     reasons.push(reason(status, text, strings(entry.evidence)));
     return worse(verdict, STATUS_VERDICT[status]);
@@ -146,23 +146,23 @@
       verdict: verdict, target: target || null, reasons: reasons };
   }
 
-  function unknownText(name, hops, release) {
-    return name + " is unknown to ouhub: it is not in OpenUpgrade's coverage of " + hops +
+  function unknownText(name, steps, release) {
+    return name + " is unknown to ouhub: it is not in OpenUpgrade's coverage of " + steps +
       ", so it is a custom or community (e.g. OCA) module. Whether it is ported to " + release +
       " and has migration scripts is for you to find out: you migrate it yourself";
   }
 
   // One step: [verdict of `name`, the name to follow in the next step or null].
   function judge(name, previous, release, coverage) {
-    var hop = previous + " \u2192 " + release;
+    var step = previous + " \u2192 " + release;
     var entry = get(coverage, name);
     if (entry === undefined || entry === null) {
       var r;
       if (!Object.keys(coverage).length) {
-        r = reason("no_coverage", "ouhub holds no coverage for " + hop + ", so it cannot tell " +
+        r = reason("no_coverage", "ouhub holds no coverage for " + step + ", so it cannot tell " +
           "whether " + name + " migrates; the coverage scan has not run for this step");
       } else {
-        r = reason("not_in_openupgrade", unknownText(name, hop, release));
+        r = reason("not_in_openupgrade", unknownText(name, step, release));
       }
       return [stepVerdict(previous, release, name, null, "not_covered", [r]), name];
     }
@@ -183,13 +183,13 @@
       verdict = "ok";
       var targetEntry = get(coverage, newName);
       if (targetEntry && JUDGED_TARGET.indexOf(targetEntry.status) >= 0) {
-        verdict = statusVerdict(newName, release, hop, targetEntry, reasons, verdict);
+        verdict = statusVerdict(newName, release, step, targetEntry, reasons, verdict);
         verdict = disagreementsAndRun(newName, targetEntry, reasons, verdict);
       }
       verdict = disagreementsAndRun(name, entry, reasons, verdict);
       return [stepVerdict(previous, release, name, status, verdict, reasons, newName), newName];
     }
-    verdict = statusVerdict(name, release, hop, entry, reasons, "ok");
+    verdict = statusVerdict(name, release, step, entry, reasons, "ok");
     var follow = status === "removed" ? null : name;
     verdict = disagreementsAndRun(name, entry, reasons, verdict);
     return [stepVerdict(previous, release, name, status, verdict, reasons), follow];
@@ -297,12 +297,12 @@
       ": " + s.ok + " ok, " + s.at_risk + " at risk, " + s.blocked + " blocked, " +
       s.not_covered + " not covered.";
     target.appendChild(summary);
-    var hops = el("p", { id: "check-hops" });
-    hops.textContent = "The upgrade runs one release at a time: " + report.steps.length +
+    var steps = el("p", { id: "check-steps" });
+    steps.textContent = "The upgrade runs one release at a time: " + report.steps.length +
       (report.steps.length === 1 ? " step (" : " steps (") + report.steps.map(function (st) {
         return st.previous + " \u2192 " + st.release;
       }).join(", ") + ").";
-    target.appendChild(hops);
+    target.appendChild(steps);
 
     var table = el("table", { id: "check-table", "class": "check-table" });
     var head = el("thead");
@@ -338,7 +338,7 @@
       m.steps.forEach(function (e) {
         e.reasons.forEach(function (r) {
           var item = el("li", { "data-code": r.code });
-          item.appendChild(el("span", { "class": "hop" }, e.previous + " \u2192 " + e.release + ": "));
+          item.appendChild(el("span", { "class": "step" }, e.previous + " \u2192 " + e.release + ": "));
           item.appendChild(document.createTextNode(r.text));
           if (r.evidence.length) {
             var ev = el("ul", { "class": "evidence" });
