@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LINT_STAMP := $(VENV)/.lint-installed
 
 .PHONY: setup test demo bench lint clean
 
@@ -25,8 +26,12 @@ demo: setup
 bench: setup
 	$(BIN)/python -m bench
 
-lint: setup
+lint: $(LINT_STAMP)
 	$(BIN)/ruff check ouhub tests bench examples
+
+$(LINT_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[lint]'
+	touch $(LINT_STAMP)
 
 clean:
 	rm -rf $(VENV) examples/demo/build
