@@ -17,6 +17,8 @@ NEW, REMOVED, RENAMED, MERGED, UNKNOWN = "new", "removed", "renamed", "merged", 
 COVERAGE_STATUSES: tuple[str, ...] = (
     DONE, NOTHING_TO_DO, PARTIAL, TODO, NEW, REMOVED, RENAMED, MERGED, UNKNOWN,
 )
+# The statuses that count as covered in a step's coverage share.
+COVERED: tuple[str, ...] = (DONE, NOTHING_TO_DO)
 
 # A run's status, and each module's outcome in it (runner/outcome.py decides them).
 PASSED, FAILED, TIMEOUT, ERROR = "passed", "failed", "timeout", "error"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ouhub.site import model as m
+from ouhub.vocab import COVERED
 
 
 @dataclass
@@ -79,7 +80,7 @@ def _history(scans: Iterable[Any]) -> list[tuple[str, float]]:
     for scan in scans:
         total = sum(scan.totals.values())
         if total:
-            good = scan.totals.get("done", 0) + scan.totals.get("nothing_to_do", 0)
+            good = sum(scan.totals.get(status, 0) for status in COVERED)
             out.append((scan.scanned_at, good / total))
     return out
 

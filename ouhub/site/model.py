@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
-from ouhub.vocab import COVERAGE_STATUSES
+from ouhub.vocab import COVERAGE_STATUSES, COVERED
 
 # One colour per status and run status; the word is always shown beside it.
 COLOURS = {
@@ -420,7 +420,7 @@ def coverage_share(counts: Iterable[Count]) -> float | None:
     total = sum(c.count for c in counts)
     if not total:
         return None
-    good = sum(c.count for c in counts if c.status in ("done", "nothing_to_do"))
+    good = sum(c.count for c in counts if c.status in COVERED)
     return good / total
 
 
