@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ouhub.runner import tracebacks
@@ -30,6 +30,11 @@ from ouhub.runner import tracebacks
 EXCERPT_HEAD_LINES = 8
 EXCERPT_TAIL_LINES = 30
 EXCERPT_LINE_CHARS = 400
+# read as a stream (the runner's logs, of any size): what is kept of one record, of one line,
+# of the errors of one module
+STREAM_CONTINUATION_LINES = 200
+STREAM_LINE_CHARS = 4000
+STREAM_ERRORS_PER_MODULE = 20
 
 ERROR_LEVELS = ("ERROR", "CRITICAL")
 
@@ -71,6 +76,7 @@ _SKIPPED = re.compile(
 _GRAPH_DONE = re.compile(r"^\d+ modules loaded in ")
 _FINISHED = "Modules loaded."
 _INIT_FAILED = ("Failed to initialize database", "Failed to load registry")
+_OMITTED = re.compile(r"^\[\.\.\. (\d+) lines omitted \.\.\.\]$")
 _QUOTE = re.compile(r"^[ \t]*>+ ?")
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
 
@@ -187,28 +193,56 @@ def parse_line(line: str, lineno: int = 0) -> LogRecord | None:
 
 def parse_records(text: str) -> tuple[LogRecord, ...]:
     """Group the lines of ``text`` into records; leading orphan lines become a pseudo-record."""
-    records: list[LogRecord] = []
+    return tuple(iter_records(text.splitlines()))
+
+
+def iter_records(
+    lines: Iterable[str], keep: int | None = None, line_chars: int | None = None
+) -> Iterator[LogRecord]:
+    """The records of ``lines``, one at a time.
+
+    With ``keep``, a record holds at most ``keep`` continuation lines at each end (and a
+    line saying how many were left out between), and with ``line_chars`` each line is cut
+    to that length: a log of any size is then read in bounded memory.
+    """
     current: LogRecord | None = None
     extra: list[str] = []
+    tail: deque[str] = deque(maxlen=keep)
+    omitted = 0
     orphan_start = 0
 
-    def flush() -> None:
+    def finished() -> LogRecord | None:
+        body = extra
+        if omitted or tail:
+            body = [*extra, *([f"[... {omitted} lines omitted ...]"] if omitted else []), *tail]
         if current is not None:
-            records.append(_with_continuation(current, extra))
-        elif extra:
-            records.append(LogRecord(orphan_start, "", None, "", None, "", "", tuple(extra)))
+            return _with_continuation(current, body)
+        if body:
+            return LogRecord(orphan_start, "", None, "", None, "", "", tuple(body))
+        return None
 
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    for lineno, raw in enumerate(lines, 1):
+        if line_chars is not None and len(raw) > line_chars:
+            raw = raw[:line_chars] + " [...]"
         record = parse_line(raw, lineno)
         if record is None:
             if current is None and not extra:
                 orphan_start = lineno
-            extra.append(_ANSI.sub("", raw.rstrip()))
+            text = _ANSI.sub("", raw.rstrip())
+            if keep is None or len(extra) < keep:
+                extra.append(text)
+            else:
+                omitted += len(tail) == keep
+                tail.append(text)
             continue
-        flush()
-        current, extra = record, []
-    flush()
-    return tuple(records)
+        done = finished()
+        if done is not None:
+            yield done
+        current, extra, omitted = record, [], 0
+        tail.clear()
+    done = finished()
+    if done is not None:
+        yield done
 
 
 def _with_continuation(record: LogRecord, extra: list[str]) -> LogRecord:
@@ -226,18 +260,20 @@ def parse_log(text: str) -> LogReport:
     state = _State()
     for record in records:
         state.feed(record)
-    return LogReport(
-        records=records,
-        modules_loaded=tuple(dict.fromkeys(state.loaded)),
-        scripts_run=tuple(state.scripts),
-        errors=tuple(state.errors),
-        test_failures=tuple(state.tests),
-        skipped_modules=tuple(dict.fromkeys(state.skipped)),
-        fatal=state.fatal,
-        finished=state.finished,
-        addons_paths=state.addons_paths,
-        addons_paths_lineno=state.addons_paths_lineno,
-    )
+    return state.report(records)
+
+
+def parse_log_lines(lines: Iterable[str]) -> LogReport:
+    """Parse a server log read as a stream (an open file), in bounded memory.
+
+    The report keeps no records; each record keeps the ends of its continuation lines
+    (a traceback's first frames and its exception), and each module its first errors.
+    """
+    state = _State(errors_per_module=STREAM_ERRORS_PER_MODULE)
+    for record in iter_records(lines, keep=STREAM_CONTINUATION_LINES,
+                               line_chars=STREAM_LINE_CHARS):
+        state.feed(record)
+    return state.report(())
 
 
 def parse_paste(text: str) -> LogReport:
@@ -279,19 +315,43 @@ class _State:
     """Walks the records in order, remembering which module the server is busy with, and in
     which stage."""
 
-    def __init__(self) -> None:
+    def __init__(self, errors_per_module: int | None = None) -> None:
         self.current: str | None = None
         self.stage = "registry"  # of the current module: pre, load, post, end
-        self.loaded: list[str] = []
+        self.loaded: dict[str, None] = {}  # in the order the server reached them
         self.scripts: list[ScriptRun] = []
         self.errors: list[LogError] = []
         self.tests: list[TestFailure] = []
-        self.skipped: list[str] = []
+        self.skipped: dict[str, None] = {}
+        self.errors_per_module = errors_per_module
+        self._error_counts: Counter[str | None] = Counter()
         self.fatal = False
         self.finished = False
         self.addons_paths: tuple[str, ...] = ()
         self.addons_paths_lineno = 0
         self._last_script_error: tuple[LogError, LogRecord, str] | None = None
+
+    def report(self, records: tuple[LogRecord, ...]) -> LogReport:
+        return LogReport(
+            records=records,
+            modules_loaded=tuple(self.loaded),
+            scripts_run=tuple(self.scripts),
+            errors=tuple(self.errors),
+            test_failures=tuple(self.tests),
+            skipped_modules=tuple(self.skipped),
+            fatal=self.fatal,
+            finished=self.finished,
+            addons_paths=self.addons_paths,
+            addons_paths_lineno=self.addons_paths_lineno,
+        )
+
+    def _keep(self, error: LogError) -> bool:
+        """Whether to keep ``error``: past ``errors_per_module`` a module's errors add nothing."""
+        self._error_counts[error.module] += 1
+        if self.errors_per_module and self._error_counts[error.module] > self.errors_per_module:
+            return False
+        self.errors.append(error)
+        return True
 
     def feed(self, record: LogRecord) -> None:
         message = record.message
@@ -316,7 +376,7 @@ class _State:
                 or _LOADING_FILE.match(message)):
             self._enter(match["module"], "load")
         elif match := _SKIPPED.match(message):
-            self.skipped.append(match["module"])
+            self.skipped[match["module"]] = None
         elif _GRAPH_DONE.match(message):
             self.current, self.stage = None, "registry"
         elif message == _FINISHED:
@@ -338,7 +398,7 @@ class _State:
         if module != self.current or stage != "load" or self.stage in ("pre", "registry"):
             self.stage = stage  # a module's own log lines after its post scripts stay "post"
         self.current = module
-        self.loaded.append(module)
+        self.loaded[module] = None
 
     def _error(self, record: LogRecord) -> None:
         message = record.message
@@ -371,7 +431,8 @@ class _State:
             module = (found.module if found else None) or named or module
         error = LogError(module, record.level, kind, message, _excerpt(record), record.lineno,
                          script, stage or self._stage_of(module, script, lines))
-        self.errors.append(error)
+        if not self._keep(error):
+            return
         if kind == "script":
             self._last_script_error = (error, record, _SCRIPT_ERROR.match(message)["error"])
 
@@ -414,9 +475,8 @@ class _State:
         module = (found.module if found else None) or _named_module(raised) or self.current
         last = str(raised[-1]) if raised else next(
             (line.strip() for line in reversed(lines) if line.strip()), "")
-        self.errors.append(LogError(module, "ERROR", "traceback", last, _truncate(list(lines)),
-                                    lineno, found.path if found else None,
-                                    self._stage_of(module, None, lines)))
+        self._keep(LogError(module, "ERROR", "traceback", last, _truncate(list(lines)), lineno,
+                            found.path if found else None, self._stage_of(module, None, lines)))
 
 
 _NAMED = re.compile(r"^module (?P<module>[\w.-]+): ")
@@ -456,7 +516,9 @@ def _truncate(lines: list[str]) -> str:
     lines = [line if len(line) <= EXCERPT_LINE_CHARS else line[:EXCERPT_LINE_CHARS] + " [...]"
              for line in lines]
     if len(lines) > EXCERPT_HEAD_LINES + EXCERPT_TAIL_LINES:
-        omitted = len(lines) - EXCERPT_HEAD_LINES - EXCERPT_TAIL_LINES
+        cut = lines[EXCERPT_HEAD_LINES:-EXCERPT_TAIL_LINES]
+        # a record read as a stream says how many lines it left out already: count them too
+        omitted = sum(int(m[1]) if (m := _OMITTED.match(line)) else 1 for line in cut)
         lines = [*lines[:EXCERPT_HEAD_LINES], f"[... {omitted} lines omitted ...]",
                  *lines[-EXCERPT_TAIL_LINES:]]
     return "\n".join(lines)
