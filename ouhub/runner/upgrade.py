@@ -19,11 +19,11 @@ from pathlib import Path
 from ouhub.config import Config
 from ouhub.coverage.manifest import ManifestError, parse_manifest
 from ouhub.errors import OuhubError, RunnerError
-from ouhub.redact import redact_argv, redact_text
-from ouhub.runner.logparse import parse_log
+from ouhub.redact import redact_argv
 from ouhub.runner.outcome import RunOutcome, decide_run
 from ouhub.runner.pg import Databases, IrModule, module_rows, pg_env, server_params
 from ouhub.runner.proc import run_command
+from ouhub.runner.runlog import parse_step_logs, write_kept_log
 from ouhub.versions import full_version, release_of_version, version_tuple
 from ouhub.vocab import ERROR, MANIFEST_NAMES
 
@@ -46,7 +46,6 @@ class StepResult:
     timed_out: bool
     command_seconds: float
     log_path: Path
-    server_log: Path
     pid: int | None
 
     @property
@@ -216,32 +215,17 @@ def execute_step(
     password = values["db_password"]
     env = pg_env(config.dsn)
     env["PGDATABASE"] = database
-    with log_path.open("w", encoding="utf-8") as fh:
-        fh.write(f"# ouhub: upgrade {previous} -> {release} of database {database}\n")
-        fh.write(f"# command: {redact_argv(argv, [password])}\n# cwd: {directory}\n")
-    result = run_command(argv, cwd=directory, env=env, log_file=log_path,
+    head = [f"# ouhub: upgrade {previous} -> {release} of database {database}\n",
+            f"# command: {redact_argv(argv, [password])}\n# cwd: {directory}\n"]
+    output_path = directory / "output.log"
+    result = run_command(argv, cwd=directory, env=env, log_file=output_path,
                          timeout=config.runner.timeout, secrets=[password], what="upgrade")
-    output = log_path.read_text(encoding="utf-8", errors="replace")
-    server_text = (server_log.read_text(encoding="utf-8", errors="replace")
-                   if server_log.exists() else "")
-    with log_path.open("a", encoding="utf-8") as fh:
-        if result.timed_out:
-            fh.write(f"\n# ouhub: timed out after {config.runner.timeout:g}s; process group "
-                     "killed\n")
-        else:
-            fh.write(f"\n# ouhub: exit code {result.returncode}\n")
-        if server_text:
-            fh.write(f"# ---- server log ({server_log}) ----\n")
-            fh.write(redact_text(server_text, [password]))
-    if password:
-        _redact_file(server_log, password)
-        _redact_file(log_path, password)
-    # Parse the server's log file, plus anything it printed that the file lacks
-    # (a crash traceback goes to stderr).
-    known = set(server_text.splitlines())
-    extra = [line for line in output.splitlines()
-             if line not in known and not line.startswith("# ")]
-    report = parse_log(server_text + "\n" + "\n".join(extra))
+    if result.timed_out:
+        end = f"\n# ouhub: timed out after {config.runner.timeout:g}s; process group killed\n"
+    else:
+        end = f"\n# ouhub: exit code {result.returncode}\n"
+    report = parse_step_logs(output_path, server_log, [password])
+    write_kept_log(log_path, head, output_path, [end], server_log, [password])
     try:
         after = module_rows(config.dsn, database)
     except OuhubError as exc:
@@ -252,16 +236,8 @@ def execute_step(
     return StepResult(
         previous=previous, release=release, database=database, outcome=outcome,
         exit_code=result.returncode, timed_out=result.timed_out,
-        command_seconds=result.duration, log_path=log_path, server_log=server_log,
-        pid=result.pid,
+        command_seconds=result.duration, log_path=log_path, pid=result.pid,
     )
-
-
-def _redact_file(path: Path, password: str) -> None:
-    if path.exists():
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if password in text:
-            path.write_text(redact_text(text, [password]), encoding="utf-8")
 
 
 def detect_release(config: Config, rows: dict[str, IrModule]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ouhub.errors import RunnerError
 from ouhub.runner.pg import Databases, database_exists, module_rows
 from ouhub.runner.run import run_sample
 from ouhub.runner.samples import import_samples
-from ouhub.runner.upgrade import execute_step
+from ouhub.runner.upgrade import execute_step, run_dir
 from ouhub.store import Store
 from tests.runner.conftest import STANDIN_COMMAND, addons_70, build_config, write_module
 
@@ -234,3 +235,52 @@ def test_refuses_a_database_ouhub_did_not_create_or_a_template(setup, pg_databas
     with pytest.raises(RunnerError, match="template"):
         execute_step(config, dbs, template, "6.1", "7.0", tmp_path / "r")
     assert database_exists(config.dsn, foreign) and database_exists(config.dsn, template)
+
+
+FLOOD_SCRIPT = (
+    "import logging, sys\n"
+    "def migrate(cr, version):\n"
+    "    noise = logging.getLogger('openerp.addons.sale')\n"
+    "    for i in range(60000):\n"
+    "        noise.info('record %s of a data file %s', i, 'x' * 80)\n"
+    "        if i % 10 == 0:\n"
+    "            print('printed', i, 'y' * 80)\n"
+    "    raise KeyError('partner_id')\n"
+)
+
+
+@pytest.mark.slow
+def test_a_flood_of_server_output_is_read_as_a_stream(setup):
+    config, store = setup(sale_script=FLOOD_SCRIPT)
+    tracemalloc.start()
+    try:
+        result = run_sample(config, store, "7.0", "s61")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.status == "failed", result.message
+    log = Path(result.log_path)
+    assert log.stat().st_size > 10_000_000  # what the server wrote, in the kept log
+    assert peak < 5_000_000, f"{peak:,} bytes held while reading {log.stat().st_size:,}"
+    sale = {m.module: m for m in result.modules}["sale"]
+    assert sale.outcome == "failed" and "KeyError: 'partner_id'" in sale.excerpt
+    assert PASSWORD not in log.read_text()
+    assert sorted(p.name for p in log.parent.iterdir() if p.is_file()) == ["upgrade.log"]
+
+
+def test_a_full_disk_ends_the_run_as_an_error_that_says_so(setup):
+    config, store = setup()
+    last = store.runs(limit=1)
+    next_id = (last[0].id if last else 0) + 1
+    directory = run_dir(config, next_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "upgrade.log").symlink_to("/dev/full")  # every write: ENOSPC
+
+    result = run_sample(config, store, "7.0", "s61")
+
+    assert result.run_id == next_id
+    assert result.status == "error"
+    assert "disk is full" in result.message and "upgrade.log" in result.message
+    run = store.run(next_id)
+    assert run.status == "error" and "disk is full" in run.message
+    assert not database_exists(config.dsn, result.database)
