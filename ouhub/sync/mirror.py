@@ -140,11 +140,8 @@ def _expand(url: str, failures: list[str], lp_cache_dir: Path | None) -> list[st
     """The URLs behind one configured URL: an lp: name resolves to one or more."""
     if not url.startswith("lp:"):
         return [url]
-    try:
-        from ouhub.sync.launchpad import resolve_lp
-    except ImportError as exc:
-        failures.append(f"{url}: lp: names cannot be resolved here ({exc})")
-        return []
+    from ouhub.sync.launchpad import resolve_lp  # launchpadlib: only for lp: names
+
     try:
         return list(resolve_lp(url, cache_dir=lp_cache_dir))
     except SyncError as exc:
