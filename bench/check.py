@@ -30,16 +30,12 @@ def build_project(root: Path) -> tuple[Path, Path]:
     """A config and a filled store under ``root``; returns (config, module list file)."""
     from ouhub import config as config_mod
     from ouhub.store import Store
-    from tests.check_store import record_coverage, record_run
+    from tests.support.config import write_config
+    from tests.support.fill import record_coverage, record_run
 
-    lines = ['data_dir = "data"']
-    for i, release in enumerate(RELEASES):
-        if i:
-            lines.append(f'[releases."{release}"]\nprevious = "{RELEASES[i - 1]}"')
-        lines.append(f'[releases."{release}".branches.openupgrade]\n'
-                     f'url = "https://github.com/OCA/OpenUpgrade.git,branch={release}"')
-    path = root / "ouhub.toml"
-    path.write_text("\n".join(lines) + "\n")
+    path = write_config(root, {
+        release: {"openupgrade": f"https://github.com/OCA/OpenUpgrade.git,branch={release}"}
+        for release in RELEASES})
     config = config_mod.load(path)
     rng = random.Random(7)
     statuses = ["done"] * 6 + ["nothing_to_do"] * 2 + ["partial", "todo", "new"]

@@ -24,7 +24,7 @@ SAMPLE_MODULES = 40  # modules installed in the sample database
 
 
 def fill(store, rnd: random.Random) -> int:
-    from tests.site import fill as f
+    from tests.support import fill as f
 
     names = [f"module_{i:03d}" for i in range(MODULES)]
     statuses = ["done"] * 5 + ["nothing_to_do"] * 2 + ["todo"] * 3 + ["partial", "new"]
@@ -66,12 +66,12 @@ def _children_cpu() -> float:
 def main() -> None:
     from ouhub.site.build import build_site
     from ouhub.store import Store
-    from tests.site import fill as f
+    from tests.support.config import make_config
 
     rnd = random.Random(6)
     with tempfile.TemporaryDirectory(prefix="ouhub-bench-site-") as tmp:
-        config = f.make_config(Path(tmp), RELEASES,
-                               code_browser="https://github.com/OCA/OpenUpgrade/blob/{release}/{path}")
+        config = make_config(Path(tmp), RELEASES, site={
+            "code_browser": "https://github.com/OCA/OpenUpgrade/blob/{release}/{path}"})
         started = time.perf_counter()
         with Store.open(config.store_path) as store:
             runs = fill(store, rnd)

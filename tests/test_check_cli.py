@@ -18,28 +18,16 @@ from ouhub.check.db import read_installed
 from ouhub.cli import main
 from ouhub.runner.pg import connect
 from ouhub.store import Store
-from tests.check_store import record_coverage, record_run
+from tests.support.config import write_config
+from tests.support.fill import record_coverage, record_run
 
-CONFIG = """
-data_dir = "data"
-[releases."6.1".branches.server]
-url = "lp:openupgrade-server/6.1"
-[releases."7.0"]
-previous = "6.1"
-[releases."7.0".branches.server]
-url = "lp:openupgrade-server/7.0"
-[releases."8.0"]
-previous = "7.0"
-[releases."8.0".branches.server]
-url = "lp:openupgrade-server/8.0"
-"""
+RELEASES = {r: {"server": f"lp:openupgrade-server/{r}"} for r in ("6.1", "7.0", "8.0")}
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A config with 6.1 -> 7.0 -> 8.0 and a store holding coverage for both steps and runs."""
-    path = tmp_path / "ouhub.toml"
-    path.write_text(CONFIG)
+    path = write_config(tmp_path, RELEASES)
     config = config_mod.load(path)
     with Store.open(config.store_path) as store:
         record_coverage(store, "7.0", "6.1", {

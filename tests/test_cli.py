@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from ouhub.cli import main
 from ouhub.records import StageSummary
 from ouhub.store import Store, utcnow
+from tests.support.config import write_config
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
@@ -33,8 +34,7 @@ def test_every_command_explains_itself_with_an_example():
 
 
 def test_status_on_an_empty_store_and_after_a_stage(tmp_path):
-    config = tmp_path / "ouhub.toml"
-    config.write_text('[releases."7.0"]\n[releases."7.0".branches.server]\nurl = "/srv/x"\n')
+    config = write_config(tmp_path, {"7.0": {"server": "/srv/x"}})
     runner = CliRunner()
     result = runner.invoke(main, ["--config", str(config), "status", "--json"])
     assert result.exit_code == 0, result.output
@@ -66,8 +66,7 @@ def test_missing_config_is_one_clear_line_not_a_traceback(tmp_path):
 
 
 def test_a_bug_prints_one_line_and_leaves_the_traceback_in_the_data_dir(tmp_path, monkeypatch):
-    config = tmp_path / "ouhub.toml"
-    config.write_text('[releases."7.0"]\n[releases."7.0".branches.server]\nurl = "/srv/x"\n')
+    config = write_config(tmp_path, {"7.0": {"server": "/srv/x"}})
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug in a stage")
@@ -82,8 +81,7 @@ def test_a_bug_prints_one_line_and_leaves_the_traceback_in_the_data_dir(tmp_path
 
 
 def test_a_bad_option_value_is_a_usage_error(tmp_path):
-    config = tmp_path / "ouhub.toml"
-    config.write_text('[releases."7.0"]\n[releases."7.0".branches.server]\nurl = "/srv/x"\n')
+    config = write_config(tmp_path, {"7.0": {"server": "/srv/x"}})
     result = CliRunner().invoke(
         main, ["--config", str(config), "coverage", "show", "7.0", "--status", "tod"]
     )

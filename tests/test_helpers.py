@@ -18,6 +18,7 @@ def test_pg_database_is_a_real_empty_database(pg_database):
         cur.execute("CREATE TABLE t (x int)")
 
 
+@pytest.mark.slow
 def test_throwaway_cluster_starts_and_stops(tmp_path):
     if not pgcluster.find_pg_program("initdb"):
         pytest.fail("initdb is not installed: tests/prereqs.py should have installed PostgreSQL")

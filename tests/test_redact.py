@@ -10,6 +10,7 @@ from ouhub.errors import RunnerError
 from ouhub.pgcluster import dsn_for
 from ouhub.redact import redact_argv, redact_dsn
 from ouhub.runner.pg import connect
+from tests.support.config import write_config
 
 SECRET_WORDS = ("Top", "Secret99", "Secret", "s3cr3t", "p@ss", "guestpw")
 
@@ -77,11 +78,8 @@ def test_connection_error_names_the_server_without_the_password():
 
 
 def test_config_check_never_prints_the_password(tmp_path):
-    path = tmp_path / "ouhub.toml"
-    path.write_text(
-        "dsn = \"host=127.0.0.1 user=postgres password='Top Secret99'\"\n"
-        '[releases."7.0"]\n[releases."7.0".branches]\nserver = "lp:openupgrade-server/7.0"\n'
-    )
+    path = write_config(tmp_path, {"7.0": {"server": "lp:openupgrade-server/7.0"}},
+                        dsn="host=127.0.0.1 user=postgres password='Top Secret99'")
     for extra in ([], ["--json"]):
         result = CliRunner().invoke(main, ["--config", str(path), "config", "check", *extra])
         assert result.exit_code == 0, result.output

@@ -14,26 +14,13 @@ from examples.demo.vcs import make_branch
 from ouhub.cli import main
 from ouhub.store import Store
 from tests.coverage.trees import ADDONS, tree_61, tree_70, write_tree
-
-CONFIG = """\
-data_dir = "data"
-
-[releases."6.1".branches.server]
-url = "lp:openupgrade-server/6.1"
-
-[releases."7.0"]
-previous = "6.1"
-
-[releases."7.0".branches.server]
-url = "lp:openupgrade-server/7.0"
-"""
+from tests.support.config import write_config
 
 
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "ouhub.toml"
-    path.write_text(CONFIG)
-    return path
+    return write_config(tmp_path, {r: {"server": f"lp:openupgrade-server/{r}"}
+                                   for r in ("6.1", "7.0")})
 
 
 def ouhub(config: Path, *args: str):

@@ -11,7 +11,6 @@ import pytest
 from breezy.workingtree import WorkingTree
 
 from examples.demo.vcs import commit_files, make_branch
-from ouhub.config import from_dict
 from ouhub.coverage import scan as scan_mod
 from ouhub.coverage.queries import diff_scans
 from ouhub.coverage.status import (
@@ -23,6 +22,7 @@ from ouhub.coverage.status import (
 from ouhub.errors import CoverageError
 from ouhub.store import Store
 from tests.coverage.trees import ADDONS, tree_61, tree_70, write_tree
+from tests.support.config import make_config
 
 
 @pytest.fixture
@@ -175,15 +175,9 @@ def test_scan_path_rejects_a_missing_directory(tmp_path: Path, store: Store):
         scan_mod.scan_path(store, tmp_path / "nope", "7.0")
 
 
-def _config(tmp_path: Path, with_70_mirror: bool = True):
-    return from_dict({
-        "data_dir": str(tmp_path / "data"),
-        "releases": {
-            "6.1": {"branches": {"server": {"url": "lp:openupgrade-server/6.1"}}},
-            "7.0": {"previous": "6.1",
-                    "branches": {"server": {"url": "lp:openupgrade-server/7.0"}}},
-        },
-    })
+def _config(tmp_path: Path):
+    return make_config(tmp_path, {r: {"server": f"lp:openupgrade-server/{r}"}
+                                  for r in ("6.1", "7.0")})
 
 
 def test_mirrors_scan_cache_and_history(tmp_path: Path):

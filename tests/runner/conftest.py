@@ -13,6 +13,7 @@ from ouhub import config as config_mod
 from ouhub.pgcluster import scratch_database
 from ouhub.runner.pg import Databases
 from ouhub.store import Store
+from tests.support.config import make_config
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDIN = ROOT / "tests" / "standin" / "openerp_server.py"
@@ -46,20 +47,13 @@ def build_config(
     tmp_path: Path, server: str, samples: list[dict] | None = None,
     commands: dict[str, str] | None = None, timeout: float = 60, parallel: int = 1,
 ) -> config_mod.Config:
-    data = {
-        "data_dir": str(tmp_path / "data"),
-        "dsn": server,
-        "releases": {
-            "6.1": {"branches": {"server": {"url": str(tmp_path / "b61"), "vcs": "bzr"}}},
-            "7.0": {"previous": "6.1",
-                    "branches": {"server": {"url": str(tmp_path / "b70"), "vcs": "bzr"}}},
-            "8.0": {"previous": "7.0",
-                    "branches": {"openupgrade": {"url": str(tmp_path / "b80"), "vcs": "git"}}},
-        },
-        "samples": samples or [],
-        "runner": {"timeout": timeout, "parallel": parallel, "commands": commands or {}},
-    }
-    return config_mod.from_dict(data, path=None)
+    """The runner tests' project: 6.1 -> 7.0 in bzr, 8.0 in git, on the test PostgreSQL."""
+    return make_config(tmp_path, {
+        "6.1": {"server": {"url": str(tmp_path / "b61"), "vcs": "bzr"}},
+        "7.0": {"server": {"url": str(tmp_path / "b70"), "vcs": "bzr"}},
+        "8.0": {"openupgrade": {"url": str(tmp_path / "b80"), "vcs": "git"}},
+    }, dsn=server, samples=samples or [],
+        runner={"timeout": timeout, "parallel": parallel, "commands": commands or {}})
 
 
 @pytest.fixture

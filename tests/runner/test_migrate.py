@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from psycopg2.extensions import parse_dsn
 
 from examples.demo.sampledb import create_sample_database
-from ouhub import config as config_mod
 from ouhub.cli import main
 from ouhub.errors import RunnerError
 from ouhub.runner.pg import database_exists, module_rows
@@ -35,23 +34,10 @@ def content_checksum(dsn: str) -> str:
 
 
 def chain_config(tmp_path, pg_server, step2_script=None):
-    """6.1 -> 7.0 -> 8.0 with the stand-in, written to a file for the CLI too; 8.0 speaks odoo.*
+    """6.1 -> 7.0 -> 8.0 with the stand-in (its file serves the CLI too); 8.0 speaks odoo.*
     and runs an end- script."""
     commands = {"7.0": STANDIN_COMMAND, "8.0": STANDIN_COMMAND + " --log-format odoo"}
     config = build_config(tmp_path, pg_server, commands=commands)
-    path = tmp_path / "ouhub.toml"
-    lines = [f"data_dir = {json.dumps(str(config.data_dir))}", f"dsn = {json.dumps(pg_server)}"]
-    for release in config.releases.values():
-        lines.append(f'[releases."{release.name}"]')
-        if release.previous:
-            lines.append(f'previous = "{release.previous}"')
-        for branch in release.branches:
-            lines += [f'[releases."{release.name}".branches.{branch.name}]',
-                      f"url = {json.dumps(branch.url)}", f'vcs = "{branch.vcs}"']
-    lines.append("[runner.commands]")
-    lines += [f'"{release}" = {json.dumps(command)}' for release, command in commands.items()]
-    path.write_text("\n".join(lines) + "\n")
-    config = config_mod.load(path)
     addons_70(config)
     sale = addons_70(config, release="8.0", **({"sale_script": step2_script}
                                                 if step2_script else {})) / "sale"

@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 from examples.demo.vcs import make_branch
-from ouhub import config as config_mod
 from ouhub.cli import main
 from ouhub.errors import RunnerError
 from ouhub.nightly import nightly_lock, run_nightly
 from ouhub.runner.pg import database_exists
 from tests.runner.conftest import OK_SCRIPT, ROOT, STANDIN_COMMAND
+from tests.support.config import make_config
 
 FAILING = "def migrate(cr, version):\n    raise ValueError('stock moves are broken')\n"
 
@@ -39,29 +39,11 @@ def branch_files(release: str, stock_script: str | None) -> dict[str, str]:
 def nightly_config(tmp_path: Path, pg_server: str, dump: Path, stock_script=None):
     for release in ("6.1", "7.0"):
         make_branch(tmp_path / "branches" / release, [branch_files(release, stock_script)])
-    text = f"""
-data_dir = "data"
-dsn = "{pg_server}"
-[releases."6.1".branches.server]
-url = "{tmp_path / 'branches' / '6.1'}"
-vcs = "bzr"
-[releases."7.0"]
-previous = "6.1"
-[releases."7.0".branches.server]
-url = "{tmp_path / 'branches' / '7.0'}"
-vcs = "bzr"
-[[samples]]
-name = "s61"
-release = "6.1"
-dump = "{dump}"
-[runner]
-timeout = 60
-[runner.commands]
-"7.0" = {json.dumps(STANDIN_COMMAND)}
-"""
-    path = tmp_path / "ouhub.toml"
-    path.write_text(text)
-    return config_mod.load(path)
+    return make_config(tmp_path, {
+        release: {"server": {"url": str(tmp_path / "branches" / release), "vcs": "bzr"}}
+        for release in ("6.1", "7.0")
+    }, dsn=pg_server, samples=[{"name": "s61", "release": "6.1", "dump": str(dump)}],
+        runner={"timeout": 60, "commands": {"7.0": STANDIN_COMMAND}})
 
 
 CRASH = """
@@ -81,6 +63,7 @@ os._exit(9)  # crashed: nothing cleaned up
 """
 
 
+@pytest.mark.slow
 def test_nightly_cleans_a_crashed_runs_leftovers_then_runs_everything(
     tmp_path, pg_server, dump_61, runner_store
 ):

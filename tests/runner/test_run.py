@@ -197,6 +197,7 @@ def test_dump_to_saves_only_a_passed_run(setup, tmp_path):
     assert (tmp_path / "s70.dump").read_bytes().startswith(b"PGDMP")
 
 
+@pytest.mark.slow
 def test_timeout_kills_the_whole_process_group(setup):
     hang = ("import subprocess, sys, time\n\ndef migrate(cr, version):\n"
             "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"

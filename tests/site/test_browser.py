@@ -8,14 +8,15 @@ import pytest
 
 from ouhub.site.build import build_site
 from ouhub.store import Store
-from tests.site import fill
+from tests.support import fill
+from tests.support.config import make_config
 
 
 @pytest.fixture(scope="module")
 def small_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("site")
-    config = fill.make_config(tmp, ["6.1", "7.0", "8.0"],
-                              code_browser="https://code.example/{release}/{branch}/{path}")
+    config = make_config(tmp, ["6.1", "7.0", "8.0"],
+                         site={"code_browser": "https://code.example/{release}/{branch}/{path}"})
     with Store.open(config.store_path) as store:
         fill.small_store(store)
         build_site(config, store)
@@ -25,8 +26,8 @@ def small_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("hostile")
-    config = fill.make_config(tmp, ["6.1", "7.0"], code_browser=fill.HOSTILE_URL + "{path}",
-                              title=fill.HOSTILE)
+    config = make_config(tmp, ["6.1", "7.0"],
+                         site={"code_browser": fill.HOSTILE_URL + "{path}", "title": fill.HOSTILE})
     with Store.open(config.store_path) as store:
         fill.hostile_store(store)
         build_site(config, store)
@@ -122,6 +123,7 @@ def test_check_page_gives_verdicts(page, small_site):
     assert page.errors == []
 
 
+@pytest.mark.slow
 def test_hostile_strings_never_execute(page, hostile_site):
     pages = sorted(hostile_site.rglob("*.html"))
     assert len(pages) >= 6

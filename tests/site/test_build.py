@@ -15,15 +15,16 @@ from ouhub.errors import SiteError
 from ouhub.site import build, incremental
 from ouhub.site.build import build_site
 from ouhub.store import Store
-from tests.site import fill
 from tests.site.links import assert_valid_hrefs, parse
+from tests.support import fill
+from tests.support.config import make_config, write_config
 
 CODE = "https://code.example/{release}/{branch}/{path}"
 
 
 @pytest.fixture
 def site(tmp_path: Path):
-    config = fill.make_config(tmp_path, ["6.1", "7.0", "8.0"], code_browser=CODE)
+    config = make_config(tmp_path, ["6.1", "7.0", "8.0"], site={"code_browser": CODE})
     store = Store.open(config.store_path)
     fill.small_store(store)
     yield config, store
@@ -219,8 +220,8 @@ def test_any_doubt_rebuilds_everything(site, spoil, tmp_path):
         data["format"] = 0
         status.write_text(json.dumps(data))
     else:  # a global input changed: every page shows the title
-        config = fill.make_config(tmp_path, ["6.1", "7.0", "8.0"], code_browser=CODE,
-                                  title="Another title")
+        config = make_config(tmp_path, ["6.1", "7.0", "8.0"],
+                             site={"code_browser": CODE, "title": "Another title"})
     report = build_site(config, store)
     assert report.written == report.pages
 
@@ -243,8 +244,8 @@ def test_deleted_page_is_rebuilt_and_stale_pages_removed(site):
 
 
 def test_hostile_strings_stay_text(tmp_path):
-    config = fill.make_config(tmp_path, ["6.1", "7.0"], code_browser=fill.HOSTILE_URL + "{path}",
-                              title=fill.HOSTILE)
+    config = make_config(tmp_path, ["6.1", "7.0"],
+                         site={"code_browser": fill.HOSTILE_URL + "{path}", "title": fill.HOSTILE})
     with Store.open(config.store_path) as store:
         fill.hostile_store(store)
         build_site(config, store)
@@ -269,11 +270,8 @@ def test_unwritable_output_is_a_clear_error(site, tmp_path):
 
 def test_cli_site_build(site, tmp_path):
     config, store = site
-    config.path.write_text(
-        f'data_dir = "{config.data_dir}"\n[site]\noutput = "{tmp_path / "cli-site"}"\n'
-        '[releases."6.1".branches]\nserver = "/srv/6.1"\n'
-        '[releases."7.0"]\nprevious = "6.1"\n[releases."7.0".branches]\nserver = "/srv/7.0"\n'
-    )
+    write_config(config.path.parent, ["6.1", "7.0"], data_dir=config.data_dir,
+                 site={"output": str(tmp_path / "cli-site")})
     runner = CliRunner()
     result = runner.invoke(main, ["--config", str(config.path), "site", "build"])
     assert result.exit_code == 0, result.output

@@ -138,9 +138,10 @@ def test_built_site_check_page_agrees_with_the_cli(page: Any, tmp_path: Path) ->
     from ouhub.cli import main
     from ouhub.site.build import build_site
     from ouhub.store import Store
-    from tests.site import fill
+    from tests.support import fill
+    from tests.support.config import make_config
 
-    config = fill.make_config(tmp_path, ["6.1", "7.0", "8.0"])
+    config = make_config(tmp_path, ["6.1", "7.0", "8.0"])
     with Store.open(config.store_path) as store:
         fill.small_store(store)
         build_site(config, store)

@@ -1,7 +1,8 @@
 """The one config factory of the tests: a real TOML file, loaded by ouhub's own loader.
 
 ``write_config`` writes it (commands take its path); ``make_config`` loads it. Releases
-are chained by ``previous`` in the order given; a branch is its URL, or its table.
+are chained by ``previous`` in the order given, each with its branches (a branch is its
+URL, or its table); a plain list of release names gives each one bzr branch, ``server``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any
 from ouhub import config as config_mod
 
 BranchSpec = str | Mapping[str, Any]  # a URL, or the branch's table (url, vcs, upstream, ...)
+Releases = Mapping[str, Mapping[str, BranchSpec]] | Sequence[str]
 
 
 def write_config(
-    root: Path, releases: Mapping[str, Mapping[str, BranchSpec]], *, dsn: str | None = None,
+    root: Path, releases: Releases, *, dsn: str | None = None,
     samples: Sequence[Mapping[str, Any]] = (), runner: Mapping[str, Any] | None = None,
     site: Mapping[str, Any] | None = None, data_dir: str | Path = "data",
     name: str = "ouhub.toml",
@@ -27,6 +29,8 @@ def write_config(
     data: dict[str, Any] = {"data_dir": str(data_dir)}
     if dsn is not None:
         data["dsn"] = dsn
+    if not isinstance(releases, Mapping):
+        releases = {name: {"server": {"url": f"/srv/{name}", "vcs": "bzr"}} for name in releases}
     table: dict[str, Any] = {}
     previous = None
     for release, branches in releases.items():
@@ -50,9 +54,7 @@ def write_config(
     return path
 
 
-def make_config(
-    root: Path, releases: Mapping[str, Mapping[str, BranchSpec]], **options: Any
-) -> config_mod.Config:
+def make_config(root: Path, releases: Releases, **options: Any) -> config_mod.Config:
     """The loaded Config of ``write_config(root, releases, **options)``."""
     return config_mod.load(write_config(root, releases, **options))
 

@@ -15,6 +15,7 @@ from breezy.branch import Branch
 from breezy.workingtree import WorkingTree
 
 from examples.demo.vcs import commit_files
+from tests.support.config import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,11 +71,7 @@ def test_sigkill_during_sync_leaves_old_or_new_head_and_next_sync_completes(
 ):
     rng = random.Random(42)
     src, revids = bzr_branch("server", [{"README": "x"}])
-    config = tmp_path / "ouhub.toml"
-    config.write_text(
-        'data_dir = "data"\n[releases."7.0"]\n[releases."7.0".branches.server]\n'
-        f'url = "{bzr_server.url_of("server")}"\n'
-    )
+    config = write_config(tmp_path, {"7.0": {"server": bzr_server.url_of("server")}})
     dest = tmp_path / "data" / "mirrors" / "7.0" / "server"
     old = b"null:"
     interrupted = 0

@@ -14,28 +14,13 @@ from ouhub import config as config_mod
 from ouhub.cli import main
 from ouhub.store import Store
 from ouhub.sync.stage import run_sync
+from tests.support.config import write_config
 
 
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def write_config(tmp_path: Path, branches: dict[str, dict[str, dict]]) -> Path:
-    lines = ['data_dir = "data"']
-    previous = None
-    for release, table in branches.items():
-        lines.append(f'[releases."{release}"]')
-        if previous:
-            lines.append(f'previous = "{previous}"')
-        previous = release
-        for name, body in table.items():
-            lines.append(f'[releases."{release}".branches.{name}]')
-            lines.extend(f"{key} = {json.dumps(value)}" for key, value in body.items())
-    path = tmp_path / "ouhub.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def tip(path: Path) -> str:

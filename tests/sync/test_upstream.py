@@ -19,6 +19,7 @@ from ouhub.cli import main
 from ouhub.store import Store
 from ouhub.sync.mirror import update_mirror
 from ouhub.sync.upstream import merge_upstream, run_upstream
+from tests.support.config import make_config
 
 BASE = {
     "openerp/addons/base/__openerp__.py": "{'name': 'Base'}\n",
@@ -45,14 +46,9 @@ Config = config_mod.Config
 
 
 def _write_config(tmp_path: Path, branches: dict[str, tuple[str, str | None]]) -> Config:
-    lines = ['data_dir = "data"', "", '[releases."7.0"]']
-    for name, (url, upstream) in branches.items():
-        lines += [f'[releases."7.0".branches.{name}]', f'url = "{url}"']
-        if upstream:
-            lines.append(f'upstream = "{upstream}"')
-    path = tmp_path / "ouhub.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return config_mod.load(path)
+    """7.0 with these branches: {name: (url, upstream or None)}."""
+    return make_config(tmp_path, {"7.0": {
+        name: {"url": url, "upstream": upstream} for name, (url, upstream) in branches.items()}})
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""Fill a real store for the site's tests and bench, through the stages' own store methods."""
+"""The one store filler of the tests and benches: coverage scans, runs, syncs and upstream
+lags recorded through the store's own methods, as the stages record them."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from ouhub import config as config_mod
 from ouhub.records import (
     BranchLag,
     CoverageScan,
@@ -18,28 +18,6 @@ from ouhub.store import Store
 
 HOSTILE = '<script>window.__pwned=1</script>"><img src=x onerror="window.__pwned=2">'
 HOSTILE_URL = "javascript:window.__pwned=3"
-
-
-def make_config(tmp: Path, releases: list[str], code_browser: str | None = None,
-                title: str = "OpenUpgrade status", samples: tuple[str, ...] = ()) -> Any:
-    """A validated Config with ``releases`` chained by ``previous``, one branch each."""
-    table: dict[str, Any] = {}
-    previous = None
-    for name in releases:
-        body: dict[str, Any] = {"branches": {"server": {"url": f"/srv/{name}", "vcs": "bzr"}}}
-        if previous:
-            body["previous"] = previous
-        table[name] = body
-        previous = name
-    site: dict[str, Any] = {"output": str(tmp / "site"), "title": title}
-    if code_browser:
-        site["code_browser"] = code_browser
-    dump = tmp / "dump.sql"
-    dump.write_text("-- empty\n")
-    return config_mod.from_dict({
-        "data_dir": str(tmp / "data"), "releases": table, "site": site,
-        "samples": [{"name": s, "release": releases[0], "dump": str(dump)} for s in samples],
-    }, path=tmp / "ouhub.toml")
 
 
 def module(release: str, name: str, status: str, *, target: str | None = None,
@@ -84,6 +62,26 @@ def run(store: Store, release: str, previous: str, sample: str, status: str,
                            excerpt=e) for m, o, e in modules],
     )
     return run_id
+
+
+def record_coverage(
+    store: Store, release: str, previous: str | None, modules: Mapping[str, Mapping[str, Any]]
+) -> int:
+    """One scan of ``release`` from {module: {"status": ..., and any of module()'s options}}."""
+    return scan(store, release, previous, [
+        module(release, name, **{k: tuple(v) if isinstance(v, list) else v
+                                 for k, v in spec.items()})
+        for name, spec in modules.items()])
+
+
+def record_run(
+    store: Store, release: str, previous: str, sample: str, status: str,
+    outcomes: Mapping[str, str], excerpt: str = "",
+) -> int:
+    """A finished run with one outcome per module; the failed ones carry ``excerpt``."""
+    return run(store, release, previous, sample, status,
+               [(name, outcome, excerpt if outcome == "failed" else "")
+                for name, outcome in outcomes.items()], message=status)
 
 
 def sync_ok(store: Store, release: str, branch: str = "server",
