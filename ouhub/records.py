@@ -6,10 +6,13 @@ them back through ``ouhub.store``. No I/O here.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from ouhub.vocab import MODULE_FAILED, UPGRADED
 
 # -- stage events ---------------------------------------------------------------------------------
 
@@ -252,6 +255,7 @@ class RunModule:
     scripts: tuple[str, ...] = ()
     excerpt: str = ""
     run_id: int | None = None
+    fingerprint: Fingerprint | None = None  # a failed outcome's
 
 
 @dataclass(frozen=True)
@@ -293,3 +297,98 @@ class ModuleRunOutcome:
     version_before: str | None
     version_after: str | None
     excerpt: str
+
+
+# -- failures (0060) ------------------------------------------------------------------------------
+
+FINGERPRINT_KEY_CHARS = 16
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A failure's module, stage, exception class and normalised message (see
+    runner/fingerprint.py, which makes them)."""
+
+    module: str  # "" when the failure names no module
+    stage: str  # pre, post, end (a script's), load (the module's own), registry (no module)
+    exception: str  # the class without its package; "" when the log shows none
+    message: str  # normalised
+
+    @property
+    def key(self) -> str:
+        """A short stable id: the same failure, the same key, in every run and every paste."""
+        text = "\x1f".join((self.module, self.stage, self.exception, self.message))
+        return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[
+            :FINGERPRINT_KEY_CHARS]
+
+    @property
+    def summary(self) -> str:
+        where = f"{self.module} ({self.stage})" if self.module else self.stage
+        what = f"{self.exception}: {self.message}" if self.exception else self.message
+        return f"{where}: {what}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"key": self.key, "module": self.module, "stage": self.stage,
+                "exception": self.exception, "message": self.message}
+
+
+def revisions_of(revisions: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:
+    """A run's branch revisions as sorted pairs, comparable between runs."""
+    return tuple(sorted((str(k), str(v)) for k, v in (revisions or {}).items()))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One run's outcome for one module: a step of its failure history."""
+
+    run_id: int
+    started_at: str
+    outcome: str  # upgraded, failed, not_reached
+    revisions: tuple[tuple[str, str], ...] = ()  # (branch, revision) as the run recorded them
+    fingerprint: str | None = None  # the failure's key, for a failed outcome
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == UPGRADED
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == MODULE_FAILED
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit of a mirror, as a regression's suspect shows it."""
+
+    revision: str  # what a code browser and a person name it: bzr revno (dotted), git sha
+    revid: str  # the mirror's revision id
+    author: str
+    date: str  # ISO 8601, UTC
+    summary: str  # the message's first line
+
+    def as_dict(self) -> dict[str, str]:
+        return {"revision": self.revision, "revid": self.revid, "author": self.author,
+                "date": self.date, "summary": self.summary}
+
+
+@dataclass(frozen=True)
+class SuspectRange:
+    """The commits of one branch between a regression's last passing run and its first failing
+    one that touch the module (read from the mirror once, then stored)."""
+
+    release: str
+    sample: str
+    module: str
+    run_id: int  # the first failing run
+    since_run_id: int  # the last passing run
+    branch: str
+    since: str  # the branch's revision in each run, as the runs recorded them
+    until: str
+    commits: tuple[Commit, ...] = ()  # newest first
+    total: int = 0  # commits in the range touching the module (more than shown past a limit)
+    error: str | None = None  # why the range could not be read
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"branch": self.branch, "since": self.since, "until": self.until,
+                "since_run": self.since_run_id, "until_run": self.run_id, "total": self.total,
+                "error": self.error, "commits": [c.as_dict() for c in self.commits]}

@@ -15,38 +15,18 @@ records out; the store gathers the attempts, the sync stage reads the suspect co
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ouhub.vocab import ALWAYS_FAILING, FIXED, FLAKY, MODULE_FAILED, NEW, REGRESSION, UPGRADED
+from ouhub.records import Attempt, revisions_of
+from ouhub.vocab import ALWAYS_FAILING, FIXED, FLAKY, NEW, REGRESSION
+
+__all__ = ["Attempt", "FingerprintHistory", "ModuleFailures", "Sighting", "class_label",
+           "classify", "fingerprint_history", "revisions_of"]
 
 
 def class_label(failure_class: str) -> str:
     return failure_class.replace("_", " ")
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One run's outcome for one module."""
-
-    run_id: int
-    started_at: str
-    outcome: str  # upgraded, failed, not_reached (the run's module outcomes)
-    revisions: tuple[tuple[str, str], ...] = ()  # (branch, revision) as the run recorded them
-    fingerprint: str | None = None  # the failure's key, for a failed outcome
-
-    @property
-    def passed(self) -> bool:
-        return self.outcome == UPGRADED
-
-    @property
-    def failed(self) -> bool:
-        return self.outcome == MODULE_FAILED
-
-
-def revisions_of(revisions: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:
-    """A run's branch revisions as sorted pairs, comparable between runs."""
-    return tuple(sorted((str(k), str(v)) for k, v in (revisions or {}).items()))
 
 
 @dataclass(frozen=True)
@@ -106,6 +86,31 @@ def _flaky_revisions(reached: Sequence[Attempt]) -> tuple[tuple[str, str], ...] 
         if attempt.revisions:
             seen.setdefault(attempt.revisions, set()).add(attempt.passed)
     return next((revisions for revisions, outcomes in seen.items() if len(outcomes) == 2), None)
+
+
+def classes_by_run(attempts: Sequence[Attempt]) -> dict[int, str]:
+    """The class the module had right after each of its runs (oldest first), as ``classify``
+    would have said then; runs before its first failure have none."""
+    classes: dict[int, str] = {}
+    seen: dict[tuple[tuple[str, str], ...], set[bool]] = {}
+    passed = failed = 0
+    flaky = False
+    for attempt in attempts:
+        if not (attempt.passed or attempt.failed):
+            continue
+        if attempt.revisions:
+            outcomes = seen.setdefault(attempt.revisions, set())
+            outcomes.add(attempt.passed)
+            flaky = flaky or len(outcomes) == 2
+        if attempt.failed:
+            failed += 1
+            classes[attempt.run_id] = (FLAKY if flaky else REGRESSION if passed
+                                       else NEW if failed == 1 else ALWAYS_FAILING)
+        else:
+            passed += 1
+            if failed:
+                classes[attempt.run_id] = FLAKY if flaky else FIXED
+    return classes
 
 
 @dataclass(frozen=True)

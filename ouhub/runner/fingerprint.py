@@ -10,18 +10,19 @@ Pure: a parsed log error (or a failure reason) in, a ``Fingerprint`` out.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from ouhub.records import Fingerprint
 from ouhub.runner import tracebacks
 from ouhub.runner.logparse import LogError
+
+__all__ = ["FINGERPRINT_STAGES", "Fingerprint", "fingerprint_error", "fingerprint_reason",
+           "normalise_message", "own_message"]
 
 # where a module's failure happened: its scripts' stages, its own loading, or the registry
 FINGERPRINT_STAGES = (*tracebacks.STAGES, "load", "registry")
 MESSAGE_CHARS = 200
-KEY_CHARS = 16
 
 _SCRIPT_ERROR = re.compile(r"^[\w.-]+: error in migration script \S+?: ")
 _MODULE_PREFIX = re.compile(r"^[Mm]odule [\w.-]+: ")
@@ -31,30 +32,6 @@ _HEX = re.compile(r"\b0x[0-9A-Fa-f]+\b")
 _HEX_ID = re.compile(r"(?<![\w-])(?=[0-9a-f-]*\d)[0-9a-f]{8,}(?:-[0-9a-f]{4,})*(?![\w-])")
 _NUMBER = re.compile(r"(?<![A-Za-z_\d])\d+(?:[.,:]\d+)*(?![A-Za-z_\d])")
 _SPACES = re.compile(r"\s+")
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    module: str  # "" when the failure names no module
-    stage: str  # one of FINGERPRINT_STAGES
-    exception: str  # the class without its package; "" when the log shows none
-    message: str  # normalised
-
-    @property
-    def key(self) -> str:
-        """A short stable id: the same failure, the same key, in every run and every paste."""
-        text = "\x1f".join((self.module, self.stage, self.exception, self.message))
-        return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:KEY_CHARS]
-
-    @property
-    def summary(self) -> str:
-        where = f"{self.module} ({self.stage})" if self.module else self.stage
-        what = f"{self.exception}: {self.message}" if self.exception else self.message
-        return f"{where}: {what}"
-
-    def as_dict(self) -> dict[str, str]:
-        return {"key": self.key, "module": self.module, "stage": self.stage,
-                "exception": self.exception, "message": self.message}
 
 
 def normalise_message(text: str, module: str | None = None, dbnames: Iterable[str] = ()) -> str:

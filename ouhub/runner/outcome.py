@@ -9,11 +9,13 @@ servers exit 0 after errors); a non-zero exit with a clean log is an ``error``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ouhub.records import Fingerprint
+from ouhub.runner import tracebacks
+from ouhub.runner.fingerprint import fingerprint_error, fingerprint_reason
 from ouhub.runner.logparse import LogReport, parse_line
 from ouhub.versions import version_tuple
 from ouhub.vocab import (
@@ -40,6 +42,7 @@ class ModuleOutcome:
     scripts: tuple[str, ...]
     excerpt: str  # traceback excerpt, or why the module is not counted as upgraded
     why: str = ""  # one line: the exception of the traceback, else the first reason
+    fingerprint: Fingerprint | None = None  # a failed module's: the same failure, the same one
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ def decide_run(
     test_failures = _test_failures(report)
     last_loaded = loaded[-1] if loaded else None
     clean_finish = not timed_out and exit_code == 0 and not report.errors and not report.fatal
+    dbnames = {r.dbname for r in report.records if r.dbname}
 
     outcomes = []
     for name in sorted(before):
@@ -122,8 +126,13 @@ def decide_run(
             reasons.insert(0, f"the upgrade timed out while loading {name}")
         excerpt = "" if outcome == UPGRADED else "\n".join(dict.fromkeys(reasons))
         why = "" if outcome == UPGRADED else _last_line(reasons[0])
+        fingerprint = None
+        if outcome == MODULE_FAILED:
+            error = report.primary_error(name)
+            fingerprint = (fingerprint_error(error, dbnames) if error is not None
+                           else fingerprint_reason(name, reasons[0]))
         outcomes.append(ModuleOutcome(name, outcome, row.version, version_after, ran, excerpt,
-                                      why))
+                                      why, fingerprint))
 
     modules = tuple(outcomes)
     bad = [v for v in modules if v.outcome != UPGRADED]
@@ -155,20 +164,13 @@ def decide_run(
     return RunOutcome(PASSED, f"{len(modules)} modules upgraded", modules)
 
 
-# the exception line that ends a traceback: "ValueError: boom", "psycopg2.errors.X: ..."
-_EXCEPTION_LINE = re.compile(r"^(?!LINE\b|DETAIL\b|HINT\b|CONTEXT\b)[A-Za-z_][\w.]*(?::\s|$)")
-
-
 def _last_line(reason: str) -> str:
     """The exception a traceback ends with (psycopg2 adds LINE/^ lines after it), else the
     reason's first line."""
     lines = reason.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (")]
-    if starts:
-        tail = lines[starts[-1] + 1:]
-        exception = next((line for line in reversed(tail) if _EXCEPTION_LINE.match(line)), None)
-        if exception:
-            return exception.strip()
+    raised = tracebacks.exceptions(lines)
+    if raised:
+        return str(raised[-1])
     first = next((line for line in lines if line.strip()), "")
     return _headline(first.strip())
 

@@ -73,7 +73,8 @@ class RunResult:
             "modules": [
                 {"module": m.module, "outcome": m.outcome, "version_before": m.version_before,
                  "version_after": m.version_after, "scripts": list(m.scripts),
-                 "why": m.why, "excerpt": m.excerpt}
+                 "why": m.why, "excerpt": m.excerpt,
+                 "fingerprint": m.fingerprint.as_dict() if m.fingerprint else None}
                 for m in self.modules
             ],
         }
@@ -92,12 +93,18 @@ def branch_revisions(config: Config, store: Store, release: str) -> dict[str, An
     return revisions
 
 
+def revid_of(recorded: str) -> str:
+    """The revision id in a revision as ``branch_revisions`` records it: ``12 (revid)``."""
+    head, _, rest = recorded.partition(" (")
+    return rest[:-1] if rest.endswith(")") and head.isdigit() else recorded
+
+
 def _store_step(store: Store, run_id: int, step: StepResult, started: float) -> None:
     store.finish_run(
         run_id, status=step.outcome.status, duration=time.monotonic() - started,
         exit_code=step.exit_code, message=step.outcome.message, log_path=str(step.log_path),
         modules=[RunModule(m.module, m.outcome, m.version_before, m.version_after, m.scripts,
-                           m.excerpt) for m in step.outcome.modules],
+                           m.excerpt, fingerprint=m.fingerprint) for m in step.outcome.modules],
     )
 
 

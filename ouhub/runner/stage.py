@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ouhub.config import Config
 from ouhub.errors import OuhubError
+from ouhub.runner.regressions import read_suspects
 from ouhub.runner.run import RunResult, run_sample
 from ouhub.runner.samples import ImportResult, import_samples
 from ouhub.store import Store
@@ -31,6 +32,7 @@ def run_one(
     with store.stage_event("runner") as event:
         result = run_sample(config, store, release, sample, keep=keep, dump_to=dump_to)
         passed = int(result.status == PASSED)
+        read_suspects(config, store, [release])
         event.finish(bool(passed), runs=1, passed=passed, failed=1 - passed)
     return result
 
@@ -94,6 +96,8 @@ def run_all(config: Config, store: Store, say: Callable[[str], None] = log.info)
         with ThreadPoolExecutor(max_workers=config.runner.parallel,
                                 thread_name_prefix="ouhub-run") as pool:
             report = RunnerReport(imports, tuple(pool.map(one, todo)))
+        # after the runs, in the process that holds the store and the mirrors
+        read_suspects(config, store, sorted({release for release, _ in todo}))
         event.finish(report.passed == len(report.runs), runs=len(report.runs),
                      passed=report.passed, failed=len(report.runs) - report.passed)
     return report

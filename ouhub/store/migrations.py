@@ -187,4 +187,46 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0060_failures",
+        # each failed module outcome's fingerprint; the fingerprints themselves; a
+        # regression's suspect commits, read from the mirrors once per branch and stored
+        """
+        ALTER TABLE run_modules ADD COLUMN fingerprint TEXT;
+        CREATE INDEX run_modules_fingerprint ON run_modules (fingerprint);
+        CREATE TABLE fingerprints (
+            key TEXT PRIMARY KEY,
+            module TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            exception TEXT NOT NULL,
+            message TEXT NOT NULL
+        );
+        CREATE TABLE suspect_ranges (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            module TEXT NOT NULL,
+            branch TEXT NOT NULL,
+            since_run_id INTEGER NOT NULL,
+            since TEXT NOT NULL,
+            until TEXT NOT NULL,
+            total INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            read_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, module, branch)
+        );
+        CREATE TABLE suspect_commits (
+            run_id INTEGER NOT NULL,
+            module TEXT NOT NULL,
+            branch TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            revision TEXT NOT NULL,
+            revid TEXT NOT NULL,
+            author TEXT NOT NULL,
+            date TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            PRIMARY KEY (run_id, module, branch, position),
+            FOREIGN KEY (run_id, module, branch) REFERENCES suspect_ranges (run_id, module, branch)
+                ON DELETE CASCADE
+        );
+        """,
+    ),
 ]

@@ -7,7 +7,14 @@ import json
 import sqlite3
 from typing import Any
 
-from ouhub.records import ModuleRunOutcome, Run, RunModule, SampleTemplate, ScratchDatabase
+from ouhub.records import (
+    Fingerprint,
+    ModuleRunOutcome,
+    Run,
+    RunModule,
+    SampleTemplate,
+    ScratchDatabase,
+)
 from ouhub.store.db import Database, utcnow
 
 
@@ -116,11 +123,20 @@ class RunnerQueries(Database):
             )
             self._execute("DELETE FROM run_modules WHERE run_id = ?", (run_id,))
             for m in modules:
+                fingerprint = m.fingerprint
+                if fingerprint is not None:
+                    self._execute(
+                        "INSERT OR IGNORE INTO fingerprints (key, module, stage, exception, "
+                        "message) VALUES (?, ?, ?, ?, ?)",
+                        (fingerprint.key, fingerprint.module, fingerprint.stage,
+                         fingerprint.exception, fingerprint.message),
+                    )
                 self._execute(
                     "INSERT INTO run_modules (run_id, module, outcome, version_before, "
-                    "version_after, scripts, excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "version_after, scripts, excerpt, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (run_id, m.module, m.outcome, m.version_before, m.version_after,
-                     json.dumps(list(m.scripts)), m.excerpt),
+                     json.dumps(list(m.scripts)), m.excerpt,
+                     fingerprint.key if fingerprint is not None else None),
                 )
 
     def run(self, run_id: int) -> Run | None:
@@ -148,7 +164,10 @@ class RunnerQueries(Database):
 
     def run_modules(self, run_id: int) -> list[RunModule]:
         rows = self._execute(
-            "SELECT * FROM run_modules WHERE run_id = ? ORDER BY module", (run_id,)
+            "SELECT m.*, f.module AS f_module, f.stage AS f_stage, f.exception AS f_exception, "
+            "f.message AS f_message FROM run_modules m "
+            "LEFT JOIN fingerprints f ON f.key = m.fingerprint "
+            "WHERE m.run_id = ? ORDER BY m.module", (run_id,)
         )
         return [_run_module(r) for r in rows]
 
@@ -193,6 +212,8 @@ def _run_module(r: sqlite3.Row) -> RunModule:
         module=r["module"], outcome=r["outcome"], version_before=r["version_before"],
         version_after=r["version_after"], scripts=tuple(json.loads(r["scripts"])),
         excerpt=r["excerpt"], run_id=r["run_id"],
+        fingerprint=Fingerprint(r["f_module"], r["f_stage"], r["f_exception"], r["f_message"])
+        if r["f_stage"] is not None else None,
     )
 
 

@@ -16,27 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from ouhub.errors import SyncError
+from ouhub.records import Commit
 from ouhub.sync.lag import first_line, module_of, module_roots
 
 log = logging.getLogger("ouhub.sync")
 
 SUSPECTS_LIMIT = 50  # the oldest commits of a longer range are left out, and the count says so
 _GIT_PREFIX = "git-v1:"
-
-
-@dataclass(frozen=True)
-class Commit:
-    """A commit of a mirror, as a suspect of a regression shows it."""
-
-    revision: str  # what a code browser and a person name it: bzr revno (dotted), git sha
-    revid: str  # the mirror's revision id
-    author: str
-    date: str  # ISO 8601, UTC
-    summary: str  # the message's first line
-
-    def as_dict(self) -> dict[str, str]:
-        return {"revision": self.revision, "revid": self.revid, "author": self.author,
-                "date": self.date, "summary": self.summary}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ouhub.runner.failures import Attempt, classify, fingerprint_history, revisions_of
+from ouhub.records import Attempt, revisions_of
+from ouhub.runner.failures import classes_by_run, classify, fingerprint_history
 from ouhub.vocab import ALWAYS_FAILING, FIXED, FLAKY, NEW, REGRESSION
 
 REV_A = revisions_of({"addons": "10 (rev-a)", "server": "4 (srv-1)"})
@@ -97,3 +98,17 @@ def test_failing_another_way_is_not_fixed():
     steps[1] = Attempt(2, steps[1].started_at, "failed", REV_B, "fp-other")
     (sighting,) = fingerprint_history("fp-1", [("7.0", "demo61", "sale", steps)]).sightings
     assert sighting.fixed_at is None
+
+
+def test_the_class_after_each_run_agrees_with_classify_on_every_prefix():
+    steps = attempts(("upgraded", REV_A), ("failed", REV_B), ("not_reached", REV_B),
+                     ("failed", REV_C), ("upgraded", REV_C), ("failed", REV_C))
+    by_run = classes_by_run(steps)
+    assert by_run == {2: REGRESSION, 4: REGRESSION, 5: FLAKY, 6: FLAKY}
+    for end in range(1, len(steps) + 1):
+        decided = classify("7.0", "demo61", "sale", steps[:end])
+        last = steps[end - 1]
+        if last.outcome != "not_reached":
+            assert by_run.get(last.run_id) == (decided.failure_class if decided else None)
+    assert classes_by_run(attempts(("failed", REV_A), ("failed", REV_B), ("upgraded", REV_C))) \
+        == {1: NEW, 2: ALWAYS_FAILING, 3: FIXED}
