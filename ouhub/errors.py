@@ -48,3 +48,10 @@ class SiteError(OuhubError):
 
 class CheckError(OuhubError):
     exit_code = 3
+
+
+class ExplainError(OuhubError):
+    """`ouhub explain` has nothing to read (no file, no paste)."""
+
+    exit_code = 2
+

@@ -7,7 +7,16 @@ theirs when they run).
 
 from __future__ import annotations
 
-from ouhub.cli import check, config, coverage, nightly, runner, site, sync  # noqa: F401  (the commands)
+from ouhub.cli import (  # noqa: F401  (the commands)
+    check,
+    config,
+    coverage,
+    explain,
+    nightly,
+    runner,
+    site,
+    sync,
+)
 from ouhub.cli.group import main
 
 __all__ = ["main"]

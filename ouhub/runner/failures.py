@@ -127,6 +127,16 @@ class Sighting:
     runs: int
     fixed_at: Attempt | None = None  # the first pass after its last sighting, if any
 
+    def as_dict(self) -> dict[str, object]:
+        fixed = self.fixed_at
+        return {
+            "release": self.release, "sample": self.sample, "module": self.module,
+            "first_run": self.first_run, "last_run": self.last_run,
+            "first_seen": self.first_seen, "last_seen": self.last_seen, "runs": self.runs,
+            "fixed": None if fixed is None else {
+                "run": fixed.run_id, "at": fixed.started_at, "revisions": dict(fixed.revisions)},
+        }
+
 
 @dataclass(frozen=True)
 class FingerprintHistory:

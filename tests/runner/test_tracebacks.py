@@ -6,19 +6,10 @@ import pytest
 
 from ouhub.runner import tracebacks
 from ouhub.runner.tracebacks import RaisedException, ScriptPath
+from tests.support.pastes import REGISTRY_11
 
 # Odoo 11 (OpenUpgrade #2390): a script that could not be loaded, in the pre stage
-ODOO_11_LOAD_SCRIPT = """\
-Traceback (most recent call last):
-  File "/srv/ou/odoo/modules/registry.py", line 85, in new
-    odoo.modules.load_modules(registry._db, force_demo, status, update_module)
-  File "/srv/ou/odoo/modules/loading.py", line 151, in load_module_graph
-    migrations.migrate_module(package, 'pre')
-  File "/srv/ou/odoo/modules/migration.py", line 191, in migrate_module
-    mod = load_script(pyfile, name)
-  File "/srv/ou/odoo/modules/migration.py", line 38, in load_script
-    return imp.load_module(module_name, fp, fname, ('.py', 'r', imp.PY_SOURCE))
-ValueError: load_module arg#2 should be a file or None""".splitlines()
+ODOO_11_LOAD_SCRIPT = REGISTRY_11.splitlines()[1:11]
 
 # Odoo 13+: "raise ImportError(...) from e": the cause first, then the wrapper
 CHAINED_IMPORT = """\
