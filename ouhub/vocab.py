@@ -17,8 +17,12 @@ NEW, REMOVED, RENAMED, MERGED, UNKNOWN = "new", "removed", "renamed", "merged", 
 COVERAGE_STATUSES: tuple[str, ...] = (
     DONE, NOTHING_TO_DO, PARTIAL, TODO, NEW, REMOVED, RENAMED, MERGED, UNKNOWN,
 )
-# The statuses that count as covered in a step's coverage share.
+# The statuses that count as covered in a step's coverage share, and those of the modules
+# that need a decision (the share's whole): new, gone and unknown modules need none.
 COVERED: tuple[str, ...] = (DONE, NOTHING_TO_DO)
+NEEDS_DECISION: tuple[str, ...] = (DONE, NOTHING_TO_DO, PARTIAL, TODO)
+# What a release's scan says of a name that is not part of that release (an old name).
+NOT_IN_RELEASE: tuple[str, ...] = (REMOVED, RENAMED, MERGED)
 
 # A run's status, and each module's outcome in it (runner/outcome.py decides them).
 PASSED, FAILED, TIMEOUT, ERROR = "passed", "failed", "timeout", "error"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ouhub.config import Config, Release
+from ouhub.coverage.parsecache import ParseCache
 from ouhub.coverage.scripts import STAGES, ScriptIndex, classify_paths
 from ouhub.coverage.status import StepInputs, decide_statuses, totals
 from ouhub.coverage.tree import (
@@ -32,6 +33,7 @@ from ouhub.coverage.tree import (
     find_apriori,
     find_declared,
     find_modules,
+    place_directory,
     read_branch,
     reads_content,
     text_reader,
@@ -44,7 +46,7 @@ from ouhub.versions import version_key
 
 # Bump when the scan's reading or deciding changes: stored scans of an older format
 # are then not reused by the cache.
-SCAN_FORMAT = 2
+SCAN_FORMAT = 3
 MIRRORS = "mirrors"
 
 
@@ -93,10 +95,14 @@ class TreeScan:
 def scan_tree(
     tree: Tree, release: str, previous: str | None,
     previous_modules: frozenset[str] | None = None, first_release: bool = False,
+    seen_before: frozenset[str] = frozenset(), cache: ParseCache | None = None,
 ) -> TreeScan:
     """Read manifests, scripts, analysis, apriori and the declared table; decide statuses.
 
-    ``first_release``: the release starts the configured chain (no step leads to it).
+    ``previous_modules``: the previous release's whole tree; ``seen_before``: the modules
+    its stored scan holds (presence proves existence); ``first_release``: the release
+    starts the configured chain (no step leads to it); ``cache``: analyses' parse results
+    kept from the last scan of this source.
     """
     warnings = list(tree.warnings)
     files_read: list[str] = []
@@ -105,17 +111,18 @@ def scan_tree(
     paths = [f.path for f in tree.files]
     index = classify_paths(paths, release)
     warnings.extend((w.path, w.message) for w in index.warnings)
-    modules = find_modules(tree, paths, release, warnings, files_read)
+    modules = find_modules(tree, paths, release, warnings, files_read, index)
     apriori = find_apriori(paths, read_text, warnings)
     declarations, declared_source = find_declared(paths, release, read_text, warnings)
-    analyses = find_analyses(index, release, read_text, warnings)
+    stamps = {f.path: f.stamp for f in tree.files if f.mtime_ns} if cache is not None else None
+    analyses = find_analyses(index, release, read_text, warnings, cache, stamps)
 
     statuses = decide_statuses(StepInputs(
         release=release, previous=previous, modules=modules, scripts=index.scripts,
         folder_modules=frozenset(f.module for f in index.folders if f.release == release),
         previous_modules=previous_modules, existed_modules=frozenset(
             m for m, (_, a) in analyses.items() if _changes_existing(a)
-        ), declarations=declarations,
+        ), seen_before=seen_before, analyses=analyses, declarations=declarations,
         declared_source=declared_source, apriori=apriori,
         apriori_source=apriori.source if apriori else None, first_release=first_release,
     ))
@@ -175,10 +182,14 @@ def _changes_existing(module_analysis: Any) -> bool:
 
 
 def _counts(module_analysis: Any) -> dict[str, int]:
+    """``"<table>.<kind>"`` -> changes, ``"open.<table>.<kind>"`` -> those no annotation
+    answers, ``other`` -> lines of no known form."""
     counts: dict[str, int] = {}
     for group in ("fields", "models", "records"):
         for kind, number in getattr(module_analysis, group).items():
             counts[f"{group}.{kind}"] = number
+    for key, number in module_analysis.open.items():
+        counts[f"open.{key}"] = number
     counts["other"] = module_analysis.other
     return counts
 
@@ -193,17 +204,23 @@ def _key(revisions: dict[str, str], previous_scan: CoverageScan | None,
     return f"v{SCAN_FORMAT};prev={previous};{body}"
 
 
-def _previous_modules(store: Store, previous: str | None) -> tuple[
-    frozenset[str] | None, CoverageScan | None
-]:
-    if previous is None:
-        return None, None
-    scan = store.latest_coverage_scan(previous)
-    if scan is None:
-        return None, None
-    modules = store.release_modules(previous)
-    # a tree without base (an addons checkout) does not say which modules existed
-    return (modules if modules and "base" in modules else None), scan
+@dataclass(frozen=True)
+class PreviousRelease:
+    """What the previous release's newest stored scan tells of its modules."""
+
+    scan: CoverageScan | None = None
+    seen: frozenset[str] = frozenset()  # there: each proves the module existed
+    whole: frozenset[str] | None = None  # its whole tree (held base): absence proves too
+
+
+def _previous_release(store: Store, previous: str | None) -> PreviousRelease:
+    scan = store.latest_coverage_scan(previous) if previous is not None else None
+    presence = store.release_presence(previous) if scan is not None and previous else None
+    if scan is None or presence is None:
+        return PreviousRelease()
+    seen, whole = presence
+    # a tree without base (an addons checkout, a wheel of scripts) is not the whole release
+    return PreviousRelease(scan, seen, seen if whole else None)
 
 
 def _cached(store: Store, release: str, previous: str | None, source: str, key: str,
@@ -261,9 +278,9 @@ def scan_release(config: Config, store: Store, release: Release | str,
             tuple(missing), duration=time.perf_counter() - started,
             error=f"release {release.name}: nothing to scan: {reason}",
         )
-    previous_modules, previous_scan = _previous_modules(store, release.previous)
+    before = _previous_release(store, release.previous)
     first = release.previous is None
-    key = _key(revisions, previous_scan, first)
+    key = _key(revisions, before.scan, first)
     if not force and not missing:
         hit = _cached(store, release.name, release.previous, MIRRORS, key, revisions, started)
         if hit is not None:
@@ -283,7 +300,8 @@ def scan_release(config: Config, store: Store, release: Release | str,
         return readers[path.partition("/")[0]](path)
 
     result = scan_tree(
-        Tree(files, read, walk_warnings), release.name, release.previous, previous_modules, first
+        Tree(files, read, walk_warnings), release.name, release.previous, before.whole, first,
+        before.seen,
     )
     return _store(store, release.name, release.previous, MIRRORS, key, revisions, result, started)
 
@@ -294,10 +312,14 @@ def scan_path(
 ) -> ScanResult:
     """Scan any directory as the tree of ``release``, or answer from the cache.
 
-    The cache key is made of every file's path and of the size and time of the files
-    the scan reads (a script counts by its name only). An unchanged directory is told
-    without walking it: the times of its directories and read files, kept from the
-    last walk, are compared by stat calls alone.
+    The directory may be an OpenUpgrade repository's root, the unpacked wheel,
+    ``openupgrade_scripts/`` or ``openupgrade_scripts/scripts/``: each is placed in the
+    repository and its files recorded by their repository paths, so all four give the
+    same answer. The cache key is made of every file's path and of the size and time of
+    the files the scan reads (a script counts by its name only). An unchanged directory
+    is told without walking it: the times of its directories and read files, kept from
+    the last walk, are compared by stat calls alone. A changed one is walked and scanned,
+    and only the analysis files that changed are parsed again.
     """
     started = time.perf_counter()
     root = Path(path).resolve()
@@ -305,31 +327,36 @@ def scan_path(
         raise CoverageError(
             f"{path}: no such directory", hint="give --path a checkout or an unpacked package"
         )
-    previous_modules, previous_scan = _previous_modules(store, previous)
+    before = _previous_release(store, previous)
     source = str(root)
     if not force:
         stamped = store.coverage_stamp(source)
         if stamped is not None and stamp_unchanged(root, stamped[1]):
-            key = _key(stamped[0], previous_scan, first_release)
+            key = _key(stamped[0], before.scan, first_release)
             hit = _cached(store, release, previous, source, key, stamped[0], started)
             if hit is not None:
                 return hit
     walked_at = time.time_ns()
-    tree = walk_directory(root, stat_if=reads_content)
+    walked = walk_directory(root, stat_if=reads_content)
+    tree, placed = place_directory(root, walked)
+    stamp = make_stamp(walked, walked_at)  # of the walk: paths relative to root
     signature = hashlib.sha1()
     for item in tree.files:
         signature.update(f"{item.path}\0{item.size}\0{item.mtime_ns}\n".encode())
     revisions = {"files": signature.hexdigest()}
-    key = _key(revisions, previous_scan, first_release)
-    stamp = make_stamp(tree, walked_at)
+    key = _key(revisions, before.scan, first_release)
     if not force:
         hit = _cached(store, release, previous, source, key, revisions, started)
         if hit is not None:
             store.record_coverage_stamp(source, revisions, stamp)
             return hit
-    result = scan_tree(tree, release, previous, previous_modules, first_release)
+    cache = ParseCache.loads(store.coverage_parse_cache(source))
+    result = scan_tree(tree, release, previous, before.whole, first_release, before.seen, cache)
+    result.summary["placed_as"] = placed.name
+    result.summary["parsed"] = {"analyses": cache.misses, "reused": cache.hits}
     scanned = _store(store, release, previous, source, key, revisions, result, started)
     store.record_coverage_stamp(source, revisions, stamp)
+    store.record_coverage_parse_cache(source, cache.dumps())
     return scanned
 
 

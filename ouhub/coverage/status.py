@@ -29,8 +29,6 @@ DECLARED_DONE_WITHOUT_SCRIPTS = "declared Done without scripts"
 SCRIPTS_WITHOUT_DECLARATION = "scripts without a declaration"
 DECLARED_ABSENT = "declared module absent from the tree"
 DECLARED_NOTHING_WITH_SCRIPTS = "declared Nothing to do but the tree has scripts"
-# what a release's stored scan says of a module that is not in that release (old names)
-NOT_IN_RELEASE = ("removed", "renamed", "merged")
 APRIORI_TARGET_MISSING = "apriori target does not exist"
 
 
@@ -215,11 +213,6 @@ def analysis_says_nothing_to_do(source: str, analysis: Any) -> tuple[str, ...] |
         f"{source}:{a.line}: # {a.text} ({a.covers} change{'s' if a.covers != 1 else ''})"
         for a in analysis.annotations if a.covers
     )
-
-
-def present_in_release(status: str, in_tree: bool) -> bool:
-    """Whether a module a release's scan recorded with ``status`` is part of that release."""
-    return in_tree or status not in NOT_IN_RELEASE
 
 
 def _declaration_text(inputs: StepInputs, decl: Any) -> str | None:

@@ -21,7 +21,9 @@ from ouhub.coverage import analysis as analysis_mod
 from ouhub.coverage import apriori as apriori_mod
 from ouhub.coverage import declared as declared_mod
 from ouhub.coverage import manifest as manifest_mod
-from ouhub.coverage.scripts import ScriptIndex
+from ouhub.coverage.layout import Placement, is_frame, placement, repository_path
+from ouhub.coverage.parsecache import ParseCache
+from ouhub.coverage.scripts import LAYOUT_SCRIPTS, ScriptIndex
 from ouhub.coverage.status import ModuleInfo
 from ouhub.errors import CoverageError
 from ouhub.versions import version_tuple
@@ -36,6 +38,11 @@ class TreeFile:
     path: str  # relative, '/'-separated; prefixed with the branch name for mirrors
     size: int
     mtime_ns: int
+
+    @property
+    def stamp(self) -> tuple[int, int] | None:
+        """What tells the file's content apart without reading it (None: nothing does)."""
+        return (self.size, self.mtime_ns) if self.mtime_ns else None
 
 
 @dataclass
@@ -130,6 +137,41 @@ def walk_directory(
             return handle.read()
 
     return Tree(files, read, warnings, dirs)
+
+
+def place_directory(root: Path, walked: Tree) -> tuple[Tree, Placement]:
+    """The tree walked from ``root``, with every path as the OpenUpgrade repository holds
+    it wherever in the repository ``root`` is (see ``layout``).
+
+    The files above ``root`` that belong to it (the apriori.py beside
+    ``openupgrade_scripts/scripts/``) are added to ``walked`` too, by their path relative
+    to ``root``, so that the walk's stamp covers them.
+    """
+    found = placement(root.name, root.parent.name, lambda rel: (root / rel).exists())
+    for relative, _ in found.above:
+        try:
+            info = (root / relative).stat()
+        except OSError:
+            continue
+        walked.files.append(TreeFile(relative, info.st_size, info.st_mtime_ns))
+    above = dict(found.above)
+    moved: dict[str, str] = {}  # repository path -> path in the walked tree
+    files = []
+    for item in walked.files:
+        path = above.get(item.path) or repository_path(found.prefix + item.path)
+        if path != item.path:
+            moved[path] = item.path
+        files.append(TreeFile(path, item.size, item.mtime_ns))
+    if not moved:
+        return walked, found
+    read = walked.read
+
+    def read_placed(path: str) -> bytes:
+        return read(moved.get(path, path))
+
+    files.sort(key=lambda f: f.path)
+    warnings = [(repository_path(found.prefix + p), m) for p, m in walked.warnings]
+    return Tree(files, read_placed, warnings, walked.dirs), found
 
 
 def _is_ancestor(real: str, directory: str) -> bool:
@@ -230,9 +272,11 @@ def text_reader(
 
 def find_modules(
     tree: Tree, paths: list[str], release: str,
-    warnings: list[tuple[str, str]], files_read: list[str],
+    warnings: list[tuple[str, str]], files_read: list[str], index: ScriptIndex | None = None,
 ) -> dict[str, ModuleInfo]:
-    """One module per directory holding a manifest (the preferred name if several)."""
+    """One module per directory holding a manifest (the preferred name if several); in a
+    tree of ``openupgrade_scripts/scripts/`` folders, OpenUpgrade's own modules are not."""
+    scripts_layout = index is not None and any(f.layout == LAYOUT_SCRIPTS for f in index.folders)
     by_dir: dict[str, list[str]] = {}
     for path in paths:
         directory, _, name = path.rpartition("/")
@@ -243,6 +287,8 @@ def find_modules(
         name = manifest_mod.find_manifest_name(by_dir[directory])
         source = f"{directory}/{name}" if directory else str(name)
         module = directory.rpartition("/")[2] or release
+        if is_frame(module, scripts_layout):
+            continue
         if module in modules:
             warnings.append((source, f"module {module} found twice (also {modules[module].path});"
                                      " the first is kept"))
@@ -315,36 +361,40 @@ def find_declared(
     return list(table.entries), tables[0]
 
 
-_CANONICAL = ("upgrade_analysis_work.txt", "openupgrade_analysis_work.txt",
-              "upgrade_analysis.txt", "openupgrade_analysis.txt")
-
-
 def find_analyses(
     index: ScriptIndex, release: str, read_text: Callable[..., str | None],
-    warnings: list[tuple[str, str]],
+    warnings: list[tuple[str, str]], cache: ParseCache | None = None,
+    stamps: dict[str, Any] | None = None,
 ) -> dict[str, tuple[str, Any]]:
-    """Per module, (source, ModuleAnalysis) from its newest version folder of this release."""
-    # files per folder come from the tree listing: rebuild from index folders' paths
-    choices: dict[str, tuple[tuple, str, str]] = {}
+    """Per module, (source, ModuleAnalysis) from its newest version folder of this release:
+    the work file, else a hand-annotated copy, else the tool's own analysis.
+
+    With a ``cache``, a file whose stamp (``stamps[path]``) is unchanged is not read again.
+    """
+    choices: dict[str, tuple[tuple, str]] = {}
     for path, folder in _analysis_files(index, release):
-        name = path.rpartition("/")[2]
-        if analysis_mod.is_general_log(name):
-            continue
-        rank = (
-            version_tuple(folder.version),
-            analysis_mod.is_work(name),
-            -(_CANONICAL.index(name) if name in _CANONICAL else len(_CANONICAL)),
-        )
+        rank = (version_tuple(folder.version), analysis_mod.preference(path), path)
         best = choices.get(folder.module)
         if best is None or rank > best[0]:
-            choices[folder.module] = (rank, path, folder.module)
+            choices[folder.module] = (rank, path)
     found: dict[str, tuple[str, Any]] = {}
-    for module, (_, path, _) in sorted(choices.items()):
-        text = read_text(path, strict=False)
-        if text is None:
-            continue
-        parsed = analysis_mod.parse_analysis(text, path, module=module)
-        warnings.extend((path, w) for w in parsed.warnings)
+    for module, (_, path) in sorted(choices.items()):
+        stamp = (stamps or {}).get(path)
+        kept = cache.get(path, stamp) if cache is not None else None
+        if kept is not None:
+            parsed = analysis_mod.AnalysisFile.from_dict(kept["parsed"])
+            file_warnings = kept["warnings"]
+        else:
+            before = len(warnings)
+            text = read_text(path, strict=False)
+            if text is None:
+                continue
+            parsed = analysis_mod.parse_analysis(text, path, module=module)
+            file_warnings = [m for _, m in warnings[before:]] + list(parsed.warnings)
+            del warnings[before:]
+            if cache is not None:
+                cache.put(path, stamp, {"parsed": parsed.as_dict(), "warnings": file_warnings})
+        warnings.extend((path, w) for w in file_warnings)
         result = parsed.modules.get(module)
         if result is None and len(parsed.modules) == 1:
             result = next(iter(parsed.modules.values()))

@@ -1,4 +1,5 @@
-"""The coverage stage's scans (0003, 0006): per release, each scan's modules and warnings."""
+"""The coverage stage's scans (0003, 0006, 0010): per release, each scan's modules and warnings;
+per scanned source, its stamp and its analyses' parse results."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from ouhub.records import CoverageScan, Evidence, ModuleCoverage
 from ouhub.store.db import Database
+from ouhub.vocab import NOT_IN_RELEASE
 
 
 class CoverageQueries(Database):
@@ -124,6 +126,37 @@ class CoverageQueries(Database):
                 (source, json.dumps(revisions, sort_keys=True),
                  json.dumps(stamp, separators=(",", ":"))),
             )
+
+    def coverage_parse_cache(self, source: str) -> bytes | None:
+        """The parse results kept for a scanned source (ouhub.coverage.parsecache), if any."""
+        row = self._execute(
+            "SELECT data FROM coverage_parse_cache WHERE source = ?", (source,)
+        ).fetchone()
+        return bytes(row["data"]) if row else None
+
+    def record_coverage_parse_cache(self, source: str, data: bytes) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT OR REPLACE INTO coverage_parse_cache (source, data) VALUES (?, ?)",
+                (source, data),
+            )
+
+    def release_presence(self, release: str) -> tuple[frozenset[str], bool] | None:
+        """The modules the newest scan of ``release`` holds as part of it (in its tree, or
+        with a status other than removed, renamed, merged), and whether that tree was whole
+        (it held base); None if never scanned."""
+        scan = self.latest_coverage_scan(release)
+        if scan is None:
+            return None
+        rows = self._execute(
+            "SELECT module FROM coverage_modules WHERE scan_id = ? AND (in_tree = 1 OR status "
+            f"NOT IN ({', '.join('?' * len(NOT_IN_RELEASE))}))", (scan.id, *NOT_IN_RELEASE),
+        ).fetchall()
+        whole = self._execute(
+            "SELECT 1 FROM coverage_modules WHERE scan_id = ? AND module = 'base' AND in_tree = 1",
+            (scan.id,),
+        ).fetchone()
+        return frozenset(r["module"] for r in rows), whole is not None
 
     def release_modules(self, release: str) -> frozenset[str] | None:
         """Modules found in the release's tree by its newest scan; None if never scanned."""

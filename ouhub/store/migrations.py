@@ -188,6 +188,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "0010_coverage_parse_cache",
+        # the analysis files' parse results of a scanned source, by path and stamp
+        # (ouhub.coverage.parsecache): a rescan after one changed module parses one file
+        """
+        CREATE TABLE coverage_parse_cache (
+            source TEXT PRIMARY KEY,
+            data BLOB NOT NULL
+        );
+        """,
+    ),
+    (
         "0060_failures",
         # each failed module outcome's fingerprint; the fingerprints themselves; a
         # regression's suspect commits, read from the mirrors once per branch and stored

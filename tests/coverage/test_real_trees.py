@@ -6,12 +6,15 @@ The trees are downloaded once per machine; a failed download fails these tests.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from ouhub.coverage.analysis import parse_analysis, preference
+from ouhub.coverage.scan import scan_path
 from ouhub.coverage.status import analysis_says_nothing_to_do
+from ouhub.store import Store
 from tests.support.real_trees import SCRIPTS, VERSIONS, TreeDownloadError, count_truth, real_tree
 
 pytestmark = pytest.mark.slow  # the first run downloads three wheels
@@ -23,6 +26,85 @@ def trees() -> dict[str, Path]:
         return {release: real_tree(release) for release in VERSIONS}
     except TreeDownloadError as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def scanned(trees: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding the scans of 17.0, 18.0 and 19.0, each with the one before."""
+    path = tmp_path_factory.mktemp("real") / "ouhub.sqlite"
+    with Store.open(path) as store:
+        for release in VERSIONS:
+            previous = f"{int(release.split('.')[0]) - 1}.0"
+            assert scan_path(store, trees[release], release, previous).ok
+    return path
+
+
+def by_module(store: Store, release: str) -> dict[str, object]:
+    return {m.module: m for m in store.latest_coverage(release)}
+
+
+@pytest.mark.parametrize("release", ["18.0", "19.0"])
+def test_scan_counts_what_a_maintainer_counts(
+    trees: dict[str, Path], scanned: Path, release: str
+) -> None:
+    truth = count_truth(trees[release], release)
+    with Store.open(scanned) as store:
+        found = by_module(store, release)
+        before = {m for m, c in by_module(store, truth_previous(release)).items()
+                  if c.status not in ("removed", "renamed", "merged")}
+    status = {m: c.status for m, c in found.items()}
+    assert {m for m, s in status.items() if s == "done"} == truth.with_scripts
+    assert {m for m, s in status.items() if s == "nothing_to_do"} == truth.nothing_to_do
+    assert {m: c.target for m, c in found.items() if c.status == "renamed"} == truth.renamed
+    assert {m: c.target for m, c in found.items() if c.status == "merged"} == truth.merged
+    # every module of the tree is there once, and none the previous scan holds is unknown
+    assert truth.modules <= set(found)
+    assert not {m for m, s in status.items() if s == "unknown"} & before
+    # the evidence of an inferred nothing_to_do is the analysts' lines; script paths are
+    # the repository's (as OCA's repository holds them, not the wheel's odoo/addons/)
+    some = found[min(truth.all_nothing_to_do)]
+    assert some.evidence.analysis and all(
+        line.startswith(f"openupgrade_scripts/scripts/{some.module}/") and "NOTHING TO DO" in
+        line.upper() for line in some.evidence.analysis)
+    assert all(path.startswith("openupgrade_scripts/scripts/")
+               for m in truth.with_scripts for path in found[m].evidence.scripts)
+
+
+def truth_previous(release: str) -> str:
+    return f"{int(release.split('.')[0]) - 1}.0"
+
+
+def test_every_path_into_the_tree_gives_the_same_answer(
+    trees: dict[str, Path], tmp_path: Path
+) -> None:
+    wheel = trees["19.0"]
+    answers = []
+    for path in (wheel, wheel / "odoo/addons", wheel / "odoo/addons/openupgrade_scripts",
+                 wheel / SCRIPTS):
+        with Store.open(tmp_path / f"{len(answers)}.sqlite") as store:
+            result = scan_path(store, path, "19.0", "18.0")
+            answers.append((result.totals, {
+                m.module: (m.status, m.target, m.evidence, m.analysis_source)
+                for m in store.latest_coverage("19.0")}))
+    assert all(answer == answers[0] for answer in answers[1:])
+    assert answers[0][0]["done"] == len(count_truth(wheel, "19.0").with_scripts)
+
+
+def test_a_rescan_after_one_changed_module_parses_one_file(
+    trees: dict[str, Path], tmp_path: Path
+) -> None:
+    copy = shutil.copytree(trees["19.0"] / "odoo/addons/openupgrade_scripts", tmp_path / "openupgrade_scripts")
+    work = copy / "scripts/http_routing/19.0.1.0/upgrade_analysis_work.txt"
+    with Store.open(tmp_path / "ouhub.sqlite") as store:
+        first = scan_path(store, copy, "19.0", "18.0")
+        assert first.summary["parsed"]["reused"] == 0
+        assert by_module(store, "19.0")["http_routing"].status != "nothing_to_do"
+        work.write_text(work.read_text() + "# NOTHING TO DO: new error pages\n")
+        again = scan_path(store, copy, "19.0", "18.0")
+        assert again.summary["parsed"] == {
+            "analyses": 1, "reused": first.summary["parsed"]["analyses"] - 1}
+        assert by_module(store, "19.0")["http_routing"].status == "nothing_to_do"
+        assert again.totals["nothing_to_do"] == first.totals["nothing_to_do"] + 1
 
 
 @pytest.mark.parametrize("release", list(VERSIONS))
