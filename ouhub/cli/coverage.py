@@ -22,11 +22,15 @@ def coverage_group() -> None:
               help="Scan this directory as the tree of --release instead of the mirrors.")
 @click.option("--previous", metavar="P",
               help="With --path: the release before --release (default: from the config).")
+@click.option("--declared", "declared", type=click.Path(dir_okay=False), metavar="FILE",
+              help="With --path: the declared coverage table of the step (a tree without "
+                   "its own, such as a wheel).")
 @click.option("--force", is_flag=True, help="Rescan even when the revisions are unchanged.")
 @json_option
 @pass_ctx
 def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
-                  previous: str | None, force: bool, as_json: bool) -> None:
+                  previous: str | None, declared: str | None, force: bool,
+                  as_json: bool) -> None:
     """Scan the release trees: modules, migration scripts, analysis, declared coverage.
 
     A release whose revisions did not change since its last scan is answered from
@@ -38,11 +42,13 @@ def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
       ouhub coverage scan
       ouhub coverage scan --release 7.0 --json
       ouhub coverage scan --path ./OpenUpgrade --release 17.0
+      ouhub coverage scan --path ./odoo_addon_openupgrade_scripts-19.0.1.0.0.407 \\
+          --release 19.0 --declared modules180-190.rst
     """
     from ouhub.coverage.stage import run_coverage
 
     report = run_coverage(obj.config, obj.store, releases, path=path, previous=previous,
-                          force=force, quiet=obj.quiet)
+                          force=force, quiet=obj.quiet, declared=declared)
     if as_json:
         output.print_json([r.as_dict() for r in report.results])
     else:

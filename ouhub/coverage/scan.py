@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ouhub.config import Config, Release
+from ouhub.coverage.declared import declared_file_step
 from ouhub.coverage.parsecache import ParseCache
 from ouhub.coverage.scripts import STAGES, ScriptIndex, classify_paths
 from ouhub.coverage.status import StepInputs, decide_statuses, totals
@@ -96,13 +97,15 @@ def scan_tree(
     tree: Tree, release: str, previous: str | None,
     previous_modules: frozenset[str] | None = None, first_release: bool = False,
     seen_before: frozenset[str] = frozenset(), cache: ParseCache | None = None,
+    declared: tuple[str, str] | None = None,
 ) -> TreeScan:
     """Read manifests, scripts, analysis, apriori and the declared table; decide statuses.
 
     ``previous_modules``: the previous release's whole tree; ``seen_before``: the modules
     its stored scan holds (presence proves existence); ``first_release``: the release
     starts the configured chain (no step leads to it); ``cache``: analyses' parse results
-    kept from the last scan of this source.
+    kept from the last scan of this source; ``declared``: (name, text) of a declared table
+    given from outside the tree.
     """
     warnings = list(tree.warnings)
     files_read: list[str] = []
@@ -113,7 +116,8 @@ def scan_tree(
     warnings.extend((w.path, w.message) for w in index.warnings)
     modules = find_modules(tree, paths, release, warnings, files_read, index)
     apriori = find_apriori(paths, read_text, warnings)
-    declarations, declared_source = find_declared(paths, release, read_text, warnings)
+    declarations, declared_source = find_declared(paths, release, read_text, warnings,
+                                                  declared)
     stamps = {f.path: f.stamp for f in tree.files if f.mtime_ns} if cache is not None else None
     analyses = find_analyses(index, release, read_text, warnings, cache, stamps)
 
@@ -308,7 +312,7 @@ def scan_release(config: Config, store: Store, release: Release | str,
 
 def scan_path(
     store: Store, path: str | Path, release: str, previous: str | None = None,
-    force: bool = False, first_release: bool = False,
+    force: bool = False, first_release: bool = False, declared: str | Path | None = None,
 ) -> ScanResult:
     """Scan any directory as the tree of ``release``, or answer from the cache.
 
@@ -319,7 +323,8 @@ def scan_path(
     the files the scan reads (a script counts by its name only). An unchanged directory
     is told without walking it: the times of its directories and read files, kept from
     the last walk, are compared by stat calls alone. A changed one is walked and scanned,
-    and only the analysis files that changed are parsed again.
+    and only the analysis files that changed are parsed again. ``declared`` is a declared
+    table for a tree without its own (a wheel): it counts in the cache key by its content.
     """
     started = time.perf_counter()
     root = Path(path).resolve()
@@ -329,9 +334,12 @@ def scan_path(
         )
     before = _previous_release(store, previous)
     source = str(root)
+    table = read_declared(declared, previous, release) if declared is not None else None
+    given = {"declared": hashlib.sha1(table[1].encode()).hexdigest()} if table else {}
     if not force:
         stamped = store.coverage_stamp(source)
-        if stamped is not None and stamp_unchanged(root, stamped[1]):
+        if stamped is not None and stamp_unchanged(root, stamped[1]) and \
+                stamped[0].get("declared") == given.get("declared"):
             key = _key(stamped[0], before.scan, first_release)
             hit = _cached(store, release, previous, source, key, stamped[0], started)
             if hit is not None:
@@ -343,7 +351,7 @@ def scan_path(
     signature = hashlib.sha1()
     for item in tree.files:
         signature.update(f"{item.path}\0{item.size}\0{item.mtime_ns}\n".encode())
-    revisions = {"files": signature.hexdigest()}
+    revisions = {"files": signature.hexdigest(), **given}
     key = _key(revisions, before.scan, first_release)
     if not force:
         hit = _cached(store, release, previous, source, key, revisions, started)
@@ -351,13 +359,35 @@ def scan_path(
             store.record_coverage_stamp(source, revisions, stamp)
             return hit
     cache = ParseCache.loads(store.coverage_parse_cache(source))
-    result = scan_tree(tree, release, previous, before.whole, first_release, before.seen, cache)
+    result = scan_tree(tree, release, previous, before.whole, first_release, before.seen, cache,
+                       table)
     result.summary["placed_as"] = placed.name
     result.summary["parsed"] = {"analyses": cache.misses, "reused": cache.hits}
     scanned = _store(store, release, previous, source, key, revisions, result, started)
     store.record_coverage_stamp(source, revisions, stamp)
     store.record_coverage_parse_cache(source, cache.dumps())
     return scanned
+
+
+def read_declared(path: str | Path, previous: str | None, release: str) -> tuple[str, str]:
+    """(name, text) of a declared table given with ``--declared``; an error naming the
+    file and the fix when it cannot be read or is the table of another step."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CoverageError(
+            f"cannot read the declared table {path}: {exc.strerror or exc}",
+            hint="give --declared the modulesXXX-YYY.rst coverage table of the step",
+        ) from exc
+    step = declared_file_step(path.name)
+    if step is not None and step != (previous, release):
+        raise CoverageError(
+            f"{path.name} is the declared table of {step[0]} -> {step[1]}, not of "
+            f"{previous or '?'} -> {release}",
+            hint=f"give the table of {previous or '?'} -> {release}, or scan --release {step[1]}",
+        )
+    return path.name, data.decode("utf-8-sig", errors="replace")
 
 
 # Times this close to the walk may still change within the file system's time resolution

@@ -39,12 +39,18 @@ class CoverageScanReport:
 def run_coverage(
     config: Config, store: Store, releases: Sequence[str] = (), *, path: str | Path | None = None,
     previous: str | None = None, force: bool = False, quiet: bool = False,
+    declared: str | Path | None = None,
 ) -> CoverageScanReport:
     """Scan the named releases' mirrors (default: all), or with ``path`` that directory as
-    the tree of the one release named; records the coverage stage's event."""
+    the tree of the one release named (with ``declared``, that declared table); records
+    the coverage stage's event."""
     if path is not None and len(releases) != 1:
         raise CoverageError("--path needs exactly one --release",
                             hint="e.g. ouhub coverage scan --path DIR --release 17.0")
+    if declared is not None and path is None:
+        raise CoverageError("--declared goes with --path: a mirror holds its own table",
+                            hint="e.g. ouhub coverage scan --path DIR --release 19.0 "
+                                 "--declared modules180-190.rst")
     names = list(releases) or list(config.releases)
     if path is None:
         for name in names:
@@ -57,7 +63,7 @@ def run_coverage(
                 previous = config.releases[release].previous
                 first = previous is None  # the configured chain starts here: no step
             results = [scan_path(store, path, release, previous, force=force,
-                                 first_release=first)]
+                                 first_release=first, declared=declared)]
         else:
             with output.progress("coverage scan", len(names), quiet) as advance:
                 results = scan_releases(config, store, names, force=force, advance=advance)

@@ -337,9 +337,15 @@ def find_apriori(
 
 def find_declared(
     paths: list[str], release: str, read_text: Callable[..., str | None],
-    warnings: list[tuple[str, str]],
+    warnings: list[tuple[str, str]], given: tuple[str, str] | None = None,
 ) -> tuple[list[Any] | None, str | None]:
-    """The declared table of the step into ``release`` (its entries, its path), if any."""
+    """The declared table of the step into ``release`` (its entries, its path), if any;
+    ``given`` (name, text), a table from outside the tree, wins over the tree's own."""
+    if given is not None:
+        name, text = given
+        table = declared_mod.parse_declared(text, name)
+        warnings.extend((name, str(w)) for w in table.warnings)
+        return list(table.entries), name
     tables = []
     for path in paths:
         name = path.rpartition("/")[2]

@@ -120,3 +120,11 @@ def test_errors_name_the_fix(tmp_path: Path, config_file: Path):
     typo = ouhub(config_file, "coverage", "show", "70")
     assert typo.exit_code == 1 and "is not in the config" in typo.output
     assert "configured releases: 6.1, 7.0" in " ".join(typo.output.split())
+
+
+def test_declared_goes_with_path(config_file: Path, tmp_path: Path):
+    table = tmp_path / "modules61-70.rst"
+    table.write_text("no table\n")
+    result = ouhub(config_file, "coverage", "scan", "--release", "7.0", "--declared", str(table))
+    assert result.exit_code != 0
+    assert "--declared goes with --path" in " ".join(result.stderr.split())

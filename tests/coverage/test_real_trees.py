@@ -14,6 +14,7 @@ import pytest
 from ouhub.coverage.analysis import parse_analysis, preference
 from ouhub.coverage.scan import scan_path
 from ouhub.coverage.status import analysis_says_nothing_to_do
+from ouhub.errors import CoverageError
 from ouhub.store import Store
 from tests.support.real_trees import SCRIPTS, VERSIONS, TreeDownloadError, count_truth, real_tree
 
@@ -142,3 +143,59 @@ def test_a_failed_download_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.
     assert "cannot download the real 19.0 tree (odoo-addon-openupgrade-scripts==19.0" in message
     assert "need the package index" in message
     assert not any(tmp_path.glob("odoo-addon-*"))
+
+
+TABLE_180_190 = """Module coverage 18.0 -> 19.0
+============================
+
++-----------------------+----------------------+---------------------+
+| Module                | Status               | Extra Information   |
++=======================+======================+=====================+
+| account               | Nothing to do        |                     |
++-----------------------+----------------------+---------------------+
+| utm                   | Partial              |                     |
++-----------------------+----------------------+---------------------+
+| web                   | Done                 |                     |
++-----------------------+----------------------+---------------------+
+"""
+
+
+def test_a_wheel_is_given_its_declared_table(trees: dict[str, Path], tmp_path: Path) -> None:
+    table = tmp_path / "modules180-190.rst"
+    table.write_text(TABLE_180_190)
+    with Store.open(tmp_path / "ouhub.sqlite") as store:
+        bare = scan_path(store, trees["19.0"], "19.0", "18.0")
+        given = scan_path(store, trees["19.0"], "19.0", "18.0", declared=table)
+        assert not given.cached and given.summary["declared_table"] == "modules180-190.rst"
+        found = by_module(store, "19.0")
+        # the table wins over the analysis; what the tree contradicts is flagged
+        assert found["utm"].status == "partial"
+        assert found["utm"].evidence.declaration == "modules180-190.rst:9: utm | Partial"
+        assert found["account"].status == "done"
+        assert "declared Nothing to do but the tree has scripts" in found["account"].disagreements
+        assert found["web"].disagreements == ("declared Done without scripts",)
+        assert scan_path(store, trees["19.0"], "19.0", "18.0", declared=table).cached
+        table.write_text(TABLE_180_190.replace("Partial ", "Done    "))
+        changed = scan_path(store, trees["19.0"], "19.0", "18.0", declared=table)
+        assert not changed.cached and by_module(store, "19.0")["utm"].status == "done"
+        assert bare.totals != given.totals
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("missing.rst", "cannot read the declared table"),
+        ("modules170-180.rst", "modules170-180.rst is the declared table of 17.0 -> 18.0, "
+                               "not of 18.0 -> 19.0"),
+    ],
+)
+def test_a_wrong_declared_table_is_refused(
+    trees: dict[str, Path], tmp_path: Path, name: str, message: str
+) -> None:
+    if name != "missing.rst":
+        (tmp_path / name).write_text(TABLE_180_190)
+    with Store.open(tmp_path / "ouhub.sqlite") as store:
+        with pytest.raises(CoverageError) as error:
+            scan_path(store, trees["19.0"], "19.0", "18.0", declared=tmp_path / name)
+        assert message in str(error.value.message)
+        assert store.latest_coverage_scan("19.0") is None
