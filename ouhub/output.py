@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,8 +50,11 @@ def _console(name: str) -> Console:
         return DataConsole(stderr=True, **plain)
     console = DataConsole(soft_wrap=True, **plain)
     if not console.is_terminal:
-        # Piped into a file or a CI log: do not fold tables at 80 columns.
-        console = DataConsole(soft_wrap=True, width=160, **plain)
+        # Piped into a file or a CI log: do not fold tables at 80 columns, unless the
+        # user says how wide (COLUMNS=100 ouhub ... | less).
+        columns = os.environ.get("COLUMNS", "")
+        width = int(columns) if columns.isdigit() and int(columns) > 0 else 160
+        console = DataConsole(soft_wrap=True, width=width, **plain)
     return console
 
 

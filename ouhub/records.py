@@ -196,11 +196,19 @@ class ModuleCoverage:
     analysis_size: int  # changes listed in the module's analysis: ranks `todo` modules
     analysis_annotated: int
     analysed_share: float | None  # annotated / size; None without an analysis
+    # "<table>.<kind>" -> changes; "open.<table>.<kind>" -> those no annotation answers
     analysis_counts: dict[str, int]
     analysis_source: str | None
     disagreements: tuple[str, ...]
     scan_id: int | None = None
     scanned_at: str | None = None
+
+    @property
+    def open_changes(self) -> int:
+        """Changes no annotation answers, additions left out (the ORM makes what is new):
+        the size of the job, which ranks the modules that need scripts."""
+        return sum(number for key, number in self.analysis_counts.items()
+                   if key.startswith("open.") and not key.rpartition(".")[2].startswith("new"))
 
     def as_dict(self) -> dict[str, Any]:
         """The module as `coverage show --format json` prints it."""
@@ -209,7 +217,8 @@ class ModuleCoverage:
             "version": self.version, "path": self.path, "in_tree": self.in_tree,
             "manifest_error": self.manifest_error, "evidence": self.evidence.as_dict(),
             "analysis_size": self.analysis_size, "analysis_annotated": self.analysis_annotated,
-            "analysed_share": self.analysed_share, "analysis_counts": self.analysis_counts,
+            "analysed_share": self.analysed_share, "open_changes": self.open_changes,
+            "analysis_counts": self.analysis_counts,
             "analysis_source": self.analysis_source, "disagreements": list(self.disagreements),
         }
 

@@ -21,6 +21,21 @@ COVERAGE_STATUSES: tuple[str, ...] = (
 # that need a decision (the share's whole): new, gone and unknown modules need none.
 COVERED: tuple[str, ...] = (DONE, NOTHING_TO_DO)
 NEEDS_DECISION: tuple[str, ...] = (DONE, NOTHING_TO_DO, PARTIAL, TODO)
+# What each status means, for the legends of tables and pages.
+STATUS_MEANINGS: dict[str, str] = {
+    DONE: "migration scripts for this step (or declared done)",
+    NOTHING_TO_DO: "declared, or every change of the analysis answered 'nothing to do' by "
+                   "the analysts, or nothing changed",
+    PARTIAL: "declared partly migrated",
+    TODO: "in both releases, changes left open, no scripts",
+    NEW: "not in the previous release: nothing to migrate",
+    REMOVED: "gone from this release, without a replacement",
+    RENAMED: "an old name: the module lives on under its new name",
+    MERGED: "an old name: the module is merged into another",
+    UNKNOWN: "nothing tells whether it was in the previous release",
+}
+SHARE_MEANING = ("share: done and nothing to do among the modules that need a decision "
+                 "(done, nothing to do, partial, todo)")
 # What a release's scan says of a name that is not part of that release (an old name).
 NOT_IN_RELEASE: tuple[str, ...] = (REMOVED, RENAMED, MERGED)
 

@@ -70,3 +70,15 @@ def test_log_lines_lose_their_escape_sequences():
     err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stderr
     assert "server said ]0;ownedhi" in err and "\x1b" not in err
+
+
+@pytest.mark.parametrize(("columns", "widest"), [("70", 70), ("", 160), ("junk", 160)])
+def test_piped_tables_honour_columns(columns: str, widest: int) -> None:
+    # a real process with its stdout piped, as `ouhub coverage show 19.0 | less` runs
+    code = ("from ouhub import output; "
+            "output.print_table(['module', 'meaning'], [('x', 'word ' * 60)])")
+    env = {"COLUMNS": columns, "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=True)
+    width = max(len(line) for line in proc.stdout.splitlines())
+    assert width == widest

@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
 from ouhub import output
 from ouhub.cli.group import Context, json_option, main, pass_ctx
+
+
+def _share_text(share: float | None) -> str:
+    return "-" if share is None else f"{share:.0%}"
+
+
+def _counts_table(title: str, totals: Sequence[tuple[str, dict[str, int]]],
+                  extra: Sequence[tuple[Any, ...]] = ()) -> None:
+    """Statuses down, releases across, what each means beside: each release's column adds
+    up to its modules row, and the legend is the table's last column."""
+    from ouhub.coverage.status import coverage_share
+    from ouhub.vocab import COVERAGE_STATUSES, SHARE_MEANING, STATUS_MEANINGS
+
+    rows: list[tuple[Any, ...]] = [
+        (status, *(counts.get(status, 0) for _, counts in totals), STATUS_MEANINGS[status])
+        for status in COVERAGE_STATUSES
+    ]
+    rows.append(("modules", *(sum(counts.values()) for _, counts in totals), "all of the above"))
+    rows.append(("share", *(_share_text(coverage_share(counts)) for _, counts in totals),
+                 SHARE_MEANING.partition(": ")[2]))
+    output.print_table(("status", *(release for release, _ in totals), "meaning"),
+                       [*rows, *extra], title=title)
 
 
 @main.group("coverage")
@@ -52,18 +76,16 @@ def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
     if as_json:
         output.print_json([r.as_dict() for r in report.results])
     else:
-        output.print_table(
-            ("release", "source", "scan", "modules", "done", "todo", "nothing_to_do", "new",
-             "unknown", "warnings"),
-            [
-                (r.release, r.source, "cached" if r.cached else ("FAILED" if r.error else "new"),
-                 sum(r.totals.values()), r.totals.get("done", 0), r.totals.get("todo", 0),
-                 r.totals.get("nothing_to_do", 0), r.totals.get("new", 0),
-                 r.totals.get("unknown", 0), r.summary.get("warnings", len(r.warnings)))
-                for r in report.results
-            ],
-            title="coverage scan",
-        )
+        results = report.results
+        _counts_table("coverage scan", [(r.release, r.totals) for r in results], [
+            ("warnings", *(r.summary.get("warnings", len(r.warnings)) for r in results),
+             "problems met reading the tree (listed below)"),
+            ("scan", *("cached" if r.cached else "FAILED" if r.error else "new"
+                       for r in results), "cached: the tree had not changed since"),
+        ])
+        for r in report.results:
+            placed = r.summary.get("placed_as")
+            output.stdout.print(f"{r.release}: {r.source}" + (f" ({placed})" if placed else ""))
         for note in report.notes:
             output.info(note)
     if report.failed:
@@ -79,6 +101,9 @@ def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
 @pass_ctx
 def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: str) -> None:
     """Show a release's coverage from its newest scan: todo modules first, largest job first.
+
+    The job's size is the open changes: those of the module's analysis that no annotation
+    answers, additions left out (the ORM makes what is new).
 
     \b
     Example:
@@ -102,19 +127,20 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
         return
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
-        writer.writerow(("module", "status", "target", "analysis_size", "analysed_share",
-                         "scripts", "declaration", "disagreements"))
+        writer.writerow(("module", "status", "target", "open_changes", "analysis_size",
+                         "analysed_share", "scripts", "declaration", "disagreements"))
         for m in view.modules:
-            writer.writerow((m.module, m.status, m.target or "", m.analysis_size,
+            writer.writerow((m.module, m.status, m.target or "", m.open_changes, m.analysis_size,
                              "" if m.analysed_share is None else m.analysed_share,
                              len(m.evidence.scripts), m.evidence.declaration or "",
                              "; ".join(m.disagreements)))
         return
     scan = view.scan
     output.print_table(
-        ("module", "status", "target", "analysis", "analysed", "scripts", "disagreements"),
+        ("module", "status", "target", "open", "analysis", "analysed", "scripts",
+         "disagreements"),
         [
-            (m.module, m.status, m.target or "", m.analysis_size or "",
+            (m.module, m.status, m.target or "", m.open_changes or "", m.analysis_size or "",
              "" if m.analysed_share is None else f"{m.analysed_share:.0%}",
              len(m.evidence.scripts) or "", "; ".join(m.disagreements))
             for m in view.modules
@@ -124,8 +150,7 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
                f"coverage {scan.previous or '?'} -> {release}")
         + f" (scan {scan.id}, {scan.scanned_at})",
     )
-    output.print_table(("status", "modules"), [(s, n) for s, n in view.totals.items() if n] +
-                       [("total", sum(view.totals.values()))], title="totals")
+    _counts_table("totals", [(release, view.totals)])
 
 
 @coverage_group.command("diff")

@@ -11,11 +11,13 @@ from ouhub.vocab import COVERAGE_STATUSES
 
 
 def ranked(modules: list[ModuleCoverage], status: str | None = None) -> list[ModuleCoverage]:
-    """``todo`` first, by analysis size (largest job first); then the rest by status, name."""
+    """``todo`` first, by open changes (the largest job first: changes no annotation answers,
+    additions left out), then by analysis size; then the rest by status, name."""
     chosen = [m for m in modules if status is None or m.status == status]
     order = {s: i for i, s in enumerate(COVERAGE_STATUSES)}
     order["todo"] = -1
-    return sorted(chosen, key=lambda m: (order.get(m.status, 99), -m.analysis_size, m.module))
+    return sorted(chosen, key=lambda m: (order.get(m.status, 99), -m.open_changes,
+                                         -m.analysis_size, m.module))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 from ouhub.coverage.scripts import ScriptFile
 from ouhub.records import Evidence
-from ouhub.vocab import COVERAGE_STATUSES
+from ouhub.vocab import COVERAGE_STATUSES, COVERED, NEEDS_DECISION
 
 DECLARED_DONE_WITHOUT_SCRIPTS = "declared Done without scripts"
 SCRIPTS_WITHOUT_DECLARATION = "scripts without a declaration"
@@ -221,6 +221,13 @@ def _declaration_text(inputs: StepInputs, decl: Any) -> str | None:
     marker = "|new| " if decl.is_new else "|del| " if decl.is_del else ""
     row = " | ".join(x for x in (f"{marker}{decl.module}", decl.status_raw, decl.extra) if x)
     return f"{inputs.declared_source or 'declared table'}:{decl.line}: {row}"
+
+
+def coverage_share(totals: Mapping[str, int]) -> float | None:
+    """The share of a step's modules needing a decision (done, nothing to do, partial,
+    todo) that are done or have nothing to do; None when none needs one."""
+    whole = sum(totals.get(status, 0) for status in NEEDS_DECISION)
+    return sum(totals.get(status, 0) for status in COVERED) / whole if whole else None
 
 
 def totals(statuses: Sequence[ModuleStatus]) -> dict[str, int]:

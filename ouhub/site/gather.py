@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ouhub.coverage.status import coverage_share
 from ouhub.site import model as m
-from ouhub.vocab import COVERED
 
 
 @dataclass
@@ -75,13 +75,12 @@ def gather(config: Any, store: Any) -> Gathered:
 
 
 def _history(scans: Iterable[Any]) -> list[tuple[str, float]]:
-    """(scan time, share done or nothing_to_do) per stored scan, oldest first."""
+    """(scan time, coverage share) per stored scan, oldest first."""
     out = []
     for scan in scans:
-        total = sum(scan.totals.values())
-        if total:
-            good = sum(scan.totals.get(status, 0) for status in COVERED)
-            out.append((scan.scanned_at, good / total))
+        share = coverage_share(scan.totals)
+        if share is not None:
+            out.append((scan.scanned_at, share))
     return out
 
 

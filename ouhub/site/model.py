@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
-from ouhub.vocab import COVERAGE_STATUSES, COVERED
+from ouhub.coverage.status import coverage_share as share_of
+from ouhub.vocab import COVERAGE_STATUSES
 
 # One colour per status and run status; the word is always shown beside it.
 COLOURS = {
@@ -415,13 +416,8 @@ def counts_of(
 
 
 def coverage_share(counts: Iterable[Count]) -> float | None:
-    """The share of a step's modules that are ``done`` or ``nothing_to_do``."""
-    counts = tuple(counts)
-    total = sum(c.count for c in counts)
-    if not total:
-        return None
-    good = sum(c.count for c in counts if c.status in COVERED)
-    return good / total
+    """The share of a step's modules needing a decision that are done or nothing to do."""
+    return share_of({c.status: c.count for c in counts})
 
 
 def line_plot(

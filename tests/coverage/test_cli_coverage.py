@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,11 @@ def test_scan_path_then_show_ranks_todo_by_analysis_size(tmp_path: Path, config_
     assert first.exit_code == 0, first.output
     assert "6.1 is the first configured release" in " ".join(first.stderr.split())
     listed = ouhub(config_file, "coverage", "show", "6.1")
-    assert "first configured release" in listed.stdout and "unknown" not in listed.stdout
+    assert "first configured release" in listed.stdout
+    assert re.search(r"│ unknown +│ 0 +│", listed.stdout)  # no module listed as unknown
+    # the totals add up, and their legend says what each status means
+    assert re.search(r"│ new +│ 10 +│ not in the previous release", listed.stdout)
+    assert re.search(r"│ modules +│ 10 +│ all of the above", listed.stdout)
     result = ouhub(config_file, "coverage", "scan", "--path", str(new), "--release", "7.0",
                    "--json")
     assert result.exit_code == 0, result.output

@@ -53,7 +53,7 @@ def test_build_writes_pages_json_and_badges(site):
     api = json.loads((out / "api/index.json").read_text())
     assert api["schema_version"] == 1
     step8 = next(s for s in api["steps"] if s["release"] == "8.0")
-    assert step8["counts"] == {"done": 4, "merged": 1} and step8["share"] == 0.8
+    assert step8["counts"] == {"done": 4, "merged": 1} and step8["share"] == 1.0  # merged: no decision
     step7 = next(s for s in api["steps"] if s["release"] == "7.0")
     assert step7["nightly"][0]["sample"] == "demo61" and step7["nightly"][0]["status"] == "failed"
 
