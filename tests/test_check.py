@@ -148,9 +148,55 @@ def test_renames_name_their_target_in_json_and_table() -> None:
     assert [s.name for s in users.steps] == ["users_ldap", "auth_ldap"]
     assert web.steps[0].target == "web" and web.steps[0].status == "merged"
     rows = dict((row[0], row[1:]) for row in table_rows(report))
-    assert rows["users_ldap"][0] == "ok (renamed to auth_ldap)"
-    assert rows["users_ldap"][1].endswith(" as auth_ldap")
-    assert rows["web_process"][0].endswith("(merged into web)")
+    assert rows["users_ldap"][0] == "ok (renamed to auth_ldap) · not run yet"
+    assert rows["users_ldap"][1].endswith(" as auth_ldap · not run yet")
+    assert rows["web_process"][0].endswith("(merged into web) · not run yet")
+
+
+def test_ok_says_whether_a_run_showed_it() -> None:
+    report = decide_verdicts(["account", "sale"], "18.0", "19.0", VECTORS["data"]["real_190"])
+    rows = dict((row[0], row[1:]) for row in table_rows(report))
+    assert rows["account"] == ["ok (done) · upgraded in run #12 on sample s180", "ok"]
+    assert rows["sale"] == ["ok (done) · not run yet", "ok"]
+    account = report.to_dict()["modules"][0]["steps"][0]["reasons"]
+    assert account[-1] == {
+        "code": "run_upgraded", "evidence": [],
+        "text": "upgraded in run #12 on sample s180 (2026-11-29T02:00:00+00:00; the run passed)"}
+
+
+def test_merges_and_renames_are_said_by_their_target() -> None:
+    report = decide_verdicts(["account_payment_partner", "pos_viva_wallet", "web_editor",
+                              "acount"], "18.0", "19.0", VECTORS["data"]["real_190"])
+    texts = {m.module: [r.text for r in m.steps[0].reasons] for m in report.modules}
+    assert texts["account_payment_partner"][1].startswith(
+        "account_payment_mode is not in OpenUpgrade's coverage of 18.0 → 19.0")
+    assert texts["pos_viva_wallet"][1] == (
+        "pos_viva_com, the new name of pos_viva_wallet, has no migration scripts and no "
+        "declared status for 18.0 → 19.0")  # not "exists in both releases"
+    assert texts["web_editor"][1] == "html_editor needs nothing for 18.0 → 19.0: its analysis says so"
+    assert texts["acount"][1] == (
+        "did you mean account? account is in OpenUpgrade's coverage of 18.0 → 19.0")
+
+
+@pytest.mark.parametrize(
+    ("name", "close"),
+    [("acount", "account"), ("accuont", "account"), ("accountt", "account"),
+     ("sale_managment", "sale_management"), ("sael", "sale"), ("xyz", None),
+     ("account", None), ("acc", None)],
+)
+def test_one_typo_away(name: str, close: str | None) -> None:
+    from ouhub.check.rules import close_name
+
+    known = ["account", "sale", "sale_management", "stock", "Account2", "acount-x"]
+    assert close_name(name, known) == close
+
+
+def test_long_reasons_wrap_at_the_width() -> None:
+    report = decide_verdicts(["my_custom"], "6.1", "7.0", VECTORS["data"]["chain"])
+    lines = reason_lines(report, width=60)
+    assert all(len(line) <= 60 for line in lines)
+    assert lines[2].startswith("    - my_custom is unknown") and lines[3].startswith("      ")
+    assert len(reason_lines(report)) < len(lines)
 
 
 def test_markdown_keeps_log_excerpts_as_blocks() -> None:

@@ -103,7 +103,7 @@ def test_exit_codes_follow_the_worst_verdict(project: Path) -> None:
     assert "2 modules: 2 ok, 0 at risk, 0 blocked, 0 not covered (exit 0)" in ok.stdout
     risky = invoke(project, "--from", "6.1", "--to", "7.0", "--modules", "account,stock")
     assert risky.exit_code == 1
-    assert "failed on account" in risky.stdout and "currency_mode" in risky.stdout
+    assert "account failed in run #" in risky.stdout and "currency_mode" in risky.stdout
     blocked = invoke(project, "--from", "6.1", "--to", "7.0", "--modules", "mrp")
     assert blocked.exit_code == 2
     custom = invoke(project, "--from", "7.0", "--to", "8.0", "--modules", "my_reports")
@@ -137,7 +137,7 @@ def test_markdown(project: Path) -> None:
     out = result.stdout
     assert out.startswith("# Check 6.1 → 8.0\n")
     assert "| module | 6.1 → 7.0 | 7.0 → 8.0 | verdict |" in out
-    assert "| stock | at risk (partial) | ok (done) | at risk |" in out
+    assert "| stock | at risk (partial) · not run yet | ok (done) · not run yet | at risk |" in out
     assert "`declared: doc/modules70.rst:14: stock |Partial`" not in out  # pipes escaped
     assert "stock \\|Partial" in out
 
@@ -311,3 +311,30 @@ def test_cached_check_data_follows_the_store(project: Path) -> None:
     # a damaged cache is rebuilt, not trusted
     (config.data_dir / "cache" / CACHE_NAME).write_text("{not marshal")
     assert json.loads(invoke(project, *args).stdout) == third
+
+
+def test_the_help_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each example of `ouhub check --help` (but the live database's) runs as written."""
+    import shlex
+
+    path = tmp_path / "ouhub.toml"
+    path.write_text('data_dir = "data"\n' + "".join(
+        f'[releases."{r}"]\n' + (f'previous = "{p}"\n' if p else "")
+        + f'[releases."{r}".branches.server]\nurl = "lp:openupgrade-server/{r}"\n'
+        for p, r in ((None, "7.0"), ("7.0", "8.0"), ("8.0", "9.0"))))
+    with Store.open(config_mod.load(path).store_path) as store:
+        for previous, release in (("7.0", "8.0"), ("8.0", "9.0")):
+            record_coverage(store, release, previous, {
+                "account": {"status": "done"}, "sale": {"status": "done"},
+                "stock": {"status": "nothing_to_do"}})
+    (tmp_path / "modules.txt").write_text("account\nsale\n")
+    monkeypatch.chdir(tmp_path)
+    help_text = CliRunner().invoke(main, ["check", "--help"]).output
+    examples = [line.strip() for line in help_text.split("Example:")[1].splitlines()
+                if line.strip().startswith("ouhub check")]
+    assert len(examples) == 3
+    for example in examples:
+        if "--database" in example:
+            continue
+        result = CliRunner().invoke(main, ["--config", str(path), *shlex.split(example)[1:]])
+        assert result.exit_code == 0, (example, result.output)

@@ -120,16 +120,18 @@ CACHE_NAME = "check-data.marshal"
 
 
 # How the store writes an Evidence with nothing in it (json.dumps(..., sort_keys=True)).
-_NO_EVIDENCE = '{"apriori": null, "declaration": null, "scripts": []}'
+_NO_EVIDENCE = '{"analysis": [], "apriori": null, "declaration": null, "scripts": []}'
 
 
 def evidence_lines(evidence: Mapping[str, Any]) -> list[str]:
-    """Coverage evidence as short lines: script paths, the declaration line, the apriori entry."""
+    """Coverage evidence as short lines: script paths, the declaration line, the apriori
+    entry, the analysis lines (rules.py tells a declared nothing_to_do by its "declared:")."""
     lines = [f"script: {path}" for path in evidence.get("scripts") or ()]
     if evidence.get("declaration"):
         lines.append(f"declared: {evidence['declaration']}")
     if evidence.get("apriori"):
         lines.append(f"apriori: {evidence['apriori']}")
+    lines.extend(f"analysis: {line}" for line in evidence.get("analysis") or ())
     return lines
 
 

@@ -34,7 +34,7 @@ def render(report: CheckReport, found: CheckInput, detected: bool, fmt: str) -> 
     if fmt == "markdown":
         return markdown(report)
     # Plain text, not rich: rich needs seconds for a thousand rows and their reasons.
-    why = reason_lines(report)
+    why = reason_lines(report, width=text_width())
     return (steps_line(report) + "\n\n" + text_table(report)
             + ("\nwhy:\n" + "\n".join(why) + "\n" if why else "")
             + "\n" + summary_line(report) + "\n")
@@ -59,8 +59,22 @@ def summary_line(report: CheckReport) -> str:
             f"(exit {report.exit_code})")
 
 
+def run_note(reasons: Sequence[Reason]) -> str:
+    """What the nightly runs showed of a step, in a few words: "upgraded in run #12 on
+    sample demo61", "not run yet"; "" when the step was not judged."""
+    for reason in reasons:
+        if reason.code == "not_run":
+            return "not run yet"
+        if reason.code in ("run_upgraded", "run_failed", "run_not_reached"):
+            return reason.text.partition(" (")[0]
+    return ""
+
+
 def table_rows(report: CheckReport) -> list[list[str]]:
-    """One row per module: its name, a cell per step ('-' once the chain stopped), the verdict."""
+    """One row per module: its name, a cell per step ('-' once the chain stopped), the verdict.
+
+    A step's cell says whether a nightly run showed it: "ok (done) · upgraded in run #12
+    on sample demo61", "ok (done) · not run yet"."""
     rows = []
     count = len(report.steps)
     for module in report.modules:
@@ -72,6 +86,9 @@ def table_rows(report: CheckReport) -> list[list[str]]:
                 cell = cell[:-1] + (" into " if step.status == "merged" else " to ") + step.target + ")"
             if step.name != module.module:
                 cell += f" as {step.name}"
+            note = run_note(step.reasons)
+            if note:
+                cell += f" · {note}"
             row.append(cell)
         row.extend("-" * (count - len(module.steps)))
         row.append(WORDS[module.verdict])
@@ -102,13 +119,17 @@ def why(report: CheckReport, module: ModuleVerdict) -> list[tuple[str, str, tupl
         all_steps = f"{report.source} → {report.target}, all {len(steps)} steps"
         reason = Reason("not_in_openupgrade", unknown_text(module.module, "any step from "
                         f"{report.source} to {report.target}", report.target))
-        return [(all_steps, "not_covered", (reason,))]
+        close = [r for r in steps[-1].reasons if r.code == "did_you_mean"]
+        return [(all_steps, "not_covered", (reason, *close))]
     return [(step_text(s.previous, s.release), s.verdict, s.reasons) for s in steps]
 
 
-def reason_lines(report: CheckReport, everything: bool = False) -> list[str]:
+def reason_lines(report: CheckReport, everything: bool = False,
+                 width: int | None = None) -> list[str]:
     """Why, per module not ok (or every module): per step its verdict, then each reason
-    with its evidence."""
+    with its evidence; reasons wrapped at ``width`` columns (None: not wrapped)."""
+    import textwrap
+
     lines: list[str] = []
     for module in report.modules:
         if module.verdict == "ok" and not everything:
@@ -117,10 +138,28 @@ def reason_lines(report: CheckReport, everything: bool = False) -> list[str]:
         for steps, verdict, reasons in why(report, module):
             lines.append(f"  {steps}: {WORDS[verdict]}")
             for reason in reasons:
-                lines.append(f"    - {reason.text}")
+                if width and len(reason.text) + 6 > width:
+                    lines.extend(textwrap.wrap(reason.text, max(width, 40), initial_indent="    - ",
+                                               subsequent_indent="      ", break_on_hyphens=False))
+                else:
+                    lines.append(f"    - {reason.text}")
                 for evidence in reason.evidence:
                     lines.extend(f"        {line}" for line in evidence.splitlines())
     return lines
+
+
+def text_width() -> int | None:
+    """Where reasons wrap: $COLUMNS, else the terminal's width; None (no wrapping) when the
+    output goes to a file or a pipe and COLUMNS is not set."""
+    import os
+    import shutil
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if os.isatty(1):
+        return shutil.get_terminal_size().columns
+    return None
 
 
 def markdown(report: CheckReport) -> str:

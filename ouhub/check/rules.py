@@ -12,15 +12,21 @@ Verdict rules, per module and step along the chain source -> target:
                on the module; coverage status unknown
 ``blocked``    todo; removed without a replacement (the chain stops there)
 ``not_covered`` not in OpenUpgrade's coverage of that step: a custom or community
-               module the user migrates; or no coverage stored for the step
+               module the user migrates (a name one typo away from a covered one
+               gets "did you mean"); renamed or merged into such a module; or no
+               coverage stored for the step
 =============  ===============================================================
 
-A renamed or merged module is judged with its target's entry in the same step,
-and looked up under the target's name in later steps.
+A renamed or merged module is judged by its target's entry in the same step (a
+target ouhub does not cover is ``not_covered``), and looked up under the target's
+name in later steps. Every judged step also says whether a nightly run showed it to
+work: ``run_upgraded`` (in run #N on sample S), ``run_failed``, ``run_not_reached``
+or ``not_run`` (not run yet).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +48,7 @@ STATUS_VERDICT = {
 # A rename's or merge's target entry in the same step that decides the verdict too; a `new`
 # target is just the new name showing up, not news about the module.
 _JUDGED_TARGET = ("done", "nothing_to_do", "partial", "unknown", "todo", "removed")
+_MODULE_NAME = re.compile(r"[a-z0-9_]+")  # technical names (as check.js's MODULE_NAME)
 
 
 # -- records -------------------------------------------------------------------------------------
@@ -215,14 +222,17 @@ def _judge(
     entry = coverage.get(name)
     if entry is None:
         if not coverage:
-            reason = Reason(
+            reasons = [Reason(
                 "no_coverage",
                 f"ouhub holds no coverage for {step}, so it cannot tell whether {name} migrates; "
                 "the coverage scan has not run for this step",
-            )
+            )]
         else:
-            reason = Reason("not_in_openupgrade", unknown_text(name, step, release))
-        return StepVerdict(previous, release, name, None, "not_covered", (reason,)), name
+            reasons = [Reason("not_in_openupgrade", unknown_text(name, step, release))]
+            close = close_name(name, coverage)
+            if close is not None:
+                reasons.append(did_you_mean(close, step))
+        return StepVerdict(previous, release, name, None, "not_covered", tuple(reasons)), name
 
     status = entry.get("status") or "unknown"
     reasons: list[Reason] = []
@@ -240,19 +250,34 @@ def _judge(
         reasons.append(Reason(status, f"{name} is {word} {new_name} in {release}", _evidence(entry)))
         verdict = "ok"
         target_entry = coverage.get(new_name)
-        if target_entry is not None and target_entry.get("status") in _JUDGED_TARGET:
-            verdict = _status_verdict(new_name, release, step, target_entry, reasons, verdict)
-            if "disagreements" in target_entry or "run" in target_entry:
-                verdict = _disagreements_and_run(new_name, target_entry, reasons, verdict)
-        if "disagreements" in entry or "run" in entry:
-            verdict = _disagreements_and_run(name, entry, reasons, verdict)
+        run_of, run = name, entry.get("run")
+        if target_entry is None:
+            reasons.append(Reason(
+                "target_not_covered",
+                f"{new_name} is not in OpenUpgrade's coverage of {step}: ouhub cannot tell "
+                f"whether {name} is migrated into it; it is a custom or community (e.g. OCA) "
+                f"module, which you migrate yourself",
+            ))
+            verdict = "not_covered"
+        else:
+            if target_entry.get("status") in _JUDGED_TARGET:
+                verdict = _status_verdict(new_name, release, step, target_entry, reasons, verdict,
+                                          name if status == "renamed" else None)
+                if "disagreements" in target_entry:
+                    verdict = _disagreements(new_name, target_entry, reasons, verdict)
+            if target_entry.get("run"):
+                run_of, run = new_name, target_entry["run"]
+        if "disagreements" in entry:
+            verdict = _disagreements(name, entry, reasons, verdict)
+        verdict = _run(run_of, run, step, reasons, verdict)
         return (StepVerdict(previous, release, name, status, verdict, tuple(reasons), new_name),
                 new_name)
 
     verdict = _status_verdict(name, release, step, entry, reasons, "ok")
-    # Most entries have neither: skip the call (a thousand modules, five steps).
-    if "disagreements" in entry or "run" in entry:
-        verdict = _disagreements_and_run(name, entry, reasons, verdict)
+    # Most entries have none: skip the call (a thousand modules, five steps).
+    if "disagreements" in entry:
+        verdict = _disagreements(name, entry, reasons, verdict)
+    verdict = _run(name, entry.get("run"), step, reasons, verdict)
     return (StepVerdict(previous, release, name, status, verdict, tuple(reasons)),
             None if status == "removed" else name)
 
@@ -262,6 +287,31 @@ def unknown_text(name: str, steps: str, release: str) -> str:
     return (f"{name} is unknown to ouhub: it is not in OpenUpgrade's coverage of {steps}, so it "
             f"is a custom or community (e.g. OCA) module. Whether it is ported to {release} and "
             "has migration scripts is for you to find out: you migrate it yourself")
+
+
+def did_you_mean(close: str, step: str) -> Reason:
+    return Reason("did_you_mean", f"did you mean {close}? {close} is in OpenUpgrade's coverage "
+                                  f"of {step}")
+
+
+def close_name(name: str, known: Iterable[str]) -> str | None:
+    """The first (by code point) technical name of ``known`` one typo away from ``name``:
+    a letter added, dropped or changed, or two neighbours swapped. check.js does the same."""
+    found = [k for k in known if k != name and abs(len(k) - len(name)) <= 1
+             and _MODULE_NAME.fullmatch(k) and _one_typo(name, k)]
+    return min(found) if found else None
+
+
+def _one_typo(a: str, b: str) -> bool:
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) < len(b):
+        return a[i:] == b[i + 1:]
+    return a[i + 1:] == b[i + 1:] or (
+        i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:])
 
 
 def _worse(a: str, b: str) -> str:
@@ -275,17 +325,24 @@ def _evidence(entry: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _status_verdict(
     name: str, release: str, step: str, entry: Mapping[str, Any], reasons: list[Reason],
-    verdict: str,
+    verdict: str, renamed_from: str | None = None,
 ) -> str:
     status = entry.get("status")
+    evidence = entry.get("evidence") or ()
     if status == "done":
         text = f"{name} has migration scripts for {step}"
     elif status == "nothing_to_do":
-        text = f"{name} is declared to need nothing for {step}"
+        if any(str(line).startswith("declared:") for line in evidence):
+            text = f"{name} is declared to need nothing for {step}"
+        else:
+            text = f"{name} needs nothing for {step}: its analysis says so"
     elif status == "new":
         text = f"{name} is new in {release}: nothing to migrate"
     elif status == "partial":
         text = f"{name} is declared only partly migrated for {step}"
+    elif status == "todo" and renamed_from is not None:
+        text = (f"{name}, the new name of {renamed_from}, has no migration scripts and no "
+                f"declared status for {step}")
     elif status == "todo":
         text = (f"{name} exists in both releases but has no migration scripts and no declared "
                 f"status for {step}")
@@ -294,13 +351,12 @@ def _status_verdict(
     else:
         status = "unknown"
         text = f"ouhub could not establish the coverage of {name} for {step}"
-    evidence = entry.get("evidence")
-    reasons.append(Reason(status, text, tuple(map(str, evidence)) if evidence else ()))
+    reasons.append(Reason(status, text, tuple(map(str, evidence))))
     found = STATUS_VERDICT[status]
     return verdict if _SEVERITY[verdict] >= _SEVERITY[found] else found
 
 
-def _disagreements_and_run(
+def _disagreements(
     name: str, entry: Mapping[str, Any], reasons: list[Reason], verdict: str
 ) -> str:
     disagreements = entry.get("disagreements")
@@ -311,32 +367,31 @@ def _disagreements_and_run(
             tuple(map(str, disagreements)),
         ))
         verdict = _worse(verdict, "at_risk")
-    run = entry.get("run")
-    if run:
-        where = f"sample {run.get('sample') or '?'}, {run.get('at') or 'unknown time'}"
-        run_status = run.get("run_status") or "unknown"
-        evidence = run.get("evidence")
-        evidence = tuple(map(str, evidence)) if evidence else ()
-        outcome = run.get("outcome")
-        if outcome == "failed":
-            reasons.append(Reason(
-                "run_failed",
-                f"the last nightly run ({where}; run {run_status}) failed on {name}",
-                evidence,
-            ))
-            verdict = _worse(verdict, "at_risk")
-        elif outcome == "upgraded":
-            reasons.append(Reason(
-                "run_upgraded",
-                f"the last nightly run ({where}; run {run_status}) upgraded {name}",
-                evidence,
-            ))
-        elif outcome == "not_reached":
-            reasons.append(Reason(
-                "run_not_reached",
-                f"the last nightly run ({where}; run {run_status}) stopped before reaching {name}",
-                evidence,
-            ))
+    return verdict
+
+
+def _run(name: str, run: Mapping[str, Any] | None, step: str, reasons: list[Reason],
+         verdict: str) -> str:
+    """Whether a nightly run showed the step to work for ``name``: a reason either way."""
+    if not run:
+        reasons.append(Reason("not_run", f"not run yet: no nightly run of {step} has "
+                                         f"included {name}"))
+        return verdict
+    number = run.get("run_id")
+    where = (f"run #{number}" if number is not None else "the last nightly run") + (
+        f" on sample {run.get('sample') or '?'} ({run.get('at') or 'unknown time'}; "
+        f"the run {run.get('run_status') or 'unknown'})")
+    evidence = run.get("evidence")
+    evidence = tuple(map(str, evidence)) if evidence else ()
+    outcome = run.get("outcome")
+    if outcome == "failed":
+        reasons.append(Reason("run_failed", f"{name} failed in {where}", evidence))
+        verdict = _worse(verdict, "at_risk")
+    elif outcome == "upgraded":
+        reasons.append(Reason("run_upgraded", f"upgraded in {where}", evidence))
+    elif outcome == "not_reached":
+        reasons.append(Reason("run_not_reached", f"{where} stopped before reaching {name}",
+                              evidence))
     return verdict
 
 

@@ -52,7 +52,7 @@ def check_command(
     \b
     Example:
       ouhub check --from 7.0 --to 9.0 --modules account,sale,stock
-      ouhub check --to 9.0 --modules-file modules.txt --format markdown
+      ouhub check --from 8.0 --to 9.0 --modules-file modules.txt --format markdown
       ouhub check --to 9.0 --database postgresql://odoo@dbhost/prod --format json
     """
     from ouhub.check.command import check, without_gc

@@ -199,3 +199,37 @@ def test_a_wrong_declared_table_is_refused(
             scan_path(store, trees["19.0"], "19.0", "18.0", declared=tmp_path / name)
         assert message in str(error.value.message)
         assert store.latest_coverage_scan("19.0") is None
+
+
+def real_config(tmp_path: Path) -> object:
+    from ouhub.config import from_dict
+
+    return from_dict({"data_dir": str(tmp_path), "releases": {
+        release: {"previous": f"{int(release.split('.')[0]) - 1}.0" if release != "17.0" else None,
+                  "branches": {"openupgrade": {
+                      "url": f"https://github.com/OCA/OpenUpgrade.git,branch={release}"}}}
+        for release in VERSIONS}})
+
+
+def test_check_verdicts_on_the_real_18_to_19_step(scanned: Path, tmp_path: Path) -> None:
+    from ouhub.check.data import build_check_data
+    from ouhub.check.rules import decide_verdicts
+
+    with Store.open(scanned) as store:
+        data = build_check_data(real_config(tmp_path), store)
+    report = decide_verdicts(["web_editor", "account_payment_partner", "pos_viva_wallet",
+                              "html_editor", "acount"], "18.0", "19.0", data)
+    steps = {m.module: m.steps[0] for m in report.modules}
+    verdicts = {m: (s.verdict, [r.code for r in s.reasons]) for m, s in steps.items()}
+    # merged into html_editor, which its analysts answered "nothing to do" throughout
+    assert verdicts["web_editor"] == ("ok", ["merged", "nothing_to_do", "not_run"])
+    assert any(line.startswith("analysis: openupgrade_scripts/scripts/html_editor/")
+               for line in steps["web_editor"].reasons[1].evidence)
+    # merged into an OCA module OpenUpgrade does not cover: said plainly
+    assert verdicts["account_payment_partner"] == (
+        "not_covered", ["merged", "target_not_covered", "not_run"])
+    # renamed into a module whose analysis leaves changes open (its old fields' DELs)
+    assert verdicts["pos_viva_wallet"][0] == "blocked"
+    assert steps["pos_viva_wallet"].reasons[1].text.startswith(
+        "pos_viva_com, the new name of pos_viva_wallet, has no migration scripts")
+    assert verdicts["acount"] == ("not_covered", ["not_in_openupgrade", "did_you_mean"])

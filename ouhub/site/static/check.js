@@ -1,4 +1,4 @@
-/* ouhub check: can my modules be migrated? The same rules as ouhub/check.py, in the browser.
+/* ouhub check: can my modules be migrated? The same rules as ouhub/check/rules.py, in the browser.
  *
  * Pure part: OuhubCheck.decide(modules, source, target, data) returns exactly what
  * CheckReport.to_dict() returns in Python for the same check data (api/check-data.json);
@@ -92,17 +92,25 @@
     return steps.reverse();
   }
 
-  function statusVerdict(name, release, step, entry, reasons, verdict) {
+  function statusVerdict(name, release, step, entry, reasons, verdict, renamedFrom) {
     var status = entry.status || "unknown";
+    var evidence = strings(entry.evidence);
     var text;
     if (status === "done") {
       text = name + " has migration scripts for " + step;
     } else if (status === "nothing_to_do") {
-      text = name + " is declared to need nothing for " + step;
+      if (evidence.some(function (line) { return line.indexOf("declared:") === 0; })) {
+        text = name + " is declared to need nothing for " + step;
+      } else {
+        text = name + " needs nothing for " + step + ": its analysis says so";
+      }
     } else if (status === "new") {
       text = name + " is new in " + release + ": nothing to migrate";
     } else if (status === "partial") {
       text = name + " is declared only partly migrated for " + step;
+    } else if (status === "todo" && renamedFrom) {
+      text = name + ", the new name of " + renamedFrom + ", has no migration scripts and no " +
+        "declared status for " + step;
     } else if (status === "todo") {
       text = name + " exists in both releases but has no migration scripts and no declared " +
         "status for " + step;
@@ -112,31 +120,39 @@
       status = "unknown";
       text = "ouhub could not establish the coverage of " + name + " for " + step;
     }
-    reasons.push(reason(status, text, strings(entry.evidence)));
+    reasons.push(reason(status, text, evidence));
     return worse(verdict, STATUS_VERDICT[status]);
   }
 
-  function disagreementsAndRun(name, entry, reasons, verdict) {
-    var disagreements = strings(entry.disagreements);
-    if (disagreements.length) {
+  function disagreements(name, entry, reasons, verdict) {
+    var found = strings(entry.disagreements);
+    if (found.length) {
       reasons.push(reason("disagreement", "what is declared for " + name +
-        " and what is found in the branch disagree", disagreements));
+        " and what is found in the branch disagree", found));
       verdict = worse(verdict, "at_risk");
     }
-    var run = entry.run;
-    if (run) {
-      var where = "sample " + (run.sample || "?") + ", " + (run.at || "unknown time");
-      var head = "the last nightly run (" + where + "; run " + (run.run_status || "unknown") + ") ";
-      var evidence = strings(run.evidence);
-      if (run.outcome === "failed") {
-        reasons.push(reason("run_failed", head + "failed on " + name, evidence));
-        verdict = worse(verdict, "at_risk");
-      } else if (run.outcome === "upgraded") {
-        reasons.push(reason("run_upgraded", head + "upgraded " + name, evidence));
-      } else if (run.outcome === "not_reached") {
-        reasons.push(reason("run_not_reached", head + "stopped before reaching " + name,
-          evidence));
-      }
+    return verdict;
+  }
+
+  // Whether a nightly run showed the step to work for `name`: a reason either way.
+  function runReason(name, run, step, reasons, verdict) {
+    if (!run) {
+      reasons.push(reason("not_run", "not run yet: no nightly run of " + step +
+        " has included " + name));
+      return verdict;
+    }
+    var where = (run.run_id !== undefined && run.run_id !== null ? "run #" + run.run_id :
+      "the last nightly run") + " on sample " + (run.sample || "?") + " (" +
+      (run.at || "unknown time") + "; the run " + (run.run_status || "unknown") + ")";
+    var evidence = strings(run.evidence);
+    if (run.outcome === "failed") {
+      reasons.push(reason("run_failed", name + " failed in " + where, evidence));
+      verdict = worse(verdict, "at_risk");
+    } else if (run.outcome === "upgraded") {
+      reasons.push(reason("run_upgraded", "upgraded in " + where, evidence));
+    } else if (run.outcome === "not_reached") {
+      reasons.push(reason("run_not_reached", where + " stopped before reaching " + name,
+        evidence));
     }
     return verdict;
   }
@@ -152,19 +168,45 @@
       " and has migration scripts is for you to find out: you migrate it yourself";
   }
 
+  function oneTypo(a, b) {
+    if (a.length > b.length) { var t = a; a = b; b = t; }
+    var i = 0;
+    while (i < a.length && a[i] === b[i]) { i++; }
+    if (a.length < b.length) { return a.slice(i) === b.slice(i + 1); }
+    return a.slice(i + 1) === b.slice(i + 1) || (i + 1 < a.length && a[i] === b[i + 1] &&
+      a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2));
+  }
+
+  // The first (by code point) technical name one typo away from `name`, as close_name.
+  function closeName(name, known) {
+    var found = Object.keys(known).filter(function (k) {
+      return k !== name && Math.abs(k.length - name.length) <= 1 && MODULE_NAME.test(k) &&
+        oneTypo(name, k);
+    }).sort(compareCodePoints);
+    return found.length ? found[0] : null;
+  }
+
+  function didYouMean(close, step) {
+    return reason("did_you_mean", "did you mean " + close + "? " + close +
+      " is in OpenUpgrade's coverage of " + step);
+  }
+
   // One step: [verdict of `name`, the name to follow in the next step or null].
   function judge(name, previous, release, coverage) {
     var step = previous + " \u2192 " + release;
     var entry = get(coverage, name);
     if (entry === undefined || entry === null) {
-      var r;
+      var found = [];
       if (!Object.keys(coverage).length) {
-        r = reason("no_coverage", "ouhub holds no coverage for " + step + ", so it cannot tell " +
-          "whether " + name + " migrates; the coverage scan has not run for this step");
+        found.push(reason("no_coverage", "ouhub holds no coverage for " + step + ", so it " +
+          "cannot tell whether " + name + " migrates; the coverage scan has not run for this " +
+          "step"));
       } else {
-        r = reason("not_in_openupgrade", unknownText(name, step, release));
+        found.push(reason("not_in_openupgrade", unknownText(name, step, release)));
+        var close = closeName(name, coverage);
+        if (close !== null) { found.push(didYouMean(close, step)); }
       }
-      return [stepVerdict(previous, release, name, null, "not_covered", [r]), name];
+      return [stepVerdict(previous, release, name, null, "not_covered", found), name];
     }
     var status = entry.status || "unknown";
     var reasons = [];
@@ -182,16 +224,28 @@
         strings(entry.evidence)));
       verdict = "ok";
       var targetEntry = get(coverage, newName);
-      if (targetEntry && JUDGED_TARGET.indexOf(targetEntry.status) >= 0) {
-        verdict = statusVerdict(newName, release, step, targetEntry, reasons, verdict);
-        verdict = disagreementsAndRun(newName, targetEntry, reasons, verdict);
+      var runOf = name, run = entry.run;
+      if (targetEntry === undefined || targetEntry === null) {
+        reasons.push(reason("target_not_covered", newName + " is not in OpenUpgrade's " +
+          "coverage of " + step + ": ouhub cannot tell whether " + name + " is migrated into " +
+          "it; it is a custom or community (e.g. OCA) module, which you migrate yourself"));
+        verdict = "not_covered";
+      } else {
+        if (JUDGED_TARGET.indexOf(targetEntry.status) >= 0) {
+          verdict = statusVerdict(newName, release, step, targetEntry, reasons, verdict,
+            status === "renamed" ? name : null);
+          verdict = disagreements(newName, targetEntry, reasons, verdict);
+        }
+        if (targetEntry.run) { runOf = newName; run = targetEntry.run; }
       }
-      verdict = disagreementsAndRun(name, entry, reasons, verdict);
+      verdict = disagreements(name, entry, reasons, verdict);
+      verdict = runReason(runOf, run, step, reasons, verdict);
       return [stepVerdict(previous, release, name, status, verdict, reasons, newName), newName];
     }
     verdict = statusVerdict(name, release, step, entry, reasons, "ok");
     var follow = status === "removed" ? null : name;
-    verdict = disagreementsAndRun(name, entry, reasons, verdict);
+    verdict = disagreements(name, entry, reasons, verdict);
+    verdict = runReason(name, entry.run, step, reasons, verdict);
     return [stepVerdict(previous, release, name, status, verdict, reasons), follow];
   }
 
