@@ -8,6 +8,14 @@ both; anything else is a bug and gets a traceback in the data dir's log.
 from __future__ import annotations
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGINT reached ouhub: what runs is stopped and cleaned up on the way out."""
+
+    def __init__(self, signal_name: str):
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
 class OuhubError(Exception):
     """An expected failure: printed as one message plus a hint, never a traceback."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import stat
 from pathlib import Path
 from typing import IO
@@ -87,6 +88,12 @@ class FileLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def process_gone(host: str | None, pid: int | None) -> bool:
+    """Whether the process recorded as ``pid`` on ``host`` is known to be gone: it ran on this
+    host and runs no more (another host's processes cannot be judged from here)."""
+    return host == socket.gethostname() and not pid_alive(pid)
 
 
 def pid_alive(pid: int | None, group: bool = False) -> bool:

@@ -277,7 +277,7 @@ class Run:
     previous: str | None
     sample: str | None
     source_db: str | None
-    status: str  # running, passed, failed, timeout, error
+    status: str  # running, passed, failed, timeout, error, interrupted
     started_at: str
     finished_at: str | None
     duration: float | None

@@ -5,13 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from ouhub.config import Config
+from ouhub.fsutil import process_gone
+from ouhub.records import Run
 from ouhub.store import Store
+from ouhub.vocab import INTERRUPTED, RUNNING
 
 STAGES = ("sync", "upstream", "coverage", "samples", "runner", "site", "nightly")
 
 
 def summary_line(summary: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(summary.items()) if not isinstance(v, (dict, list)))
+
+
+def _shown_status(run: Run) -> str:
+    """A run still recorded running whose ouhub process is gone was interrupted."""
+    if run.status == RUNNING and process_gone(run.host, run.pid):
+        return INTERRUPTED
+    return run.status
 
 
 def _release_status(config: Config, store: Store, name: str) -> dict[str, Any]:
@@ -38,7 +48,7 @@ def _release_status(config: Config, store: Store, name: str) -> dict[str, Any]:
             "totals": {k: v for k, v in scan.totals.items() if v},
         },
         "last_run": None if run is None else {
-            "id": run.id, "sample": run.sample, "status": run.status,
+            "id": run.id, "sample": run.sample, "status": _shown_status(run),
             "finished_at": run.finished_at, "message": run.message,
         },
     }

@@ -40,8 +40,11 @@ SHARE_MEANING = ("share: done and nothing to do among the modules that need a de
 NOT_IN_RELEASE: tuple[str, ...] = (REMOVED, RENAMED, MERGED)
 
 # A run's status, and each module's outcome in it (runner/outcome.py decides them).
+# running: started, not finished; interrupted: stopped by SIGTERM/SIGINT, or its ouhub
+# process is gone
 PASSED, FAILED, TIMEOUT, ERROR = "passed", "failed", "timeout", "error"
-RUN_STATUSES: tuple[str, ...] = (PASSED, FAILED, TIMEOUT, ERROR)
+RUNNING, INTERRUPTED = "running", "interrupted"
+RUN_STATUSES: tuple[str, ...] = (PASSED, FAILED, TIMEOUT, ERROR, INTERRUPTED)
 UPGRADED, MODULE_FAILED, NOT_REACHED = "upgraded", "failed", "not_reached"
 OUTCOMES: tuple[str, ...] = (UPGRADED, MODULE_FAILED, NOT_REACHED)
 # A module's failure class across runs (runner/failures.py decides it), in the order pages

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,7 +22,7 @@ import click
 
 from ouhub import __version__, output
 from ouhub import config as config_mod
-from ouhub.errors import OuhubError
+from ouhub.errors import Interrupted, OuhubError
 from ouhub.store import Store
 
 log = logging.getLogger("ouhub")
@@ -57,6 +59,7 @@ class OuhubGroup(click.Group):
     """The one error boundary: expected errors print a message and a hint; bugs leave a log."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _interrupt_on_signals()
         try:
             return super().invoke(ctx)
         except OuhubError as exc:
@@ -66,6 +69,9 @@ class OuhubGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except Interrupted as exc:
+            click.echo(f"interrupted ({exc.signal_name})", err=True)
+            ctx.exit(128 + signal.Signals[exc.signal_name])
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
@@ -74,6 +80,23 @@ class OuhubGroup(click.Group):
             click.echo(f"error: ouhub hit a bug; the traceback is in {where}", err=True)
             click.echo("  hint: please report it with that file attached", err=True)
             ctx.exit(1)
+
+
+def _interrupt_on_signals() -> None:
+    """SIGTERM (systemd's stop) and SIGINT raise Interrupted, so that what runs is stopped and
+    cleaned up (an upgrade's process group killed, its scratch database dropped, its run
+    marked interrupted) instead of ouhub dying on the spot. A second signal during that
+    cleanup is ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers belong to the main thread
+
+    def handler(signum: int, frame: Any) -> None:
+        for name in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(name, signal.SIG_IGN)
+        raise Interrupted(signal.Signals(signum).name)
+
+    for name in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(name, handler)
 
 
 def _write_crash_log(ctx: click.Context) -> Path:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ouhub.config import Config
-from ouhub.errors import OuhubError, RunnerError
-from ouhub.fsutil import pid_alive
+from ouhub.errors import Interrupted, OuhubError, RunnerError
+from ouhub.fsutil import pid_alive, process_gone
 from ouhub.pgcluster import find_pg_program
 from ouhub.records import RunModule
 from ouhub.runner.outcome import ModuleOutcome
@@ -37,7 +37,7 @@ from ouhub.runner.pg import (
 from ouhub.runner.proc import run_command
 from ouhub.runner.upgrade import StepResult, command_for, detect_release, execute_step, run_dir
 from ouhub.store import Store
-from ouhub.vocab import ERROR, PASSED
+from ouhub.vocab import ERROR, INTERRUPTED, PASSED
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,12 @@ def _fail_run(store: Store, run_id: int, started: float, message: str) -> None:
                      message=message)
 
 
+def _interrupt_run(store: Store, run_id: int, started: float, exc: Interrupted) -> None:
+    store.finish_run(run_id, status=INTERRUPTED, duration=time.monotonic() - started,
+                     exit_code=None, message=f"interrupted by {exc.signal_name}: the upgrade's "
+                     "process group was killed")
+
+
 def _copy_filestore(source: str | None, directory: Path, database: str) -> None:
     """The filestore beside the run, where an Odoo `--data-dir {data_dir}` looks for it."""
     if source and Path(source).is_dir():
@@ -176,6 +182,9 @@ def run_sample(
         return RunResult(run_id, "run", rel.previous or "", release, sample.name, ERROR,
                          exc.message, time.monotonic() - started, None, scratch, keep,
                          str(directory / "upgrade.log"))
+    except Interrupted as exc:
+        _interrupt_run(store, run_id, started, exc)
+        raise
     except BaseException as exc:
         _fail_run(store, run_id, started, f"interrupted: {exc!r}")
         raise
@@ -268,6 +277,9 @@ def migrate_database(
             f"(log: {directory / 'upgrade.log'})")
         try:
             step = execute_step(config, dbs, current, previous, release, directory)
+        except Interrupted as exc:
+            _interrupt_run(store, run_id, started, exc)
+            raise
         except OuhubError as exc:
             _fail_run(store, run_id, started, exc.message)
             results.append(RunResult(run_id, "migrate", previous, release, None, ERROR,
@@ -382,8 +394,8 @@ def clean_leftovers(config: Config, store: Store) -> list[str]:
     dropped = []
     _clean_scratch_dirs(config, here)
     for run in store.active_runs():
-        if run.host == here and not pid_alive(run.pid):
-            store.finish_run(run.id, status=ERROR, duration=0.0, exit_code=None,
+        if process_gone(run.host, run.pid):
+            store.finish_run(run.id, status=INTERRUPTED, duration=0.0, exit_code=None,
                              message="interrupted: the ouhub process running it is gone")
     for rec in store.live_databases():
         if rec.kind == "template" or rec.keep:

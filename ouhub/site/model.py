@@ -24,7 +24,7 @@ COLOURS = {
     "new": "#1565c0", "removed": "#757575", "renamed": "#6a1b9a", "merged": "#6a1b9a",
     "unknown": "#9e9e9e",
     "passed": "#2e7d32", "upgraded": "#2e7d32", "failed": "#c62828", "timeout": "#ef6c00",
-    "error": "#6d4c41", "not_reached": "#9e9e9e", "none": "#9e9e9e",
+    "error": "#6d4c41", "interrupted": "#ad1457", "not_reached": "#9e9e9e", "none": "#9e9e9e",
 }
 
 
@@ -39,9 +39,9 @@ SYMBOLS = {
     "done": "\u2713", "nothing_to_do": "\u25cb", "partial": "\u25d0", "todo": "\u2717",
     "new": "+", "removed": "\u2212", "renamed": "\u2192", "merged": "\u2192", "unknown": "?",
     "passed": "\u2713", "upgraded": "\u2713", "failed": "\u2717", "timeout": "\u23f1",
-    "error": "!", "not_reached": "\u2026",
+    "error": "!", "interrupted": "\u25a0", "not_reached": "\u2026",
 }
-SOLID = frozenset({"done", "todo", "passed", "failed", "timeout", "error"})
+SOLID = frozenset({"done", "todo", "passed", "failed", "timeout", "error", "interrupted"})
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ def test_nightly_cleans_a_crashed_runs_leftovers_then_runs_everything(
     assert report["cleaned"] == [leftover]
     assert not database_exists(config.dsn, leftover)
     interrupted = store.runs(release="7.0")[-1]
-    assert interrupted.status == "error" and "interrupted" in interrupted.message
+    assert interrupted.status == "interrupted" and "interrupted" in interrupted.message
     stages = {s["stage"]: s["status"] for s in report["stages"]}
     assert stages["sync"] == "ok" and stages["coverage"] == "ok" and stages["runner"] == "failed"
     [run] = report["runs"]

@@ -7,23 +7,33 @@ database, as `ouhub run` always does.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 import tracemalloc
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from psycopg2.extensions import make_dsn, parse_dsn
 
+from ouhub.cli import main
 from ouhub.errors import RunnerError
-from ouhub.runner.pg import Databases, database_exists, module_rows
+from ouhub.runner.pg import Databases, database_exists, hostname, module_rows
 from ouhub.runner.run import run_sample
 from ouhub.runner.samples import import_samples
 from ouhub.runner.upgrade import execute_step, run_dir
 from ouhub.store import Store
 from tests.runner.conftest import STANDIN_COMMAND, addons_70, build_config, write_module
+from tests.support.config import write_config
 
 PASSWORD = "s3cr3t-pw"  # in every DSN here: it must never reach a log, a file or the store
 
@@ -111,7 +121,11 @@ def test_passing_step_stores_evidence_and_drops_scratch(setup, runner_log):
     log_text = Path(run.log_path).read_text()
     assert "module sale: loading objects" in log_text
     assert "-w ***" in log_text  # the command line is shown, its password hidden
-    for path in [config.store_path, *Path(run.log_path).parent.iterdir()]:
+    # the store through SQLite: opening and closing its file here would drop this process's
+    # locks on it (POSIX locks are per process), and later writers' commits would be lost
+    with closing(sqlite3.connect(config.store_path)) as db:
+        assert PASSWORD not in "\n".join(db.iterdump())
+    for path in Path(run.log_path).parent.iterdir():
         assert PASSWORD.encode() not in path.read_bytes(), path
     assert any("-w ***" in line for line in runner_log)  # the logged command line
     assert not [line for line in runner_log if PASSWORD in line]
@@ -285,3 +299,80 @@ def test_a_full_disk_ends_the_run_as_an_error_that_says_so(setup):
     run = store.run(next_id)
     assert run.status == "error" and "disk is full" in run.message
     assert not database_exists(config.dsn, result.database)
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie that nobody reaped yet does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def config_file(root: Path, pg_server: str, dump: Path, command: str) -> Path:
+    """The config of ``sample_config`` as a file, for an ouhub started as a process."""
+    return write_config(
+        root, {"6.1": {"server": {"url": str(root / "b61"), "vcs": "bzr"}},
+               "7.0": {"server": {"url": str(root / "b70"), "vcs": "bzr"}}},
+        dsn=make_dsn(pg_server, password=PASSWORD), data_dir=root / "data",
+        samples=[{"name": "s61", "release": "6.1", "dump": str(dump)}],
+        runner={"timeout": 120, "commands": {"7.0": command + " -w {db_password}"}},
+        name="signal.toml")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_kills_the_upgrade_drops_the_scratch_and_marks_the_run_interrupted(
+    setup, pg_server, dump_61, signum
+):
+    pidfile = dump_61.parent / f"server-{signum}.pid"
+    config, store = setup(sale_script=(
+        "import os, time\n"
+        "def migrate(cr, version):\n"
+        f"    open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(300)\n"))
+    path = config_file(config.data_dir.parent, pg_server, dump_61, STANDIN_COMMAND)
+    ouhub = subprocess.Popen([sys.executable, "-m", "ouhub", "--config", str(path), "run",
+                              "-r", "7.0", "-s", "s61"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    server = None
+    try:
+        for _ in range(600):
+            if pidfile.exists() and pidfile.read_text():
+                break
+            time.sleep(0.1)
+        server = int(pidfile.read_text())
+        run = store.runs(limit=1)[0]
+        assert run.status == "running" and running(server)
+        ouhub.send_signal(signum)
+        _, err = ouhub.communicate(timeout=60)
+    finally:
+        ouhub.kill()
+        pidfile.unlink(missing_ok=True)
+        if server is not None and running(server):  # never leave it sleeping, pass or fail
+            os.killpg(server, signal.SIGKILL)
+    assert ouhub.returncode == 128 + signum, err
+    assert f"interrupted ({signal.Signals(signum).name})" in err
+    assert not running(server)  # the upgrade's whole process group is gone
+    run = store.run(run.id)
+    assert run.status == "interrupted" and signal.Signals(signum).name in run.message
+    assert not database_exists(config.dsn, run.scratch_db)
+    assert store.database_record(run.scratch_db).dropped_at is not None
+
+
+def test_status_shows_a_run_whose_process_is_gone_as_interrupted(setup, pg_server, dump_61):
+    config, store = setup()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    run_id = store.start_run(kind="run", release="7.0", previous="6.1", sample="s61",
+                             host=hostname(), pid=gone.pid)
+    try:
+        path = config_file(config.data_dir.parent, pg_server, dump_61, STANDIN_COMMAND)
+        result = CliRunner().invoke(main, ["--config", str(path), "status", "--json"])
+        assert result.exit_code == 0, result.output
+        seven = {r["name"]: r for r in json.loads(result.stdout)["releases"]}["7.0"]
+        assert seven["last_run"]["id"] == run_id
+        assert seven["last_run"]["status"] == "interrupted"
+    finally:
+        store.finish_run(run_id, status="error", duration=0.0, exit_code=None, message="test")
