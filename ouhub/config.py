@@ -92,6 +92,22 @@ class SiteSettings:
 
 
 @dataclass(frozen=True)
+class ContributionsSettings:
+    """Where pull requests and tracking issues are read ([contributions])."""
+
+    github: str = "OCA/OpenUpgrade"  # owner/repo
+    api: str = "https://api.github.com"
+    token_env: str = "GITHUB_TOKEN"  # the variable holding the token; the token is never stored
+    tracking_title: str = "Migration to version {release}"
+    stale_days: int = 120
+    launchpad: tuple[str, ...] = ()  # Launchpad projects whose merge proposals are read
+
+    def token(self) -> str | None:
+        """The token from the environment, or None (anonymous)."""
+        return os.environ.get(self.token_env) or None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     data_dir: Path
@@ -100,6 +116,7 @@ class Config:
     samples: tuple[Sample, ...]
     runner: RunnerSettings
     site: SiteSettings
+    contributions: ContributionsSettings | None = None  # None: no [contributions] table
 
     def release(self, name: str) -> Release:
         try:
@@ -193,6 +210,14 @@ class Config:
                 "code_browser": self.site.code_browser,
                 "title": self.site.title,
             },
+            "contributions": None if self.contributions is None else {
+                "github": self.contributions.github,
+                "api": self.contributions.api,
+                "token_env": self.contributions.token_env,  # its name; the token is never shown
+                "tracking_title": self.contributions.tracking_title,
+                "stale_days": self.contributions.stale_days,
+                "launchpad": list(self.contributions.launchpad),
+            },
         }
 
 
@@ -241,12 +266,13 @@ def _close_matches(word: str, possibilities: Any, n: int = 1) -> list[str]:
     return difflib.get_close_matches(word, possibilities, n=n)
 
 
-_TOP_KEYS = {"data_dir", "dsn", "releases", "samples", "runner", "site"}
+_TOP_KEYS = {"data_dir", "dsn", "releases", "samples", "runner", "site", "contributions"}
 _RELEASE_KEYS = {"previous", "branches"}
 _BRANCH_KEYS = {"url", "fallback", "upstream", "vcs", "addons"}
 _SAMPLE_KEYS = {"name", "release", "dump", "filestore"}
 _RUNNER_KEYS = {"commands", "timeout", "parallel"}
 _SITE_KEYS = {"output", "base_url", "code_browser", "title"}
+_CONTRIBUTIONS_KEYS = {"github", "api", "token_env", "tracking_title", "stale_days", "launchpad"}
 
 
 class _Problems:
@@ -366,10 +392,13 @@ def from_dict(data: dict[str, Any], path: Path | None = None, text: str | None =
     samples = _samples(problems, data.get("samples", []), base, releases)
     runner = _runner(problems, data.get("runner", {}), releases)
     site = _site(problems, data.get("site", {}), base, data_dir)
+    contributions = (
+        _contributions(problems, data["contributions"]) if "contributions" in data else None
+    )
     problems.raise_if_any()
     return Config(
         path=path, data_dir=data_dir, dsn=dsn, releases=releases, samples=samples,
-        runner=runner, site=site,
+        runner=runner, site=site, contributions=contributions,
     )
 
 
@@ -544,4 +573,47 @@ def _site(problems: _Problems, body: Any, base: Path, data_dir: Path) -> SiteSet
         base_url=values.get("base_url", ""),
         code_browser=values.get("code_browser"),
         title=values.get("title", default.title),
+    )
+
+
+def _contributions(problems: _Problems, body: Any) -> ContributionsSettings:
+    default = ContributionsSettings()
+    keys = ("contributions",)
+    if not _expect(problems, keys, body, dict, "a [contributions] table"):
+        return default
+    problems.unknown_keys(keys, body, _CONTRIBUTIONS_KEYS)
+    values: dict[str, Any] = {}
+    for key in ("github", "api", "token_env", "tracking_title"):
+        if key in body and _expect(problems, keys + (key,), body[key], str, "a string"):
+            values[key] = body[key]
+    github = values.get("github", default.github)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", github):
+        problems.add(keys + ("github",), f"expected owner/repo such as OCA/OpenUpgrade, "
+                     f"got {github!r}")
+    api = values.get("api", default.api)
+    if not re.match(r"https?://[^/\s]+", api):
+        problems.add(keys + ("api",), f"expected an http(s) URL such as {default.api}, got {api!r}")
+    token_env = values.get("token_env", default.token_env)
+    if re.match(r"(gh[opusr]_|github_pat_)", token_env):
+        # never repeat the value: it is a token pasted where its variable's name belongs
+        problems.add(keys + ("token_env",), "this looks like a token itself: put the token in "
+                     "an environment variable and name that variable here (e.g. GITHUB_TOKEN); "
+                     "remove the token from the config and revoke it")
+        token_env = default.token_env
+    elif not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
+        problems.add(keys + ("token_env",), "expected the NAME of an environment variable "
+                     "such as GITHUB_TOKEN (the token itself never goes in the config)")
+    title = values.get("tracking_title", default.tracking_title)
+    if "{release}" not in title:
+        problems.add(keys + ("tracking_title",), "must contain {release}, e.g. "
+                     f"{default.tracking_title!r}")
+    stale_days = body.get("stale_days", default.stale_days)
+    if not _expect(problems, keys + ("stale_days",), stale_days, int, "a whole number of days"):
+        stale_days = default.stale_days
+    elif stale_days < 1:
+        problems.add(keys + ("stale_days",), "expected at least 1 day")
+    return ContributionsSettings(
+        github=github, api=api.rstrip("/"), token_env=token_env, tracking_title=title,
+        stale_days=int(stale_days),
+        launchpad=_str_list(problems, keys + ("launchpad",), body.get("launchpad", [])),
     )

@@ -63,3 +63,6 @@ class ExplainError(OuhubError):
 
     exit_code = 2
 
+
+class ContributionsError(OuhubError):
+    pass

@@ -6,6 +6,9 @@ and JSON representations of projects, series, bzr branches and git repositories.
 launchpadlib fetches the root twice: with ``Accept: application/vnd.sun.wadl+xml`` for
 the WADL and with ``Accept: application/json`` for the root resource.
 
+Merge proposals (``project.getMergeProposals``) are served with their preview diffs
+(the ``diffstat`` that names the changed paths) and their registrants as people.
+
 The shipped WADL is Launchpad's 1.0 description; its ``git_repositories`` collection
 lacks the named operations that ``devel`` has (``getByPath``, ``getRepositories``,
 ``getDefaultRepository``), so the server adds those three to the WADL it serves.
@@ -67,6 +70,10 @@ _GIT_OPERATIONS = """
 """
 
 
+class ProjectGone(Exception):
+    """A project whose code Launchpad no longer serves."""
+
+
 @functools.cache
 def _shipped_wadl() -> str:
     return (resources.files("launchpadlib") / "testing" / "launchpad-wadl.xml").read_text("utf-8")
@@ -106,6 +113,18 @@ class FakeGitRepository:
 
 
 @dataclass
+class FakeMergeProposal:
+    id: int
+    source_branch: str  # unique names
+    target_branch: str
+    registrant: str  # login
+    queue_status: str = "Needs review"
+    date_created: str = "2013-01-01T00:00:00+00:00"
+    date_merged: str | None = None
+    diffstat: dict[str, list[int]] | None = None  # path -> [added, removed]; None: no diff
+
+
+@dataclass
 class FakeProject:
     name: str
     development_focus: str = "trunk"
@@ -119,6 +138,8 @@ class LaunchpadServer:
         self.projects: dict[str, FakeProject] = {}
         self.branches: dict[str, FakeBranch] = {}
         self.git_repositories: dict[str, FakeGitRepository] = {}
+        self.merge_proposals: list[FakeMergeProposal] = []
+        self.gone: set[str] = set()  # projects that answer 410 Gone, as after bzr hosting ended
         self.requests: list[tuple[str, str]] = []  # (path with query, Accept header)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -146,6 +167,16 @@ class LaunchpadServer:
         repo = FakeGitRepository(unique_name, **kw)
         self.git_repositories[unique_name] = repo
         return repo
+
+    def add_merge_proposal(self, source_branch: str, target_branch: str, registrant: str,
+                           **kw: Any) -> FakeMergeProposal:
+        """A merge proposal; its branches are added when missing."""
+        for name in (source_branch, target_branch):
+            self.branches.setdefault(name, FakeBranch(name))
+        proposal = FakeMergeProposal(len(self.merge_proposals) + 1, source_branch,
+                                     target_branch, registrant, **kw)
+        self.merge_proposals.append(proposal)
+        return proposal
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -259,6 +290,49 @@ class LaunchpadServer:
             owner_default=False, repository_type="Hosted",
         )
 
+    def _merge_proposal_path(self, proposal: FakeMergeProposal) -> str:
+        return f"{proposal.source_branch}/+merge/{proposal.id}"
+
+    def _merge_proposal(self, proposal: FakeMergeProposal) -> dict[str, Any]:
+        path = self._merge_proposal_path(proposal)
+        diff = self.api_root + f"{path}/+preview-diff/{proposal.id}" if proposal.diffstat \
+            is not None else None
+        return self._entry(
+            path, "branch_merge_proposal", address=f"mp+{proposal.id}@code.launchpad.test",
+            queue_status=proposal.queue_status, date_created=proposal.date_created,
+            date_merged=proposal.date_merged, date_review_requested=proposal.date_created,
+            date_reviewed=None, description=None, commit_message=None, private=False,
+            merged_revno=None, merged_revision_id=None, reviewed_revid=None,
+            source_branch_link=self.api_root + proposal.source_branch,
+            target_branch_link=self.api_root + proposal.target_branch,
+            prerequisite_branch_link=None, source_git_repository_link=None,
+            source_git_path=None, target_git_repository_link=None, target_git_path=None,
+            prerequisite_git_repository_link=None, prerequisite_git_path=None,
+            registrant_link=self.api_root + f"~{proposal.registrant}",
+            merge_reporter_link=None, reviewer_link=None, superseded_by_link=None,
+            supersedes_link=None, preview_diff_link=diff,
+            preview_diffs_collection_link=self.api_root + f"{path}/preview_diffs",
+            all_comments_collection_link=self.api_root + f"{path}/all_comments",
+            votes_collection_link=self.api_root + f"{path}/votes",
+        )
+
+    def _preview_diff(self, proposal: FakeMergeProposal) -> dict[str, Any]:
+        stat = proposal.diffstat or {}
+        return self._entry(
+            f"{self._merge_proposal_path(proposal)}/+preview-diff/{proposal.id}", "preview_diff",
+            id=proposal.id, title="", diffstat=stat, conflicts=None, stale=False,
+            added_lines_count=sum(a for a, _r in stat.values()),
+            removed_lines_count=sum(r for _a, r in stat.values()),
+            diff_lines_count=sum(a + r for a, r in stat.values()),
+            date_created=proposal.date_created, source_revision_id="src",
+            target_revision_id="tgt", prerequisite_revision_id=None,
+            diff_text_link=None, branch_merge_proposal_link=self.api_root
+            + self._merge_proposal_path(proposal),
+        )
+
+    def _person(self, login: str) -> dict[str, Any]:
+        return self._entry(f"~{login}", "person", name=login, display_name=login)
+
     def _project_repositories(self, project: str) -> list[FakeGitRepository]:
         return [
             r for r in self.git_repositories.values() if r.unique_name.split("/")[1] == project
@@ -283,6 +357,8 @@ class LaunchpadServer:
             return self._json(request, self._root())
         try:
             document = self._route(rest, query)
+        except ProjectGone as exc:
+            return self._send(request, 410, "text/plain", f"Gone: {exc}".encode())
         except LookupError as exc:
             return self._send(request, 404, "text/plain", f"Object: {exc}".encode())
         return self._json(request, document)
@@ -295,6 +371,16 @@ class LaunchpadServer:
         segments = rest.split("/")
         if segments[0].startswith("~"):
             name = rest
+            if "/+merge/" in name:
+                for proposal in self.merge_proposals:
+                    path = self._merge_proposal_path(proposal)
+                    if name == path:
+                        return self._merge_proposal(proposal)
+                    if name == f"{path}/+preview-diff/{proposal.id}":
+                        return self._preview_diff(proposal)
+                raise LookupError(name)
+            if len(segments) == 1:
+                return self._person(segments[0][1:])
             if "/+git/" in name:
                 if name in self.git_repositories:
                     return self._git_repository(self.git_repositories[name])
@@ -304,9 +390,18 @@ class LaunchpadServer:
         project = self.projects.get(segments[0])
         if project is None:
             raise LookupError(segments[0])
+        if project.name in self.gone:
+            raise ProjectGone(project.name)
         if len(segments) == 1:
             if op is None:
                 return self._project(project)
+            if op == "getMergeProposals":
+                statuses = args.get("status") or None
+                return self._collection([
+                    self._merge_proposal(p) for p in self.merge_proposals
+                    if p.target_branch.split("/")[1] == project.name
+                    and (statuses is None or p.queue_status in statuses)
+                ], "branch_merge_proposal-page-resource")
             if op == "getSeries":
                 series = project.series.get(args["name"])
                 return self._series(project, series) if series else None

@@ -1,0 +1,81 @@
+"""The bench's repository: N pull requests over R releases on the loopback GitHub server.
+
+Deterministic (a seeded Random): about a third open, the rest merged or closed; each
+pull request with its scripts, a docsource row, reviews and a timeline; one tracking
+issue per release naming the pull requests on their module's line.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from tests.contributions.github_server import GitHubServer
+
+RELEASES = tuple(f"{major}.0" for major in range(8, 20))
+START = datetime(2022, 1, 1, tzinfo=UTC)
+LOGINS = ("alice", "bob", "carol", "dan", "erin", "frank", "grace", "heidi")
+
+
+def _step_file(release: str) -> str:
+    major = int(release.split(".")[0])
+    return f"docsource/modules{major - 1}0-{major}0.rst"
+
+
+def _script(module: str, release: str) -> str:
+    if int(release.split(".")[0]) >= 14:
+        return f"openupgrade_scripts/scripts/{module}/{release}.1.0/post-migration.py"
+    return f"addons/{module}/migrations/{release}.1.0/post-migration.py"
+
+
+def populate(server: GitHubServer, pulls: int = 2000, releases: tuple[str, ...] = RELEASES,
+             seed: int = 14) -> None:
+    """Fill ``server`` with ``pulls`` pull requests spread over ``releases``."""
+    rng = random.Random(seed)
+    lines: dict[str, list[str]] = {r: [] for r in releases}
+    for index in range(pulls):
+        number = 1000 + index
+        release = releases[index % len(releases)]
+        module = f"module_{index // len(releases) % 150:03d}"
+        author = rng.choice(LOGINS)
+        opened = START + timedelta(hours=index * 7)
+        pull = server.add_pull(
+            number, f"[{release}][OU-ADD] {module}: Migration scripts", base=release,
+            author=author, created_at=opened, draft=rng.random() < 0.05,
+            labels=["Dependency OK"] if rng.random() < 0.2 else [],
+        )
+        pull.add_file(_script(module, release))
+        pull.add_file(f"{_script(module, release).rsplit('/', 1)[0]}/pre-migration.py")
+        pull.add_file(_step_file(release), status="modified",
+                      patch=f"@@ -1 +1 @@\n-|{module} | |\n+|{module} |Done |")
+        pull.push(opened + timedelta(days=1))
+        if rng.random() < 0.6:
+            reviewer = rng.choice([x for x in LOGINS if x != author])
+            state = rng.choice(("APPROVED", "CHANGES_REQUESTED", "COMMENTED"))
+            pull.review(reviewer, state, opened + timedelta(days=3))
+        if rng.random() < 0.3:
+            pull.comment("OCA-git-bot", opened + timedelta(days=4), "ping", bot=True)
+        roll = rng.random()
+        if roll < 0.55:
+            pull.close(opened + timedelta(days=20), merged=True)
+        elif roll < 0.67:
+            pull.close(opened + timedelta(days=20))
+        tick = "x" if pull.merged_at else " "
+        lines[release].append(f"- [{tick}] {module} - By @{author} - #{number}")
+    for position, release in enumerate(releases):
+        server.add_issue(4000 + position, f"Migration to version {release}",
+                         "# Pending / done work\n" + "\n".join(lines[release]))
+
+
+def change(server: GitHubServer, count: int = 10, seed: int = 15) -> list[int]:
+    """Push a new commit to ``count`` open pull requests; their numbers."""
+    rng = random.Random(seed)
+    open_pulls = sorted(n for n, p in server.pulls.items() if p.state == "open")
+    chosen = sorted(rng.sample(open_pulls, count))
+    moment = max(p.updated_at for p in server.pulls.values())
+    later = datetime.fromisoformat(moment.replace("Z", "+00:00")) + timedelta(days=1)
+    for number in chosen:
+        pull = server.pulls[number]
+        pull.push(later)
+        pull.add_file(_script("module_extra", pull.base))
+    return chosen

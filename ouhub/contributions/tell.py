@@ -1,0 +1,202 @@
+"""What the collected work tells: author activity, who acts next, stale, superseded,
+duplicates, and drift from the tracking issue. Pure: records in, records out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from ouhub.contributions.match import superseded_by, supersedes
+from ouhub.contributions.records import (
+    Drift,
+    Match,
+    MergeProposal,
+    Pull,
+    PullActivity,
+    Review,
+    TimelineEvent,
+    TrackingLine,
+    Work,
+)
+
+#: Timeline events that are the author's own activity when the author is their actor.
+#: Label changes, assignments, review requests and anything a bot does never count.
+AUTHOR_EVENTS = frozenset({
+    "commented", "reviewed", "head_ref_force_pushed", "ready_for_review", "convert_to_draft",
+    "reopened", "line-commented", "commit-commented",
+})
+VERDICTS = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
+
+
+def author_activity(pull: Pull, events: Iterable[TimelineEvent]) -> str:
+    """The author's last activity: opening it, a commit pushed, an own comment or push."""
+    latest = pull.created_at
+    for event in events:
+        if event.is_bot:
+            continue
+        if event.kind == "committed" or (
+            event.kind in AUTHOR_EVENTS and event.actor == pull.author
+        ):
+            latest = max(latest, event.at)
+    return latest
+
+
+def summarize(pull: Pull, reviews: Sequence[Review], events: Sequence[TimelineEvent]
+              ) -> PullActivity:
+    """The activity record of a pull request from its reviews and timeline."""
+    last = author_activity(pull, events)
+    latest: dict[str, Review] = {}
+    for review in sorted(reviews, key=lambda r: r.submitted_at):
+        if review.is_bot or review.reviewer == pull.author or review.state not in VERDICTS:
+            continue
+        latest[review.reviewer] = review
+    approvals = sum(1 for r in latest.values() if r.state == "APPROVED")
+    changes = [r for r in latest.values() if r.state == "CHANGES_REQUESTED"]
+    if pull.state != "open":
+        next_actor = None
+    elif pull.draft or any(r.submitted_at >= last for r in changes):
+        next_actor = "author"
+    else:
+        next_actor = "reviewers"
+    said = [superseded_by(e.body) for e in events if e.kind == "commented" and not e.is_bot]
+    return PullActivity(
+        last_author_activity=last, approvals=approvals, changes_requested=len(changes),
+        next_actor=next_actor, superseded_by=next((n for n in reversed(said) if n), None),
+    )
+
+
+def _days(since: str | None, now: datetime) -> int | None:
+    if not since:
+        return None
+    return max(0, (now - datetime.fromisoformat(since)).days)
+
+
+def pull_work(pull: Pull, activity: PullActivity | None, match: Match, now: datetime) -> Work:
+    state = pull.work_state
+    last = activity.last_author_activity if activity else pull.created_at
+    return Work(
+        release=match.release, module=match.module, source="github", ref=f"#{pull.number}",
+        number=pull.number, url=pull.url, title=pull.title, author=pull.author, state=state,
+        draft=pull.draft, opened_at=pull.created_at,
+        closed_at=pull.merged_at or pull.closed_at, last_author_activity=last,
+        idle_days=_days(last, now) if state == "open" else None,
+        approvals=activity.approvals if activity else 0,
+        changes_requested=activity.changes_requested if activity else 0,
+        next_actor=activity.next_actor if activity and state == "open" else None,
+        labels=pull.labels, evidence=match.evidence, declared_status=match.declared_status,
+        writing=match.writing,
+    )
+
+
+def proposal_work(proposal: MergeProposal, match: Match, now: datetime) -> Work:
+    state = proposal.work_state
+    return Work(
+        release=match.release, module=match.module, source="launchpad",
+        ref=f"lp:{proposal.source_branch}", url=proposal.url,
+        title=f"{proposal.source_branch} => {proposal.target_branch}",
+        author=proposal.registrant, state=state, draft=False, opened_at=proposal.created_at,
+        closed_at=proposal.merged_at, last_author_activity=proposal.created_at,
+        idle_days=_days(proposal.created_at, now) if state == "open" else None,
+        approvals=0, changes_requested=0, next_actor="reviewers" if state == "open" else None,
+        labels=(), evidence=match.evidence, declared_status=match.declared_status,
+        writing=match.writing,
+    )
+
+
+def assemble(
+    pulls: Sequence[tuple[Pull, PullActivity | None, Sequence[Match]]],
+    proposals: Sequence[tuple[MergeProposal, Sequence[Match]]],
+    now: datetime,
+    stale_days: int,
+) -> list[Work]:
+    """Every (release, module, work) with stale, superseded and duplicates decided."""
+    said: dict[int, int] = {}  # number -> the number that supersedes it, as the texts say
+    for pull, activity, _matches in pulls:
+        for older in supersedes(pull.body):
+            if older != pull.number:
+                said[older] = pull.number
+        if activity and activity.superseded_by and activity.superseded_by != pull.number:
+            said[pull.number] = activity.superseded_by
+    works = [pull_work(p, a, m, now) for p, a, ms in pulls for m in ms]
+    works += [proposal_work(p, m, now) for p, ms in proposals for m in ms]
+    works = [
+        replace(w, superseded_by=f"#{said[w.number]}") if w.number in said else w for w in works
+    ]
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, work in enumerate(works):
+        if work.module is not None:
+            groups[(work.release, work.module)].append(index)
+    for indexes in groups.values():
+        _decide_group(works, indexes)
+    return sorted(
+        (replace(w, stale=w.state == "open" and w.superseded_by is None
+                 and (w.idle_days or 0) > stale_days) for w in works),
+        key=lambda w: (w.release, w.module or "", w.opened_at, w.ref),
+    )
+
+
+def _decide_group(works: list[Work], indexes: list[int]) -> None:
+    """Superseded by a newer one (merged, or any when it was closed), then duplicates."""
+    ordered = sorted(indexes, key=lambda i: (works[i].opened_at, works[i].ref))
+    for position, index in enumerate(ordered):
+        work = works[index]
+        if work.superseded_by or work.state == "merged" or not work.writing:
+            continue
+        for newer in ordered[position + 1:]:
+            other = works[newer]
+            if other.writing and (other.state == "merged" or work.state == "closed"):
+                works[index] = replace(work, superseded_by=other.ref)
+                break
+    live = [i for i in ordered
+            if works[i].state == "open" and works[i].writing and not works[i].superseded_by]
+    if len(live) > 1:
+        for index in live:
+            works[index] = replace(
+                works[index], duplicates=tuple(works[i].ref for i in live if i != index))
+
+
+def drift(release: str, lines: Sequence[TrackingLine], works: Sequence[Work]) -> list[Drift]:
+    """Where a release's tracking issue disagrees with its pull requests.
+
+    merged_unticked: the line's pull request (or, with none named, a merged pull request
+    writing the module) is merged but the box is empty; ticked_unmerged: the box is ticked
+    but no pull request it names is merged; closed_unmerged: every pull request it names
+    was closed without merging, the box empty (a stale claim).
+    """
+    states: dict[int, str] = {}
+    merged_for: dict[str, list[int]] = defaultdict(list)
+    for work in works:
+        if work.release != release or work.number is None:
+            continue
+        states[work.number] = work.state
+        if work.state == "merged" and work.writing and work.module:
+            merged_for[work.module].append(work.number)
+    found = []
+    for line in lines:
+        known = [(n, states[n]) for n in line.numbers if n in states]
+
+        def add(kind: str, number: int | None, line: TrackingLine = line) -> None:
+            found.append(Drift(release, line.module, kind, number, line.line, line.text))
+
+        merged = [n for n, state in known if state == "merged"]
+        if line.ticked:
+            if known and not merged:
+                add("ticked_unmerged", known[0][0])
+        elif merged:
+            add("merged_unticked", merged[0])
+        elif known and all(state == "closed" for _n, state in known):
+            add("closed_unmerged", known[0][0])
+        elif not line.numbers and merged_for.get(line.module):
+            add("merged_unticked", merged_for[line.module][0])
+    return found
+
+
+def by_module(works: Iterable[Work]) -> Mapping[tuple[str, str | None], list[Work]]:
+    """Works grouped by (release, module), in the order given."""
+    grouped: dict[tuple[str, str | None], list[Work]] = defaultdict(list)
+    for work in works:
+        grouped[(work.release, work.module)].append(work)
+    return grouped
