@@ -1,4 +1,4 @@
-"""The bench's repository: N pull requests over R releases on the loopback GitHub server.
+"""bench/contributions.py: collecting 2,000 pull requests over 12 releases from the loopback GitHub.
 
 Deterministic (a seeded Random): about a third open, the rest merged or closed; each
 pull request with its scripts, a docsource row, reviews and a timeline; one tracking

@@ -1,0 +1,1 @@
+"""The contributions stage: who is writing which module's scripts, where, and what waits."""
