@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from tests.contributions.github_server import GitHubServer
+from tests.support.github_server import GitHubServer
 
 RELEASES = tuple(f"{major}.0" for major in range(8, 20))
 START = datetime(2022, 1, 1, tzinfo=UTC)

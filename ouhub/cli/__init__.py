@@ -10,6 +10,7 @@ from __future__ import annotations
 from ouhub.cli import (  # noqa: F401  (the commands)
     check,
     config,
+    contributions,
     coverage,
     explain,
     nightly,

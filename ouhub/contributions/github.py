@@ -27,8 +27,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
-from ouhub.contributions.records import Issue, Pull, PullFile, Review, TimelineEvent
 from ouhub.errors import ContributionsError
+from ouhub.records import CachedResponse, Issue, Pull, PullFile
 
 if TYPE_CHECKING:
     import requests
@@ -47,7 +47,11 @@ class GitHubError(ContributionsError):
     """A request GitHub answered with an error, or a body that is not what it documents."""
 
 
-class RateLimited(GitHubError):
+class GitHubUnavailable(GitHubError):
+    """GitHub cannot be asked anything now (unreachable, the token refused): stop collecting."""
+
+
+class RateLimited(GitHubUnavailable):
     """GitHub's rate limit is reached: nothing more may be asked before ``resume_at``."""
 
     def __init__(self, message: str, resume_at: datetime, hint: str | None = None):
@@ -55,16 +59,26 @@ class RateLimited(GitHubError):
         self.resume_at = resume_at
 
 
-# -- the conditional cache ----------------------------------------------------------------------
+# -- records and the conditional cache ----------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class CachedResponse:
-    """What a 304 needs to stand in for a 200: the body and its Link header."""
+class Review:
+    reviewer: str
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
+    submitted_at: str
+    is_bot: bool = False
 
-    etag: str
-    body: str  # the JSON text as GitHub sent it
-    link: str = ""
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One timeline event: its kind (committed, commented, labeled...), who, when."""
+
+    kind: str
+    actor: str
+    at: str
+    is_bot: bool = False
+    body: str = ""
 
 
 class ConditionalCache(Protocol):
@@ -176,8 +190,12 @@ class GitHub:
             url += "?" + urlencode(sorted(params.items()))
         return url
 
-    def get(self, url: str, kind: str = "other") -> tuple[Any, str, bool]:
-        """GET ``url``: (parsed JSON, Link header, changed) where ``changed`` is False on a 304."""
+    def get(self, url: str, kind: str = "other", remember: bool = True) -> tuple[Any, str, bool]:
+        """GET ``url``: (parsed JSON, Link header, changed) where ``changed`` is False on a 304.
+
+        ``remember``: keep the body and its ETag for the next conditional request (worth it
+        for what is asked again unchanged: lists, reviews, issues; not for a head's files).
+        """
         import requests
 
         cached = self.cache.lookup(url)
@@ -189,7 +207,7 @@ class GitHub:
         try:
             response = self._session.get(url, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise GitHubError(
+            raise GitHubUnavailable(
                 f"GitHub API at {urlsplit(self.api).netloc} is unreachable: "
                 f"{type(exc).__name__}",
                 hint="check the network or [contributions] api; what was collected is kept, "
@@ -208,18 +226,24 @@ class GitHub:
         data = _parse(text, url)
         link = response.headers.get("Link", "")
         etag = response.headers.get("ETag")
-        if etag:
+        if etag and remember:
             self.cache.save(url, CachedResponse(etag=etag, body=text, link=link))
         return data, link, True
 
-    def pages(self, url: str, kind: str = "other") -> Iterator[tuple[list[Any], bool]]:
-        """Each page of a list, following ``rel="next"``: (items, changed)."""
+    def pages(self, url: str, kind: str = "other", remember: int | None = None
+              ) -> Iterator[tuple[list[Any], bool]]:
+        """Each page of a list, following ``rel="next"``: (items, changed).
+
+        ``remember``: how many pages to keep for conditional requests (None: all).
+        """
+        page = 0
         while url:
-            data, link, changed = self.get(url, kind)
+            data, link, changed = self.get(url, kind, remember is None or page < remember)
             if not isinstance(data, list):
                 raise _shape(url, "a JSON array", data)
             yield data, changed
             url = next_link(link) or ""
+            page += 1
 
     def _note_rate(self, response: requests.Response) -> None:
         headers = response.headers
@@ -261,21 +285,24 @@ class GitHub:
 
     def pulls(self, state: str, base: str) -> Iterator[tuple[list[Pull], bool]]:
         """Pull requests into ``base``, newest update first, page by page."""
-        params = {"state": state, "base": base, "per_page": PER_PAGE}
-        if state == "closed":
+        params: dict[str, Any] = {"state": state, "base": base, "per_page": PER_PAGE}
+        remember = None
+        if state == "closed":  # read newest first until older than the last collection
             params.update(sort="updated", direction="desc")
+            remember = 1
         url = self.url("pulls", params)
-        for items, changed in self.pages(url, kind=f"pulls-{state}"):
+        for items, changed in self.pages(url, kind=f"pulls-{state}", remember=remember):
             yield [pull_of(item, url) for item in items], changed
 
     def pull(self, number: int) -> Pull:
         url = self.url(f"pulls/{number}")
-        data, _link, _changed = self.get(url, kind="pull")
+        data, _link, _changed = self.get(url, kind="pull", remember=False)
         return pull_of(data, url)
 
     def files(self, number: int) -> list[PullFile]:
         url = self.url(f"pulls/{number}/files", {"per_page": PER_PAGE})
-        return [file_of(item, url) for items, _ in self.pages(url, "files") for item in items]
+        pages = self.pages(url, "files", remember=0)  # asked again only for a new head
+        return [file_of(item, url) for items, _ in pages for item in items]
 
     def reviews(self, number: int) -> list[Review]:
         url = self.url(f"pulls/{number}/reviews", {"per_page": PER_PAGE})
@@ -284,7 +311,8 @@ class GitHub:
 
     def timeline(self, number: int) -> list[TimelineEvent]:
         url = self.url(f"issues/{number}/timeline", {"per_page": PER_PAGE})
-        found = [event_of(item, url) for items, _ in self.pages(url, "timeline") for item in items]
+        pages = self.pages(url, "timeline", remember=0)  # it changes whenever it is asked
+        found = [event_of(item, url) for items, _ in pages for item in items]
         return [e for e in found if e is not None]
 
     def issue(self, number: int) -> Issue:
@@ -334,7 +362,7 @@ def _http_error(response: requests.Response, url: str, authenticated: bool) -> G
         detail = ""
     said = f" ({detail})" if detail else ""
     if status == 401:
-        return GitHubError(
+        return GitHubUnavailable(
             f"GitHub refused the token for {url}: HTTP 401{said}",
             hint="renew the token in the environment variable named by [contributions] "
             "token_env, or unset it to read anonymously",

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ouhub.contributions.match import release_of_branch
-from ouhub.contributions.records import MergeProposal
 from ouhub.errors import SyncError
+from ouhub.records import MergeProposal
 
 log = logging.getLogger("ouhub.contributions")
 

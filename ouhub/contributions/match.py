@@ -20,18 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from ouhub.config import version_key
-from ouhub.contributions.records import (
-    EVIDENCE_KINDS,
-    Evidence,
-    Match,
-    MergeProposal,
-    Pull,
-    PullFile,
-    TrackingLine,
-)
 from ouhub.coverage.declared import declared_file_step, normalise_status
+from ouhub.records import EVIDENCE_KINDS, Match, MatchEvidence, MergeProposal, Pull, PullFile
+from ouhub.versions import release_of_version
 
 #: From this release on, scripts live in openupgrade_scripts/scripts/<module>/<version>/.
 SCRIPTS_PACKAGE_SINCE = "14.0"
@@ -54,13 +48,20 @@ _SUPERSEDED_BY = re.compile(
     r"\b(?:superseded|superseeded|replaced)\s+by\b[:\s]*" + _PULL_REF, re.IGNORECASE)
 
 
-def _strength(evidence: Evidence) -> int:
+@dataclass(frozen=True)
+class TrackingLine:
+    """One module line of a release's tracking issue: ``- [x] module - By @login - #PR``."""
+
+    module: str
+    ticked: bool
+    login: str | None
+    numbers: tuple[int, ...]
+    line: int
+    text: str
+
+
+def _strength(evidence: MatchEvidence) -> int:
     return EVIDENCE_KINDS.index(evidence.kind)
-
-
-def is_release_version(version: str, release: str) -> bool:
-    """A module version belongs to a release: ``17.0.1.2`` and ``17.0`` do to ``17.0``."""
-    return version == release or version.startswith(release + ".")
 
 
 # -- each kind of evidence --------------------------------------------------------------------
@@ -73,7 +74,7 @@ def script_modules(paths: Iterable[str], release: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for path in paths:
         match = pattern.search(path)
-        if match and is_release_version(match.group("version"), release):
+        if match and release_of_version(match.group("version")) == release:
             found.setdefault(match.group("module"), path)
     return found
 
@@ -170,18 +171,18 @@ class _Collector:
     """Evidence per module, kept strongest first, and docsource statuses."""
 
     def __init__(self) -> None:
-        self.evidence: dict[str, list[Evidence]] = {}
+        self.evidence: dict[str, list[MatchEvidence]] = {}
         self.status: dict[str, str | None] = {}
 
     def add(self, module: str, kind: str, detail: str) -> None:
         items = self.evidence.setdefault(module, [])
         if not any(e.kind == kind for e in items):
-            items.append(Evidence(kind, detail))
+            items.append(MatchEvidence(kind, detail))
 
     def strong(self) -> bool:
         return any(self.evidence.values())
 
-    def matches(self, release: str, base: Evidence) -> list[Match]:
+    def matches(self, release: str, base: MatchEvidence) -> list[Match]:
         if not self.evidence:
             return [Match(release=release, module=None, evidence=(base,))]
         return [
@@ -227,7 +228,7 @@ def match_pull(
     if named or not found.strong():
         for token in tokens:
             found.add(token, "title", pull.title)
-    return found.matches(release, Evidence("base", pull.base))
+    return found.matches(release, MatchEvidence("base", pull.base))
 
 
 def match_proposal(
@@ -243,7 +244,7 @@ def match_proposal(
     if not found.strong():
         for token in branch_modules(proposal.source_branch, known[release]):
             found.add(token, "branch", proposal.source_branch)
-    return found.matches(release, Evidence("base", proposal.target_branch))
+    return found.matches(release, MatchEvidence("base", proposal.target_branch))
 
 
 def release_of_branch(unique_name: str, releases: Iterable[str]) -> str | None:

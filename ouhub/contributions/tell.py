@@ -6,21 +6,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from ouhub.contributions.match import superseded_by, supersedes
-from ouhub.contributions.records import (
-    Drift,
-    Match,
-    MergeProposal,
-    Pull,
-    PullActivity,
-    Review,
-    TimelineEvent,
-    TrackingLine,
-    Work,
-)
+from ouhub.contributions.github import Review, TimelineEvent
+from ouhub.contributions.match import TrackingLine, superseded_by, supersedes
+from ouhub.records import Match, MatchEvidence, MergeProposal, Pull, PullActivity
 
 #: Timeline events that are the author's own activity when the author is their actor.
 #: Label changes, assignments, review requests and anything a bot does never count.
@@ -29,6 +21,60 @@ AUTHOR_EVENTS = frozenset({
     "reopened", "line-commented", "commit-commented",
 })
 VERDICTS = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
+#: Where a tracking issue and what happened disagree.
+DRIFT_KINDS: tuple[str, ...] = ("merged_unticked", "ticked_unmerged", "closed_unmerged")
+
+
+@dataclass(frozen=True)
+class Work:
+    """A pull request or merge proposal writing a module's scripts for a release."""
+
+    release: str
+    module: str | None  # None: it touches no module (docs, CI)
+    source: str  # github, launchpad
+    ref: str  # "#5002", or the merge proposal's source branch
+    url: str
+    title: str
+    author: str
+    state: str  # open, merged, closed
+    draft: bool
+    opened_at: str
+    closed_at: str | None
+    last_author_activity: str | None
+    idle_days: int | None  # days since the author's last activity, while open
+    approvals: int
+    changes_requested: int
+    next_actor: str | None
+    labels: tuple[str, ...]
+    evidence: tuple[MatchEvidence, ...]
+    declared_status: str | None
+    writing: bool  # evidence beyond its docsource row
+    number: int | None = None
+    stale: bool = False
+    superseded_by: str | None = None  # ref of the newer work
+    duplicates: tuple[str, ...] = ()  # refs of the other open work for the module
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["evidence"] = [asdict(e) for e in self.evidence]
+        data["labels"] = list(self.labels)
+        data["duplicates"] = list(self.duplicates)
+        return data
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Where the tracking issue and what happened disagree."""
+
+    release: str
+    module: str
+    kind: str  # one of DRIFT_KINDS
+    number: int | None
+    line: int
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def author_activity(pull: Pull, events: Iterable[TimelineEvent]) -> str:

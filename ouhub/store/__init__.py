@@ -2,13 +2,15 @@
 
 No SQL lives outside this package: every query is a method whose name says what it
 returns, kept in the module of the stage that writes it (``sync``, ``upstream``,
-``coverage``, ``runner``, ``failures``; ``stages`` for the stage log, ``keys`` for check's and the
+``coverage``, ``runner``, ``failures``, ``contributions``; ``stages`` for the stage log, ``keys``
+for check's and the
 site's reads). Connection, transactions and migrations are ``db``'s; the schema is
 ``migrations``'. The records returned are ``ouhub.records``': the store imports no stage.
 """
 
 from __future__ import annotations
 
+from ouhub.store.contributions import ContributionQueries
 from ouhub.store.coverage import CoverageQueries
 from ouhub.store.db import utcnow
 from ouhub.store.failures import FailureQueries
@@ -23,5 +25,5 @@ __all__ = ["MIGRATIONS", "Store", "utcnow"]
 
 
 class Store(StageQueries, SyncQueries, UpstreamQueries, CoverageQueries, RunnerQueries,
-            FailureQueries, ReadQueries):
+            FailureQueries, ContributionQueries, ReadQueries):
     """A connection to the state file (``Store.open``), with every stage's queries."""

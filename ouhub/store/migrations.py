@@ -199,6 +199,96 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "0040_contributions",
+        """
+
+        CREATE TABLE contribution_pulls (
+            number INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            state TEXT NOT NULL,
+            merged INTEGER NOT NULL,
+            draft INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            author_is_bot INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            closed_at TEXT,
+            merged_at TEXT,
+            base TEXT NOT NULL,
+            head_sha TEXT NOT NULL,
+            head_ref TEXT NOT NULL,
+            url TEXT NOT NULL,
+            body TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            files_head TEXT,
+            files TEXT,
+            activity_at TEXT,
+            last_author_activity TEXT,
+            approvals INTEGER,
+            changes_requested INTEGER,
+            next_actor TEXT,
+            superseded_by INTEGER,
+            error TEXT,
+            collected_at TEXT NOT NULL
+        );
+        CREATE INDEX contribution_pulls_base ON contribution_pulls (base, state);
+        CREATE TABLE contribution_matches (
+            source TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            release TEXT NOT NULL,
+            module TEXT NOT NULL,
+            evidence TEXT NOT NULL,
+            declared_status TEXT,
+            PRIMARY KEY (source, ref, release, module)
+        );
+        CREATE INDEX contribution_matches_module ON contribution_matches (release, module);
+        CREATE TABLE contribution_releases (
+            release TEXT PRIMARY KEY,
+            closed_through TEXT,
+            collected_at TEXT,
+            last_error TEXT
+        );
+        CREATE TABLE contribution_tracking (
+            release TEXT PRIMARY KEY,
+            number INTEGER,
+            title TEXT NOT NULL,
+            url TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at TEXT,
+            searched_at TEXT NOT NULL
+        );
+        CREATE TABLE contribution_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE github_etags (
+            url TEXT PRIMARY KEY,
+            etag TEXT NOT NULL,
+            body BLOB NOT NULL,
+            link TEXT NOT NULL,
+            saved_at TEXT NOT NULL
+        );
+        CREATE TABLE merge_proposals (
+            url TEXT PRIMARY KEY,
+            project TEXT NOT NULL,
+            source_branch TEXT NOT NULL,
+            target_branch TEXT NOT NULL,
+            release TEXT,
+            registrant TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            merged_at TEXT,
+            paths TEXT NOT NULL,
+            collected_at TEXT NOT NULL
+        );
+        CREATE TABLE launchpad_unreachable (
+            project TEXT PRIMARY KEY,
+            since TEXT NOT NULL,
+            message TEXT NOT NULL
+        );
+        """,
+    ),
+    (
         "0060_failures",
         # each failed module outcome's fingerprint; the fingerprints themselves; a
         # regression's suspect commits, read from the mirrors once per branch and stored

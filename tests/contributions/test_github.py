@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ouhub.contributions.github import GitHub, GitHubError, MemoryCache, RateLimited, next_link
-from tests.contributions.github_server import GitHubServer
+from tests.support.github_server import GitHubServer
 
 TOKEN = "ghp_s3cr3tT0kenValue0123456789"
 

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from ouhub.contributions.launchpad import read_proposals
+from ouhub.contributions.report import load_report
+from ouhub.contributions.stage import run_contributions
+from ouhub.store import Store
 from ouhub.sync import launchpad
+from ouhub.sync.launchpad import ENV_SERVICE_ROOT
+from tests.site.fill import module, scan
+from tests.support.config import make_config
+from tests.support.github_server import GitHubServer
 from tests.sync.launchpad_server import LaunchpadServer
 
 OWNER = "~openupgrade-committers"
@@ -94,3 +101,31 @@ def test_an_unreachable_service_root_lists_every_project(tmp_path: Path) -> None
     assert reading.proposals == ()
     assert [p for p, _ in reading.unreachable] == ["openupgrade-server", "openupgrade-addons"]
     assert all(f"127.0.0.1:{port} is unreachable" in m for _, m in reading.unreachable)
+
+
+def test_the_stage_stores_proposals_and_says_once_that_a_project_is_gone(
+    lp: LaunchpadServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_SERVICE_ROOT, lp.service_root)
+    with GitHubServer() as gh:
+        config = make_config(
+            tmp_path, {"6.1": {"addons": "lp:openupgrade-addons/6.1"},
+                       "7.0": {"addons": "lp:openupgrade-addons/7.0"}},
+            contributions={"api": gh.api, "token_env": "OUHUB_TEST_NO_TOKEN",
+                           "launchpad": ["openupgrade-addons", "openupgrade-server"]})
+        with Store.open(config.store_path) as store:
+            scan(store, "7.0", "6.1", [module("7.0", m, "todo") for m in
+                                       ("stock", "account_voucher")])
+            first = run_contributions(config, store)
+            assert first.proposals == 3 and first.launchpad_gone == ("openupgrade-server",)
+            assert any("openupgrade-server does not answer: HTTP 410" in n and "said once" in n
+                       for n in first.notes)
+            again = run_contributions(config, store)
+            assert again.launchpad_gone == () and not any("410" in n for n in again.notes)
+            assert again.ok  # a project gone is history, not a failure
+            works = {(w.ref, w.module): w for w in load_report(store, 120).works}
+    stock = works[("lp:~therp/openupgrade-addons/7.0-migrate-stock", "stock")]
+    assert (stock.source, stock.state, stock.author) == ("launchpad", "merged", "stefan")
+    assert [e.kind for e in stock.evidence] == ["base", "scripts"]
+    voucher = works[("lp:~bob/openupgrade-addons/7.0-account_voucher", "account_voucher")]
+    assert (voucher.state, [e.kind for e in voucher.evidence]) == ("open", ["base", "branch"])

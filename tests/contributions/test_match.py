@@ -15,7 +15,7 @@ from ouhub.contributions.match import (
     supersedes,
     title_modules,
 )
-from ouhub.contributions.records import Evidence, MergeProposal, Pull, PullFile
+from ouhub.records import MatchEvidence, MergeProposal, Pull, PullFile
 
 KNOWN = frozenset({
     "account", "base", "maintenance", "marketing", "mrp", "note", "portal", "project",
@@ -178,7 +178,7 @@ def test_a_pull_touching_no_module_is_listed_under_its_release() -> None:
     pull = _pull(title="[17.0][DOC] Fix a typo in the README")
     matches = match_pull(pull, [_file("README.md")], {"17.0": KNOWN})
     assert [(m.release, m.module, m.evidence) for m in matches] == [
-        ("17.0", None, (Evidence("base", "17.0"),))]
+        ("17.0", None, (MatchEvidence("base", "17.0"),))]
 
 
 def test_free_text_title_is_only_a_fallback() -> None:

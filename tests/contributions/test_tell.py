@@ -7,21 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ouhub.contributions.github import Review, TimelineEvent
 from ouhub.contributions.match import parse_tracking
-from ouhub.contributions.records import (
-    Evidence,
-    Match,
-    Pull,
-    PullActivity,
-    Review,
-    TimelineEvent,
-    Work,
-)
-from ouhub.contributions.tell import assemble, author_activity, drift, summarize
+from ouhub.contributions.tell import Work, assemble, author_activity, drift, summarize
+from ouhub.records import Match, MatchEvidence, Pull, PullActivity
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
-SCRIPTS = Evidence("scripts", "openupgrade_scripts/scripts/project/17.0.1.3/post-migration.py")
-BASE = Evidence("base", "17.0")
+SCRIPTS = MatchEvidence("scripts", "openupgrade_scripts/scripts/project/17.0.1.3/post-migration.py")
+BASE = MatchEvidence("base", "17.0")
 
 
 def _pull(number: int, created: str = "2024-01-01", state: str = "open", merged: bool = False,
@@ -92,7 +85,7 @@ def test_superseded_by_comment() -> None:
     assert summarize(_pull(1), [], events).superseded_by == 2997
 
 
-def _match(module: str | None = "project", *evidence: Evidence) -> Match:
+def _match(module: str | None = "project", *evidence: MatchEvidence) -> Match:
     return Match("17.0", module, (BASE, *(evidence or (SCRIPTS,))))
 
 
@@ -111,7 +104,7 @@ def test_two_open_pulls_for_one_module_are_duplicates() -> None:
         (_pull(1, "2024-10-01"), _activity("2024-12-01"), [_match()]),
         (_pull(2, "2024-11-01"), _activity("2024-12-01"), [_match()]),
         # only its docsource row: declares, does not write the scripts
-        (_pull(3, "2024-11-02"), None, [_match("project", Evidence("docsource", "d.rst"))]),
+        (_pull(3, "2024-11-02"), None, [_match("project", MatchEvidence("docsource", "d.rst"))]),
     )
     assert works["#1 project"].duplicates == ("#2",)
     assert works["#2 project"].duplicates == ("#1",)

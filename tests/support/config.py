@@ -23,7 +23,7 @@ def write_config(
     root: Path, releases: Releases, *, dsn: str | None = None,
     samples: Sequence[Mapping[str, Any]] = (), runner: Mapping[str, Any] | None = None,
     site: Mapping[str, Any] | None = None, data_dir: str | Path = "data",
-    name: str = "ouhub.toml",
+    name: str = "ouhub.toml", contributions: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``root/name`` and return its path; relative paths in it are relative to ``root``."""
     data: dict[str, Any] = {"data_dir": str(data_dir)}
@@ -48,6 +48,8 @@ def write_config(
         data["runner"] = dict(runner)
     if site is not None:
         data["site"] = dict(site)
+    if contributions is not None:
+        data["contributions"] = dict(contributions)
     root.mkdir(parents=True, exist_ok=True)
     path = root / name
     path.write_text(toml_text(data), encoding="utf-8")

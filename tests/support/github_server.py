@@ -269,6 +269,10 @@ class GitHubServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as requests' Session expects
+            # one write per response, sent at once: without these a response's headers and
+            # body go out apart and the client waits on a delayed ACK (20 ms a request)
+            wbufsize = -1
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 server._handle(self)
