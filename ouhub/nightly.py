@@ -1,4 +1,4 @@
-"""`ouhub nightly`: sync, upstream, coverage, runner, site, in that order; one at a time.
+"""`ouhub nightly`: sync, upstream, contributions, coverage, runner, site, in that order.
 
 Only sequences the stages' entry points, each of which records its own stage event;
 a failing stage never stops the next one (each reads what the previous ones stored).
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ouhub.config import Config
+from ouhub.contributions.stage import ContributionsSync, run_contributions
 from ouhub.coverage.stage import CoverageScanReport, run_coverage
 from ouhub.errors import OuhubError, RunnerError
 from ouhub.fsutil import FileLock, LockHeld
@@ -112,6 +113,15 @@ def _upstream_detail(lags: list[BranchLag]) -> tuple[bool, str]:
                        else f"{len(lags)} upstream branches")
 
 
+def _contributions_detail(result: ContributionsSync) -> tuple[bool, str]:
+    detail = f"{result.pulls} pull requests, {result.proposals} merge proposals"
+    if result.stopped:
+        return True, f"{detail}; stopped: {result.stopped}"
+    if result.errors:
+        return True, f"{detail}; {len(result.errors)} could not be read: {result.errors[0]}"
+    return False, detail + (f", {result.pending} waiting" if result.pending else "")
+
+
 def _coverage_detail(scans: CoverageScanReport) -> tuple[bool, str]:
     bad = scans.failed
     return bool(bad), (f"failed: {len(bad)} releases" if bad
@@ -148,11 +158,15 @@ def _nightly(config: Config, store: Store, quiet: bool, say: Callable[[str], Non
         ("sync", "sync", lambda: run_sync(config, store, quiet=quiet), _sync_detail),
         ("upstream", "upstream", lambda: run_upstream(config, store, quiet=quiet),
          _upstream_detail),
+        ("contributions", "contributions", lambda: run_contributions(config, store),
+         _contributions_detail),
         ("coverage", "coverage", lambda: run_coverage(config, store, quiet=quiet),
          _coverage_detail),
         ("runner", "samples import", runner, _runner_detail),
         ("site", "site", lambda: run_site(config, store), _site_detail),
     ]
+    if config.contributions is None:  # the stage is optional: no [contributions], no step
+        stages = [stage for stage in stages if stage[0] != "contributions"]
     for name, announce, call, detail in stages:
         say(f"nightly: {announce}")
         try:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ouhub.vocab import MODULE_FAILED, UPGRADED
+from ouhub.vocab import CLOSED, MERGED, MODULE_FAILED, OPEN, UPGRADED, WRITING_EVIDENCE
 
 # -- stage events ---------------------------------------------------------------------------------
 
@@ -405,16 +405,6 @@ class SuspectRange:
 
 # -- contributions (0040) -------------------------------------------------------------------------
 
-#: Kinds of evidence tying work to (release, module), strongest first: base (the pull
-#: request's base branch, a merge proposal's target branch, is the release), scripts (a
-#: changed file under the module's scripts for that release), docsource (a changed row of
-#: the step's modulesXXX-YYY.rst), tracking (the tracking issue's line names the pull
-#: request), title (a module token of the title), branch (of a merge proposal's source).
-EVIDENCE_KINDS: tuple[str, ...] = ("base", "scripts", "docsource", "tracking", "title", "branch")
-#: Evidence that someone writes the module's scripts (more than its docsource row).
-WRITING_EVIDENCE: frozenset[str] = frozenset({"scripts", "tracking", "title", "branch"})
-
-
 @dataclass(frozen=True)
 class Pull:
     """A GitHub pull request as the pulls list (pull-request-simple) describes it."""
@@ -440,7 +430,7 @@ class Pull:
     @property
     def work_state(self) -> str:
         """open, merged, or closed (without being merged)."""
-        return "open" if self.state == "open" else ("merged" if self.merged else "closed")
+        return OPEN if self.state == "open" else (MERGED if self.merged else CLOSED)
 
 
 @dataclass(frozen=True)
@@ -496,14 +486,14 @@ class MergeProposal:
     @property
     def work_state(self) -> str:
         if self.status == "Merged":
-            return "merged"
-        return "closed" if self.status in ("Rejected", "Superseded", "Code failed to merge") \
-            else "open"
+            return MERGED
+        return CLOSED if self.status in ("Rejected", "Superseded", "Code failed to merge") \
+            else OPEN
 
 
 @dataclass(frozen=True)
 class MatchEvidence:
-    kind: str  # one of EVIDENCE_KINDS
+    kind: str  # one of vocab.EVIDENCE_KINDS
     detail: str  # the path, line or token that says so
 
 

@@ -10,7 +10,7 @@ from ouhub.records import Run
 from ouhub.store import Store
 from ouhub.vocab import INTERRUPTED, RUNNING
 
-STAGES = ("sync", "upstream", "coverage", "samples", "runner", "site", "nightly")
+STAGES = ("sync", "upstream", "contributions", "coverage", "samples", "runner", "site", "nightly")
 
 
 def summary_line(summary: dict[str, Any]) -> str:

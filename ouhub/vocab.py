@@ -56,3 +56,20 @@ FAILURE_CLASSES: tuple[str, ...] = (REGRESSION, NEW, FLAKY, ALWAYS_FAILING, FIXE
 # is the worst of its steps'.
 OK, AT_RISK, NOT_COVERED, BLOCKED = "ok", "at_risk", "not_covered", "blocked"
 VERDICTS: tuple[str, ...] = (OK, AT_RISK, NOT_COVERED, BLOCKED)
+
+# Work (contributions/): a pull request or merge proposal writing a module's scripts, its
+# state, who acts next on it, and where a tracking issue disagrees with what happened.
+OPEN, CLOSED = "open", "closed"
+WORK_STATES: tuple[str, ...] = (OPEN, MERGED, CLOSED)
+AUTHOR, REVIEWERS = "author", "reviewers"
+MERGED_UNTICKED, TICKED_UNMERGED, CLOSED_UNMERGED = (
+    "merged_unticked", "ticked_unmerged", "closed_unmerged")
+DRIFT_KINDS: tuple[str, ...] = (MERGED_UNTICKED, TICKED_UNMERGED, CLOSED_UNMERGED)
+# What ties work to (release, module), strongest first: base (the base branch, a merge
+# proposal's target, is the release), scripts (a changed file under the module's scripts for
+# the release), docsource (a changed row of the step's modulesXXX-YYY.rst), tracking (the
+# tracking issue's line names it), title (a module token of its title), branch (of a merge
+# proposal's source branch name).
+EVIDENCE_KINDS: tuple[str, ...] = ("base", "scripts", "docsource", "tracking", "title", "branch")
+# Evidence that the module's scripts are written there (more than its docsource row).
+WRITING_EVIDENCE: frozenset[str] = frozenset({"scripts", "tracking", "title", "branch"})

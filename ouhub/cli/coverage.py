@@ -105,6 +105,10 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
     The job's size is the open changes: those of the module's analysis that no annotation
     answers, additions left out (the ORM makes what is new).
 
+    The work column names the open pull request writing a module's scripts (its
+    author's idle days; `+N` more when several) or the merged one, as collected by
+    `ouhub contributions sync`.
+
     \b
     Example:
       ouhub coverage show 7.0
@@ -128,21 +132,22 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(("module", "status", "target", "open_changes", "analysis_size",
-                         "analysed_share", "scripts", "declaration", "disagreements"))
+                         "analysed_share", "scripts", "declaration", "disagreements", "work"))
         for m in view.modules:
             writer.writerow((m.module, m.status, m.target or "", m.open_changes, m.analysis_size,
                              "" if m.analysed_share is None else m.analysed_share,
                              len(m.evidence.scripts), m.evidence.declaration or "",
-                             "; ".join(m.disagreements)))
+                             "; ".join(m.disagreements), view.work.get(m.module, "")))
         return
     scan = view.scan
     output.print_table(
         ("module", "status", "target", "open", "analysis", "analysed", "scripts",
-         "disagreements"),
+         "disagreements", "work"),
         [
             (m.module, m.status, m.target or "", m.open_changes or "", m.analysis_size or "",
              "" if m.analysed_share is None else f"{m.analysed_share:.0%}",
-             len(m.evidence.scripts) or "", "; ".join(m.disagreements))
+             len(m.evidence.scripts) or "", "; ".join(m.disagreements),
+             view.work.get(m.module, ""))
             for m in view.modules
         ],
         title=(f"modules of {release}, the first configured release: no step leads to it"

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 from ouhub.config import version_key
 from ouhub.coverage.declared import declared_file_step, normalise_status
-from ouhub.records import EVIDENCE_KINDS, Match, MatchEvidence, MergeProposal, Pull, PullFile
+from ouhub.records import Match, MatchEvidence, MergeProposal, Pull, PullFile
 from ouhub.versions import release_of_version
+from ouhub.vocab import EVIDENCE_KINDS
 
 #: From this release on, scripts live in openupgrade_scripts/scripts/<module>/<version>/.
 SCRIPTS_PACKAGE_SINCE = "14.0"

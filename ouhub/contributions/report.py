@@ -17,6 +17,7 @@ from ouhub.contributions.match import parse_tracking
 from ouhub.contributions.tell import Drift, Work, assemble, drift
 from ouhub.records import ContributionRelease, Match, MergeProposal, StoredPull, TrackingIssue
 from ouhub.store import Store
+from ouhub.vocab import MERGED, OPEN, REVIEWERS
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class ContributionsReport:
 
     def in_progress(self, release: str) -> list[Work]:
         """Open work writing a module's scripts, newest activity first."""
-        found = [w for w in self.of(release) if w.state == "open" and w.writing
+        found = [w for w in self.of(release) if w.state == OPEN and w.writing
                  and not w.superseded_by]
         return sorted(found, key=lambda w: w.last_author_activity or "", reverse=True)
 
@@ -51,7 +52,7 @@ class ContributionsReport:
         """Open, ready work whose next move is the reviewers', longest waiting first."""
         seen: dict[str, Work] = {}
         for work in self.of(release):
-            if (work.state == "open" and work.next_actor == "reviewers" and not work.draft
+            if (work.state == OPEN and work.next_actor == REVIEWERS and not work.draft
                     and not work.superseded_by):
                 seen.setdefault(work.ref, work)
         return sorted(seen.values(), key=lambda w: (w.last_author_activity or "", w.ref))
@@ -116,7 +117,7 @@ def work_label(works: list[Work]) -> str:
     Open work writing the scripts first (the most recently active; ``+N`` more open),
     else the newest merged one; docsource-only and closed work say nothing here.
     """
-    live = sorted((w for w in works if w.state == "open" and w.writing and not w.superseded_by),
+    live = sorted((w for w in works if w.state == OPEN and w.writing and not w.superseded_by),
                   key=lambda w: w.last_author_activity or "", reverse=True)
     if live:
         first = live[0]
@@ -124,7 +125,7 @@ def work_label(works: list[Work]) -> str:
         if first.stale:
             text += " stale"
         return text + (f" +{len(live) - 1}" if len(live) > 1 else "")
-    merged = sorted((w for w in works if w.state == "merged" and w.writing),
+    merged = sorted((w for w in works if w.state == MERGED and w.writing),
                     key=lambda w: w.closed_at or "", reverse=True)
     return f"{merged[0].ref} merged" if merged else ""
 
@@ -134,7 +135,7 @@ def check_reason(works: list[Work]) -> str | None:
 
     ``scripts in open pull request #5002 by @x, updated 3 days ago``
     """
-    live = sorted((w for w in works if w.state == "open" and w.writing and not w.superseded_by),
+    live = sorted((w for w in works if w.state == OPEN and w.writing and not w.superseded_by),
                   key=lambda w: w.last_author_activity or "", reverse=True)
     if not live:
         return None

@@ -13,6 +13,16 @@ from typing import Any
 from ouhub.contributions.github import Review, TimelineEvent
 from ouhub.contributions.match import TrackingLine, superseded_by, supersedes
 from ouhub.records import Match, MatchEvidence, MergeProposal, Pull, PullActivity
+from ouhub.vocab import (
+    AUTHOR,
+    CLOSED,
+    CLOSED_UNMERGED,
+    MERGED,
+    MERGED_UNTICKED,
+    OPEN,
+    REVIEWERS,
+    TICKED_UNMERGED,
+)
 
 #: Timeline events that are the author's own activity when the author is their actor.
 #: Label changes, assignments, review requests and anything a bot does never count.
@@ -20,9 +30,7 @@ AUTHOR_EVENTS = frozenset({
     "commented", "reviewed", "head_ref_force_pushed", "ready_for_review", "convert_to_draft",
     "reopened", "line-commented", "commit-commented",
 })
-VERDICTS = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
-#: Where a tracking issue and what happened disagree.
-DRIFT_KINDS: tuple[str, ...] = ("merged_unticked", "ticked_unmerged", "closed_unmerged")
+REVIEW_VERDICTS = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,7 @@ class Drift:
 
     release: str
     module: str
-    kind: str  # one of DRIFT_KINDS
+    kind: str  # one of vocab.DRIFT_KINDS
     number: int | None
     line: int
     text: str
@@ -96,17 +104,17 @@ def summarize(pull: Pull, reviews: Sequence[Review], events: Sequence[TimelineEv
     last = author_activity(pull, events)
     latest: dict[str, Review] = {}
     for review in sorted(reviews, key=lambda r: r.submitted_at):
-        if review.is_bot or review.reviewer == pull.author or review.state not in VERDICTS:
+        if review.is_bot or review.reviewer == pull.author or review.state not in REVIEW_VERDICTS:
             continue
         latest[review.reviewer] = review
     approvals = sum(1 for r in latest.values() if r.state == "APPROVED")
     changes = [r for r in latest.values() if r.state == "CHANGES_REQUESTED"]
-    if pull.state != "open":
+    if pull.state != OPEN:
         next_actor = None
     elif pull.draft or any(r.submitted_at >= last for r in changes):
-        next_actor = "author"
+        next_actor = AUTHOR
     else:
-        next_actor = "reviewers"
+        next_actor = REVIEWERS
     said = [superseded_by(e.body) for e in events if e.kind == "commented" and not e.is_bot]
     return PullActivity(
         last_author_activity=last, approvals=approvals, changes_requested=len(changes),
@@ -128,10 +136,10 @@ def pull_work(pull: Pull, activity: PullActivity | None, match: Match, now: date
         number=pull.number, url=pull.url, title=pull.title, author=pull.author, state=state,
         draft=pull.draft, opened_at=pull.created_at,
         closed_at=pull.merged_at or pull.closed_at, last_author_activity=last,
-        idle_days=_days(last, now) if state == "open" else None,
+        idle_days=_days(last, now) if state == OPEN else None,
         approvals=activity.approvals if activity else 0,
         changes_requested=activity.changes_requested if activity else 0,
-        next_actor=activity.next_actor if activity and state == "open" else None,
+        next_actor=activity.next_actor if activity and state == OPEN else None,
         labels=pull.labels, evidence=match.evidence, declared_status=match.declared_status,
         writing=match.writing,
     )
@@ -145,8 +153,8 @@ def proposal_work(proposal: MergeProposal, match: Match, now: datetime) -> Work:
         title=f"{proposal.source_branch} => {proposal.target_branch}",
         author=proposal.registrant, state=state, draft=False, opened_at=proposal.created_at,
         closed_at=proposal.merged_at, last_author_activity=proposal.created_at,
-        idle_days=_days(proposal.created_at, now) if state == "open" else None,
-        approvals=0, changes_requested=0, next_actor="reviewers" if state == "open" else None,
+        idle_days=_days(proposal.created_at, now) if state == OPEN else None,
+        approvals=0, changes_requested=0, next_actor=REVIEWERS if state == OPEN else None,
         labels=(), evidence=match.evidence, declared_status=match.declared_status,
         writing=match.writing,
     )
@@ -178,7 +186,7 @@ def assemble(
     for indexes in groups.values():
         _decide_group(works, indexes)
     return sorted(
-        (replace(w, stale=w.state == "open" and w.superseded_by is None
+        (replace(w, stale=w.state == OPEN and w.superseded_by is None
                  and (w.idle_days or 0) > stale_days) for w in works),
         key=lambda w: (w.release, w.module or "", w.opened_at, w.ref),
     )
@@ -189,15 +197,15 @@ def _decide_group(works: list[Work], indexes: list[int]) -> None:
     ordered = sorted(indexes, key=lambda i: (works[i].opened_at, works[i].ref))
     for position, index in enumerate(ordered):
         work = works[index]
-        if work.superseded_by or work.state == "merged" or not work.writing:
+        if work.superseded_by or work.state == MERGED or not work.writing:
             continue
         for newer in ordered[position + 1:]:
             other = works[newer]
-            if other.writing and (other.state == "merged" or work.state == "closed"):
+            if other.writing and (other.state == MERGED or work.state == CLOSED):
                 works[index] = replace(work, superseded_by=other.ref)
                 break
     live = [i for i in ordered
-            if works[i].state == "open" and works[i].writing and not works[i].superseded_by]
+            if works[i].state == OPEN and works[i].writing and not works[i].superseded_by]
     if len(live) > 1:
         for index in live:
             works[index] = replace(
@@ -218,7 +226,7 @@ def drift(release: str, lines: Sequence[TrackingLine], works: Sequence[Work]) ->
         if work.release != release or work.number is None:
             continue
         states[work.number] = work.state
-        if work.state == "merged" and work.writing and work.module:
+        if work.state == MERGED and work.writing and work.module:
             merged_for[work.module].append(work.number)
     found = []
     for line in lines:
@@ -227,16 +235,16 @@ def drift(release: str, lines: Sequence[TrackingLine], works: Sequence[Work]) ->
         def add(kind: str, number: int | None, line: TrackingLine = line) -> None:
             found.append(Drift(release, line.module, kind, number, line.line, line.text))
 
-        merged = [n for n, state in known if state == "merged"]
+        merged = [n for n, state in known if state == MERGED]
         if line.ticked:
             if known and not merged:
-                add("ticked_unmerged", known[0][0])
+                add(TICKED_UNMERGED, known[0][0])
         elif merged:
-            add("merged_unticked", merged[0])
-        elif known and all(state == "closed" for _n, state in known):
-            add("closed_unmerged", known[0][0])
+            add(MERGED_UNTICKED, merged[0])
+        elif known and all(state == CLOSED for _n, state in known):
+            add(CLOSED_UNMERGED, known[0][0])
         elif not line.numbers and merged_for.get(line.module):
-            add("merged_unticked", merged_for[line.module][0])
+            add(MERGED_UNTICKED, merged_for[line.module][0])
     return found
 
 

@@ -7,7 +7,7 @@ Each returns a record the CLI renders; the scanning itself is ``scan.py``'s.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,7 @@ class CoverageView:
     modules: tuple[ModuleCoverage, ...]  # ranked: todo first, largest job first
     totals: dict[str, int]  # of every module of the scan, whatever the filter
     warnings: tuple[tuple[str, str], ...]
+    work: dict[str, str] = field(default_factory=dict)  # module -> "#5002 open 12 d"
 
     def as_dict(self) -> dict[str, Any]:
         scan = self.scan
@@ -116,6 +117,7 @@ class CoverageView:
             "totals": self.totals, "summary": scan.summary,
             "warnings": [{"path": p, "message": m} for p, m in self.warnings],
             "modules": [m.as_dict() for m in self.modules],
+            "work": {m.module: self.work[m.module] for m in self.modules if m.module in self.work},
         }
 
 
@@ -132,7 +134,19 @@ def show_coverage(
         release=release, scan=scan, modules=tuple(ranked(modules, status)),
         totals=totals(modules),  # type: ignore[arg-type]
         warnings=tuple(store.coverage_warnings(scan.id or 0)),
+        work=_work(config, store, release),
     )
+
+
+def _work(config: Config, store: Store, release: str) -> dict[str, str]:
+    """The work column: per module, its most telling pull request (contributions stage)."""
+    if config.contributions is None:
+        return {}
+    from ouhub.contributions.report import load_report, work_label
+
+    report = load_report(store, config.contributions.stale_days, release=release)
+    labels = {module: work_label(works) for module, works in report.by_module(release).items()}
+    return {module: label for module, label in labels.items() if label}
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,13 @@ import itertools
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ouhub.coverage.status import coverage_share
 from ouhub.site import model as m
+
+if TYPE_CHECKING:
+    from ouhub.contributions.report import ContributionsReport
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Gathered:
     sync: dict[str, tuple[str, bool | None]] = field(default_factory=dict)  # release -> (at, ok)
     upstream: list[m.UpstreamBranch] = field(default_factory=list)
     check_data: dict[str, Any] | None = None
+    contributions: ContributionsReport | None = None  # None: no [contributions]
 
 
 # A module's outcome in one run: a row of store.site_run_modules kept as the store gives it,
@@ -71,6 +75,10 @@ def gather(config: Any, store: Any) -> Gathered:
     data.sync = _sync(store, config)
     data.upstream = _upstream(store, config)
     data.check_data = _check_data(config, store)
+    if config.contributions is not None:
+        from ouhub.contributions.report import load_report
+
+        data.contributions = load_report(store, config.contributions.stale_days)
     return data
 
 

@@ -13,10 +13,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from ouhub.coverage.status import coverage_share as share_of
 from ouhub.vocab import COVERAGE_STATUSES
+
+if TYPE_CHECKING:
+    from ouhub.site.work import ReleaseWork, WorkRow
 
 # One colour per status and run status; the word is always shown beside it.
 COLOURS = {
@@ -25,6 +29,7 @@ COLOURS = {
     "unknown": "#9e9e9e",
     "passed": "#2e7d32", "upgraded": "#2e7d32", "failed": "#c62828", "timeout": "#ef6c00",
     "error": "#6d4c41", "interrupted": "#ad1457", "not_reached": "#9e9e9e", "none": "#9e9e9e",
+    "todo_in_progress": "#e65100",
 }
 
 
@@ -39,7 +44,7 @@ SYMBOLS = {
     "done": "\u2713", "nothing_to_do": "\u25cb", "partial": "\u25d0", "todo": "\u2717",
     "new": "+", "removed": "\u2212", "renamed": "\u2192", "merged": "\u2192", "unknown": "?",
     "passed": "\u2713", "upgraded": "\u2713", "failed": "\u2717", "timeout": "\u23f1",
-    "error": "!", "interrupted": "\u25a0", "not_reached": "\u2026",
+    "error": "!", "interrupted": "\u25a0", "not_reached": "\u2026", "todo_in_progress": "\u270e",
 }
 SOLID = frozenset({"done", "todo", "passed", "failed", "timeout", "error", "interrupted"})
 
@@ -77,9 +82,13 @@ def date_text(value: str | None) -> str:
     return f"{when.day} {when:%b %Y %H:%M}{zone}"
 
 
+# Words that are more than the status with spaces.
+WORDS = {"todo_in_progress": "todo \u00b7 in progress"}
+
+
 def word(status: str | None) -> str:
     """The status as people read it: ``nothing_to_do`` -> ``nothing to do``."""
-    return (status or "none").replace("_", " ")
+    return WORDS.get(status or "") or (status or "none").replace("_", " ")
 
 
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20]")
@@ -246,6 +255,7 @@ class CoverageRow:
     disagreements: tuple[str, ...]
     last_outcome: str | None
     last_outcome_href: str | None
+    in_progress: bool = False  # open work writes its scripts (contributions)
 
 
 @dataclass(frozen=True)
@@ -260,6 +270,7 @@ class ReleasePage:
     plot: Plot | None
     badge: str
     json_href: str
+    work: ReleaseWork | None = None  # the contributions sections
 
 
 @dataclass(frozen=True)
@@ -280,6 +291,7 @@ class ModuleStep:
     analysis_size: int | None
     analysed_text: str
     scripts: tuple[Link, ...]
+    in_progress: bool = False  # open work writes its scripts for this step
 
 
 @dataclass(frozen=True)
@@ -318,6 +330,7 @@ class ModulePage:
     series: tuple[ModuleSeries, ...]
     runs: tuple[ModuleRun, ...]  # the newest few, across samples
     badge: str
+    work: tuple[WorkRow, ...] = ()  # pull requests and merge proposals, newest first
 
 
 @dataclass(frozen=True)

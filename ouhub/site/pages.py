@@ -16,9 +16,16 @@ from typing import Any
 import jinja2
 
 from ouhub.site import model as m
-from ouhub.site.api import coverage_json, index_json, json_bytes, runs_json
+from ouhub.site.api import API_SCHEMA_VERSION, coverage_json, index_json, json_bytes, runs_json
 from ouhub.site.gather import AFTER, BEFORE, EXCERPT, MODULE, OUTCOME, Gathered
 from ouhub.site.incremental import data_hash
+from ouhub.site.work import (
+    TODO_IN_PROGRESS,
+    contributions_json,
+    in_progress_modules,
+    module_work,
+    release_work,
+)
 from ouhub.versions import version_key
 from ouhub.vocab import COVERAGE_STATUSES, OUTCOMES
 
@@ -62,6 +69,7 @@ def _evidence_links(config: Any, release: str, scripts: Iterable[str]) -> tuple[
 def coverage_rows(config: Any, data: Gathered, release: str) -> tuple[m.CoverageRow, ...]:
     rows = []
     outcomes = data.outcomes.get(release, {})
+    working = in_progress_modules(data.contributions, release)
     for cov in data.coverage.get(release, []):
         evidence = _attr(cov, "evidence")
         outcome = outcomes.get(cov.module)
@@ -80,6 +88,7 @@ def coverage_rows(config: Any, data: Gathered, release: str) -> tuple[m.Coverage
             disagreements=tuple(str(d) for d in (_attr(cov, "disagreements", ()) or ())),
             last_outcome=outcome.outcome if outcome else None,
             last_outcome_href=f"runs/{outcome.run_id}.html" if outcome else None,
+            in_progress=cov.module in working,
         ))
     return tuple(rows)
 
@@ -206,6 +215,7 @@ def module_pages(
                 status=row.status, word=row.word, colour=row.colour, target=row.target,
                 target_href=row.target_href, analysis_size=row.analysis_size,
                 analysed_text=row.analysed_text, scripts=row.scripts,
+                in_progress=row.in_progress,
             ))
             if row.status in ("renamed", "merged") and row.target:
                 current = row.target
@@ -231,6 +241,7 @@ def module_pages(
                 key=lambda r: -r.run_id,
             )[:MODULE_RUNS]),
             badge=f"badges/modules/{m.slug(name)}.svg",
+            work=module_work(data.contributions, name),
         ))
     return pages
 
@@ -295,9 +306,10 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
         release = step.release
         release_rows = rows[release]
         rows_digest = data_hash(release_rows)  # once for the page and its JSON
+        work = release_work(data.contributions, release)
 
         def release_page(step: m.StepRow = step, release_rows: tuple = release_rows,
-                         ) -> dict[str, Any]:
+                         work: Any = work) -> dict[str, Any]:
             needs = tuple(sorted(
                 (r for r in release_rows if r.status == "todo"),
                 key=lambda r: (-(r.analysis_size or 0), r.module),
@@ -309,10 +321,16 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
                 plot=m.line_plot(data.history.get(step.release, []), width=480, height=90,
                                  what=f"coverage of {step.release}", axes=True),
                 badge=step.badge, json_href=f"api/{m.slug(step.release)}/coverage.json",
-            )}
+                work=work if work.collected else None,
+            ), "in_progress_chip": TODO_IN_PROGRESS}
 
-        page(step.href, "release.html", key=(step, rows_digest, data.history.get(release)),
+        page(step.href, "release.html", key=(step, rows_digest, data.history.get(release), work),
              make=release_page)
+        if work.collected and data.contributions is not None:
+            blob(work.json_href, ("contributions", release, work, data.contributions.of(release),
+                                  data.contributions.drift_of(release)),
+                 lambda rel=release, report=data.contributions: json_bytes(
+                     contributions_json(report, rel, API_SCHEMA_VERSION)))
         blob(f"api/{m.slug(release)}/coverage.json", ("coverage", step.previous, rows_digest),
              lambda rel=release, prev=step.previous, rr=release_rows: json_bytes(
                  coverage_json(rel, prev, rr)))
@@ -322,7 +340,8 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
              fill=badge_env[2], **_badge_widths(badge_env[0], badge_env[1]))
 
     for mod in module_pages(config, data, rows):
-        page(f"modules/{mod.slug}.html", "module.html", module=mod)
+        page(f"modules/{mod.slug}.html", "module.html", module=mod,
+             in_progress_chip=TODO_IN_PROGRESS)
         last = mod.steps[-1] if mod.steps else None
         label, value = f"{mod.module} {last.release}" if last else mod.module, (
             last.word if last else "unknown")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,3 +84,33 @@ def test_sync_exits_1_when_stopped_by_the_rate_limit(config: Path, gh: GitHubSer
     assert "it can resume after" in err and "waiting)" in out
     code, _out, err = _run(config, "sync", "--json")
     assert code == 1 and "collection resumes after" in err
+
+
+def test_coverage_show_has_a_work_column(config: Path) -> None:
+    from ouhub import config as config_mod
+    from ouhub.store import Store
+    from tests.site.fill import module, scan
+
+    loaded = config_mod.load(config)
+    with Store.open(loaded.store_path) as store:
+        scan(store, "17.0", "16.0", [module("17.0", m, "todo", size=s) for m, s in
+                                     (("project", 30), ("sale", 20), ("mrp", 10))])
+    assert _run(config, "sync")[0] == 0
+    result = CliRunner().invoke(main, ["--config", str(config), "coverage", "show", "17.0"])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
+            if line.count("│") > 5}
+    assert re.search(r"#5010 open \d+ d \+1", rows["project"])  # the most recently active
+    assert "#4900 merged" in rows["sale"]
+    assert rows["mrp"].split("│")[-2].strip() == ""  # no work on mrp: an empty cell
+    data = json.loads(CliRunner().invoke(
+        main, ["--config", str(config), "coverage", "show", "17.0", "--format", "json"]).stdout)
+    assert data["work"]["sale"] == "#4900 merged" and "mrp" not in data["work"]
+
+
+def test_status_shows_the_stage(config: Path) -> None:
+    assert _run(config, "sync")[0] == 0
+    result = CliRunner().invoke(main, ["--config", str(config), "status", "--json"])
+    event = json.loads(result.stdout)["stages"]["contributions"]
+    assert event["ok"] and event["summary"]["pulls"] == 5 and event["summary"]["anonymous"] == 1
+    assert "pulls=5" in event["summary_line"]

@@ -66,6 +66,7 @@ class FakePull:
     labels: list[str] = field(default_factory=list)
     head_sha: str = ""
     author_bot: bool = False
+    html_url: str | None = None  # instead of the server's own (a hostile one, say)
     files: list[dict[str, Any]] = field(default_factory=list)
     reviews: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
@@ -157,7 +158,7 @@ class FakePull:
         head_owner = self.author
         return {
             "url": f"{api}/pulls/{number}", "id": number * 7, "node_id": f"PR_{number}",
-            "html_url": f"https://github.test/{server.repo}/pull/{number}",
+            "html_url": self.html_url or f"https://github.test/{server.repo}/pull/{number}",
             "diff_url": f"https://github.test/{server.repo}/pull/{number}.diff",
             "patch_url": f"https://github.test/{server.repo}/pull/{number}.patch",
             "issue_url": f"{api}/issues/{number}", "commits_url": f"{api}/pulls/{number}/commits",
