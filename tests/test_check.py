@@ -58,7 +58,8 @@ ERRORS = [v for v in VECTORS["decide"] if "error" in v]
 @pytest.mark.parametrize("vector", DECIDE, ids=[v["name"] for v in DECIDE])
 def test_decide_vectors(vector: dict[str, Any]) -> None:
     data = VECTORS["data"][vector["data"]]
-    report = decide_verdicts(vector["modules"], vector["source"], vector["target"], data)
+    report = decide_verdicts(vector["modules"], vector["source"], vector["target"], data,
+                             now=vector.get("now"))
     check_vector(vector, report.to_dict())
 
 

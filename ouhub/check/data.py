@@ -1,4 +1,5 @@
-"""The check data: per step and module, coverage status, evidence and last run outcome.
+"""The check data: per step and module, coverage status, evidence, last run outcome and the
+open work writing its scripts.
 
 Built from the store (``build_check_data``), cached in the data dir
 (``cached_check_data``), published by the site as ``api/check-data.json`` and
@@ -50,6 +51,7 @@ def build_check_data(
     """
     wanted = None if releases is None else set(releases)
     steps: dict[str, Any] = {}
+    work = _open_work(config, store)
     for previous, release in config.steps:
         if wanted is not None and release not in wanted:
             continue
@@ -71,12 +73,37 @@ def build_check_data(
             entry = modules.get(outcome.module)
             if entry is not None:
                 entry["run"] = _run_entry(outcome)
+        for module, works in work.get(release, {}).items():
+            if module in modules:
+                modules[module]["work"] = works
         steps[release] = {"previous": previous, "release": release, "modules": modules}
-    return {
+    data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "releases": [{"name": r.name, "previous": r.previous} for r in config.releases.values()],
         "steps": steps,
     }
+    if config.contributions is not None:
+        data["stale_days"] = config.contributions.stale_days
+    return data
+
+
+def _open_work(config: Any, store: Any) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Per release and module, the open work writing its scripts, most recently active first
+    (the contributions stage's; none when it is not configured)."""
+    if config.contributions is None:
+        return {}
+    from ouhub.contributions.report import load_report
+
+    report = load_report(store, config.contributions.stale_days)
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for _previous, release in config.steps:
+        for work in report.in_progress(release):
+            if work.module:
+                found.setdefault(release, {}).setdefault(work.module, []).append({
+                    "ref": work.ref, "author": work.author, "source": work.source,
+                    "updated": work.last_author_activity, "url": work.url,
+                })
+    return found
 
 
 def cached_check_data(config: Any, store: Any) -> dict[str, Any]:

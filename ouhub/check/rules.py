@@ -22,6 +22,10 @@ target ouhub does not cover is ``not_covered``), and looked up under the target'
 name in later steps. Every judged step also says whether a nightly run showed it to
 work: ``run_upgraded`` (in run #N on sample S), ``run_failed``, ``run_not_reached``
 or ``not_run`` (not run yet).
+
+A blocked or at-risk module that someone is writing scripts for (the check data's
+``work``, from the contributions stage) gets a ``work_in_progress`` reason naming the
+open pull request and how long ago its author last worked on it; the verdict stays.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from ouhub.errors import CheckError
@@ -193,10 +198,15 @@ def chain(data: Mapping[str, Any], source: str, target: str) -> list[tuple[str, 
 
 
 def decide_verdicts(
-    modules: Iterable[str], source: str, target: str, data: Mapping[str, Any]
+    modules: Iterable[str], source: str, target: str, data: Mapping[str, Any],
+    now: datetime | str | None = None,
 ) -> CheckReport:
-    """Verdicts for ``modules`` upgraded from ``source`` to ``target`` (see the module doc)."""
+    """Verdicts for ``modules`` upgraded from ``source`` to ``target`` (see the module doc).
+
+    ``now`` (default: the current time) dates the work in progress ("updated 3 days ago").
+    """
     steps = chain(data, source, target)
+    clock = _Clock(now, data.get("stale_days"))
     step_data = data.get("steps", {})
     judged = [(p, r, step_text(p, r), (step_data.get(r) or {}).get("modules") or {})
               for p, r in steps]
@@ -208,7 +218,7 @@ def decide_verdicts(
         for previous, release, step, coverage in judged:
             if name is None:
                 break
-            entry, name = _judge(name, previous, release, step, coverage)
+            entry, name = _judge(name, previous, release, step, coverage, clock)
             entries.append(entry)
         worst = max((e.verdict for e in entries), key=severity)
         verdicts.append(ModuleVerdict(module, worst, tuple(entries)))
@@ -216,7 +226,8 @@ def decide_verdicts(
 
 
 def _judge(
-    name: str, previous: str, release: str, step: str, coverage: Mapping[str, Any]
+    name: str, previous: str, release: str, step: str, coverage: Mapping[str, Any],
+    clock: _Clock,
 ) -> tuple[StepVerdict, str | None]:
     """One step: the verdict for ``name``, and the name to follow in the next step (or None)."""
     entry = coverage.get(name)
@@ -270,6 +281,8 @@ def _judge(
         if "disagreements" in entry:
             verdict = _disagreements(name, entry, reasons, verdict)
         verdict = _run(run_of, run, step, reasons, verdict)
+        if "work" in entry and verdict in ("blocked", "at_risk"):
+            reasons.append(work_reason(entry["work"], clock))
         return (StepVerdict(previous, release, name, status, verdict, tuple(reasons), new_name),
                 new_name)
 
@@ -278,6 +291,8 @@ def _judge(
     if "disagreements" in entry:
         verdict = _disagreements(name, entry, reasons, verdict)
     verdict = _run(name, entry.get("run"), step, reasons, verdict)
+    if "work" in entry and verdict in ("blocked", "at_risk"):
+        reasons.append(work_reason(entry["work"], clock))
     return (StepVerdict(previous, release, name, status, verdict, tuple(reasons)),
             None if status == "removed" else name)
 
@@ -398,3 +413,38 @@ def _run(name: str, run: Mapping[str, Any] | None, step: str, reasons: list[Reas
 def step_text(previous: str, release: str) -> str:
     """A step as people read it: ``6.1 → 7.0``."""
     return f"{previous} → {release}"
+
+
+class _Clock:
+    """The time work is dated against, and how many idle days make it stale."""
+
+    def __init__(self, now: datetime | str | None, stale_days: Any):
+        if isinstance(now, str):
+            now = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        self.now = now or datetime.now(UTC)
+        self.stale_days = stale_days if isinstance(stale_days, int) else None
+
+    def days_since(self, when: Any) -> int | None:
+        try:
+            then = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if then.tzinfo is None:
+            then = then.replace(tzinfo=UTC)
+        return max(0, int((self.now - then).total_seconds() // 86400))
+
+
+def work_reason(works: Any, clock: _Clock) -> Reason:
+    """``scripts in open pull request #5002 by @x, updated 3 days ago``: the open work on a
+    module, the most recently active first (check data's ``work``)."""
+    first = works[0]
+    kind = "pull request" if first.get("source") == "github" else "merge proposal"
+    days = clock.days_since(first.get("updated"))
+    when = ("at an unknown time" if days is None else "today" if days == 0
+            else "1 day ago" if days == 1 else f"{days} days ago")
+    text = f"scripts in open {kind} {first.get('ref')} by @{first.get('author')}, updated {when}"
+    if days is not None and clock.stale_days is not None and days > clock.stale_days:
+        text += f" (stale: no activity of its author for over {clock.stale_days} days)"
+    if len(works) > 1:
+        text += f"; {len(works) - 1} more open: " + ", ".join(str(w.get("ref")) for w in works[1:])
+    return Reason("work_in_progress", text, tuple(str(w["url"]) for w in works if w.get("url")))

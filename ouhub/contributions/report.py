@@ -2,8 +2,8 @@
 
 ``load_report`` reads the stored matches, pull requests and merge proposals and lets
 tell.py decide stale, superseded, duplicates and drift at the time asked (stale
-depends on the day). The labels (``#5002 open 12 d``) and check's reason are made
-here once, for coverage show, check and the site alike.
+depends on the day). The labels (``#5002 open 12 d``) are made
+here once, for coverage show and the site alike (check's reason is check/rules.py's).
 """
 
 from __future__ import annotations
@@ -128,27 +128,6 @@ def work_label(works: list[Work]) -> str:
     merged = sorted((w for w in works if w.state == MERGED and w.writing),
                     key=lambda w: w.closed_at or "", reverse=True)
     return f"{merged[0].ref} merged" if merged else ""
-
-
-def check_reason(works: list[Work]) -> str | None:
-    """check's reason for a blocked or at-risk module with open work, or None.
-
-    ``scripts in open pull request #5002 by @x, updated 3 days ago``
-    """
-    live = sorted((w for w in works if w.state == OPEN and w.writing and not w.superseded_by),
-                  key=lambda w: w.last_author_activity or "", reverse=True)
-    if not live:
-        return None
-    first = live[0]
-    kind = "pull request" if first.source == "github" else "merge proposal"
-    days = first.idle_days or 0
-    when = "today" if days == 0 else ("1 day ago" if days == 1 else f"{days} days ago")
-    reason = f"scripts in open {kind} {first.ref} by @{first.author}, updated {when}"
-    if first.stale:
-        reason += " (stale)"
-    if len(live) > 1:
-        reason += f"; {len(live) - 1} more open: " + ", ".join(w.ref for w in live[1:])
-    return reason
 
 
 def state_text(work: Work) -> str:

@@ -31,11 +31,20 @@ class ReadQueries(Database):
             "SELECT 'runs', release, MAX(id), COUNT(*), MAX(finished_at) FROM runs "
             "WHERE kind = 'run' AND status != 'running' GROUP BY release"
         ).fetchall()
-        return sorted([list(row) for row in [*scans, *runs]])
+        return sorted([list(row) for row in [*scans, *runs]]) + self._contributions_key()
+
+    def _contributions_key(self) -> list[list[Any]]:
+        """What the contributions stage stored: pulls, their reading, matches, proposals.
+
+        Each collection moves its releases' ``collected_at``: the key changes every run,
+        so the day's stale work is decided anew even when nothing else changed."""
+        cursor = self._tuples()
+        return [list(row) for sql in _CONTRIBUTIONS_KEY for row in cursor.execute(sql)]
 
     def site_key(self) -> list[list[Any]]:
         """A cheap fingerprint of everything the site shows (scans, finished runs, syncs,
-        upstream checks): equal keys, equal site, so an unchanged rebuild reads nothing else."""
+        upstream checks, contributions): equal keys, equal site, so an unchanged rebuild reads
+        nothing else."""
         queries = (
             "SELECT 'scans', release, COUNT(*), MAX(id), MAX(scanned_at), "
             "TOTAL(LENGTH(totals)) FROM coverage_scans GROUP BY release ORDER BY release",
@@ -49,7 +58,8 @@ class ReadQueries(Database):
             "ORDER BY release, branch",
         )
         cursor = self._tuples()
-        return [list(row) for sql in queries for row in cursor.execute(sql)]
+        return [list(row) for sql in queries for row in cursor.execute(sql)] + \
+            self._contributions_key()
 
     def site_run_modules(self) -> list[tuple[int, str, str, str | None, str | None, str]]:
         """Every module outcome of every finished sample run, in one query for the site:
@@ -60,3 +70,15 @@ class ReadQueries(Database):
             "FROM run_modules m JOIN runs r ON r.id = m.run_id "
             "WHERE r.kind = 'run' AND r.status != 'running' ORDER BY m.run_id, m.module"
         ).fetchall()
+
+
+_CONTRIBUTIONS_KEY = (
+    "SELECT 'pulls', COUNT(*), MAX(collected_at), TOTAL(LENGTH(updated_at || COALESCE(files_head, '') || "
+    "COALESCE(activity_at, ''))) FROM contribution_pulls",
+    "SELECT 'matches', source, COUNT(*), TOTAL(LENGTH(evidence)) FROM contribution_matches "
+    "GROUP BY source ORDER BY source",
+    "SELECT 'tracking', release, number, updated_at FROM contribution_tracking ORDER BY release",
+    "SELECT 'collected', release, collected_at, last_error FROM contribution_releases "
+    "ORDER BY release",
+    "SELECT 'proposals', COUNT(*), MAX(collected_at) FROM merge_proposals",
+)

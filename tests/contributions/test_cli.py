@@ -89,7 +89,7 @@ def test_sync_exits_1_when_stopped_by_the_rate_limit(config: Path, gh: GitHubSer
 def test_coverage_show_has_a_work_column(config: Path) -> None:
     from ouhub import config as config_mod
     from ouhub.store import Store
-    from tests.site.fill import module, scan
+    from tests.support.fill import module, scan
 
     loaded = config_mod.load(config)
     with Store.open(loaded.store_path) as store:

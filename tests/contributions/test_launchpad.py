@@ -14,8 +14,8 @@ from ouhub.contributions.stage import run_contributions
 from ouhub.store import Store
 from ouhub.sync import launchpad
 from ouhub.sync.launchpad import ENV_SERVICE_ROOT
-from tests.site.fill import module, scan
 from tests.support.config import make_config
+from tests.support.fill import module, scan
 from tests.support.github_server import GitHubServer
 from tests.sync.launchpad_server import LaunchpadServer
 

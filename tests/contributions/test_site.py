@@ -13,9 +13,9 @@ from ouhub.contributions.stage import run_contributions
 from ouhub.site.build import build_site
 from ouhub.store import Store
 from tests.contributions.test_stage import NOW, TOKEN_ENV, fill
-from tests.site.fill import module, scan
 from tests.site.links import assert_valid_hrefs
 from tests.support.config import make_config
+from tests.support.fill import module, scan
 from tests.support.github_server import GitHubServer
 
 TOKEN = "ghp_S1teMustNeverShowThis"

@@ -14,8 +14,8 @@ from ouhub.contributions.report import load_report
 from ouhub.contributions.stage import run_contributions
 from ouhub.errors import ConfigError
 from ouhub.store import Store
-from tests.site.fill import module, scan
 from tests.support.config import make_config
+from tests.support.fill import module, scan
 from tests.support.github_server import GitHubServer
 
 NOW = datetime(2024, 9, 1, tzinfo=UTC)

@@ -42,11 +42,12 @@ def js_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 def js_decide(page: Any, vector: dict[str, Any]) -> dict[str, Any]:
     return page.evaluate(
-        """([modules, source, target, data]) => {
-            try { return {report: OuhubCheck.decide(modules, source, target, data)}; }
+        """([modules, source, target, data, now]) => {
+            try { return {report: OuhubCheck.decide(modules, source, target, data, now)}; }
             catch (e) { return {error: e.message, hint: e.hint, name: e.name}; }
         }""",
-        [vector["modules"], vector["source"], vector["target"], VECTORS["data"][vector["data"]]],
+        [vector["modules"], vector["source"], vector["target"], VECTORS["data"][vector["data"]],
+         vector.get("now")],
     )
 
 
@@ -56,7 +57,7 @@ def test_js_decide_agrees_with_python(js_page: Any, vector: dict[str, Any]) -> N
     assert "report" in result, result
     check_vector(vector, result["report"])
     python = decide_verdicts(vector["modules"], vector["source"], vector["target"],
-                             VECTORS["data"][vector["data"]]).to_dict()
+                             VECTORS["data"][vector["data"]], now=vector.get("now")).to_dict()
     assert result["report"] == python
 
 

@@ -191,8 +191,38 @@
       " is in OpenUpgrade's coverage of " + step);
   }
 
+  // The open work on a module (check data's `work`, most recently active first): a
+  // work_in_progress reason, as ouhub.check.rules.work_reason words it.
+  function workReason(works, clock) {
+    var first = works[0];
+    var kind = first.source === "github" ? "pull request" : "merge proposal";
+    var then = Date.parse(first.updated);
+    var days = isNaN(then) ? null : Math.max(0, Math.floor((clock.now - then) / 86400000));
+    var when = days === null ? "at an unknown time" : days === 0 ? "today" :
+      days === 1 ? "1 day ago" : days + " days ago";
+    var text = "scripts in open " + kind + " " + first.ref + " by @" + first.author +
+      ", updated " + when;
+    if (days !== null && clock.staleDays !== null && days > clock.staleDays) {
+      text += " (stale: no activity of its author for over " + clock.staleDays + " days)";
+    }
+    if (works.length > 1) {
+      text += "; " + (works.length - 1) + " more open: " +
+        works.slice(1).map(function (w) { return String(w.ref); }).join(", ");
+    }
+    var urls = works.filter(function (w) { return w.url; }).map(function (w) {
+      return String(w.url);
+    });
+    return reason("work_in_progress", text, urls);
+  }
+
+  function addWork(entry, reasons, verdict, clock) {
+    if (entry.work && entry.work.length && (verdict === "blocked" || verdict === "at_risk")) {
+      reasons.push(workReason(entry.work, clock));
+    }
+  }
+
   // One step: [verdict of `name`, the name to follow in the next step or null].
-  function judge(name, previous, release, coverage) {
+  function judge(name, previous, release, coverage, clock) {
     var step = previous + " \u2192 " + release;
     var entry = get(coverage, name);
     if (entry === undefined || entry === null) {
@@ -240,24 +270,29 @@
       }
       verdict = disagreements(name, entry, reasons, verdict);
       verdict = runReason(runOf, run, step, reasons, verdict);
+      addWork(entry, reasons, verdict, clock);
       return [stepVerdict(previous, release, name, status, verdict, reasons, newName), newName];
     }
     verdict = statusVerdict(name, release, step, entry, reasons, "ok");
     var follow = status === "removed" ? null : name;
     verdict = disagreements(name, entry, reasons, verdict);
     verdict = runReason(name, entry.run, step, reasons, verdict);
+    addWork(entry, reasons, verdict, clock);
     return [stepVerdict(previous, release, name, status, verdict, reasons), follow];
   }
 
-  function decide(modules, source, target, data) {
+  // `now` (an ISO time; default: the current time) dates the work in progress.
+  function decide(modules, source, target, data, now) {
     var steps = chain(data, source, target);
+    var clock = { now: now ? Date.parse(now) : Date.now(),
+      staleDays: typeof data.stale_days === "number" ? data.stale_days : null };
     var stepData = data.steps || {};
     var names = Array.from(new Set(modules)).sort(compareCodePoints);
     var verdicts = names.map(function (module) {
       var name = module, entries = [];
       for (var i = 0; i < steps.length && name !== null; i++) {
         var step = get(stepData, steps[i][1]) || {};
-        var judged = judge(name, steps[i][0], steps[i][1], step.modules || {});
+        var judged = judge(name, steps[i][0], steps[i][1], step.modules || {}, clock);
         entries.push(judged[0]);
         name = judged[1];
       }
