@@ -1,6 +1,7 @@
 """`make demo`: build the demo project offline, then run ouhub's stages on it.
 
-The demo simulates the OpenERP server with tests/standin/openerp_server.py; every
+The demo simulates the OpenERP server with tests/standin/openerp_server.py and serves
+its pull requests from a loopback GitHub API (examples/demo/contributions.py); every
 other part is real: bzr branches, PostgreSQL, the store, the site.
 """
 
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 from examples.demo.build import DEFAULT_OUT, build_demo
+from examples.demo.contributions import config_table, serve_pull_requests
 
 # (title, ouhub arguments, exit codes that are expected). Each stage adds its step.
 STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
@@ -20,15 +22,20 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
     ("mirror the branches", ["sync"], (0,)),
     ("sync again: no new revisions", ["sync"], (0,)),
     ("upstream revisions not merged yet", ["upstream"], (0,)),
+    # contributions: the demo's pull requests, from its own loopback GitHub API
+    ("who is writing which module's scripts", ["contributions", "sync"], (0,)),
+    ("the work on 7.0", ["contributions", "show", "--release", "7.0"], (0,)),
     # coverage reads the mirrors: keep these after the sync step
     ("scan coverage", ["coverage", "scan"], (0,)),
     ("coverage of 6.1 -> 7.0", ["coverage", "show", "7.0"], (0,)),
     # runner: the sample's template, then the whole pipeline with the stand-in server;
     # one demo module's post-migration script fails, so the run (and nightly) exit 1
     ("restore the sample into its template", ["samples", "import"], (0,)),
-    ("the nightly: sync, upstream, coverage, upgrade run, site", ["nightly"], (1,)),
-    # check: wiki is renamed, mrp partial, hr_expense todo, project failed in the nightly
-    # run, and my_company_reports is a custom module: exit 2 (something blocked)
+    ("the nightly: sync, upstream, contributions, coverage, upgrade run, site", ["nightly"],
+     (1,)),
+    # check: wiki is renamed, mrp partial, hr_expense todo (with open pull requests),
+    # project failed in the nightly run, and my_company_reports is a custom module: exit 2
+    # (something blocked)
     ("can these modules go from 6.1 to 7.0?",
      ["check", "--from", "6.1", "--to", "7.0", "--modules",
       "base,account,sale,wiki,mrp,project,hr_expense,my_company_reports"], (2,)),
@@ -84,7 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.build_only:
             return 0
-        failures = run_steps(demo.config)
+        github = serve_pull_requests()
+        try:
+            with demo.config.open("a", encoding="utf-8") as fh:
+                fh.write("\n" + config_table(github.api))
+            failures = run_steps(demo.config)
+        finally:
+            github.stop()
     finally:
         demo.close()
     if failures:

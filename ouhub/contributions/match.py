@@ -83,11 +83,12 @@ def script_modules(paths: Iterable[str], release: str) -> dict[str, str]:
 def docsource_rows(filename: str, patch: str | None, release: str) -> dict[str, str | None]:
     """{module: status once merged} of the changed rows of the step's modules file.
 
-    Only ``docsource/modulesXXX-YYY.rst`` whose step ends at ``release`` counts; a row
+    Only a ``modulesXXX-YYY.rst`` (``docsource/`` from 14.0 on, ``doc/source/`` before)
+    whose step ends at ``release`` counts; a row
     only removed gives no status (None), an added row gives its normalised status.
     """
     step = declared_file_step(filename)
-    if step is None or step[1] != release or "docsource/" not in "/" + filename or not patch:
+    if step is None or step[1] != release or not patch:
         return {}
     found: dict[str, str | None] = {}
     for raw in patch.splitlines():

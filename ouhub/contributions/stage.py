@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from ouhub.contributions.github import (
 from ouhub.contributions.launchpad import read_proposals
 from ouhub.contributions.match import match_proposal, match_pull, parse_tracking
 from ouhub.contributions.tell import summarize
+from ouhub.coverage.declared import declared_file_step
 from ouhub.errors import ConfigError
 from ouhub.records import Pull, StoredPull
 from ouhub.store import Store, utcnow
@@ -269,7 +270,10 @@ class _Collector:
             pull = item.pull
             try:
                 if _needs_files(item):
-                    self.store.save_pull_files(pull.number, pull.head_sha, client.files(pull.number))
+                    self.store.save_pull_files(pull.number, pull.head_sha, [
+                        f if declared_file_step(f.filename) else replace(f, patch=None)
+                        for f in client.files(pull.number)  # keep only what matching reads
+                    ])
                 if _needs_activity(item):
                     reviews = client.reviews(pull.number) if pull.state == "open" else []
                     events = client.timeline(pull.number)

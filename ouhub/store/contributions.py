@@ -79,11 +79,9 @@ class ContributionQueries(Database):
             )
 
     def save_pull_files(self, number: int, head_sha: str, files: Sequence[PullFile]) -> None:
-        """The files of a pull request's head; only docsource patches are kept."""
-        kept = [
-            [f.filename, f.previous_filename, f.patch if "docsource/" in f.filename else None]
-            for f in files
-        ]
+        """The files of a pull request's head, with the patches given (the stage keeps only
+        those of the declared coverage files)."""
+        kept = [[f.filename, f.previous_filename, f.patch] for f in files]
         with self.transaction():
             self._execute(
                 "UPDATE contribution_pulls SET files_head = ?, files = ?, error = NULL "

@@ -91,6 +91,11 @@ def test_docsource_rows_give_the_status_once_merged() -> None:
     }
 
 
+def test_docsource_rows_of_the_bzr_era_file() -> None:
+    patch = "@@ -1 +1 @@\n-|hr_expense | |\n+|hr_expense |Done |"
+    assert docsource_rows("doc/source/modules61-70.rst", patch, "7.0") == {"hr_expense": "done"}
+
+
 @pytest.mark.parametrize("filename, release", [
     ("docsource/modules150-160.rst", "17.0"),  # another step's file
     ("docsource/modules160-170.rst", "16.0"),
