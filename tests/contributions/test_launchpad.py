@@ -26,25 +26,23 @@ TARGET = f"{OWNER}/openupgrade-addons/7.0"
 @pytest.fixture(scope="module")
 def lp() -> Iterator[LaunchpadServer]:
     launchpad.forget_connections()
-    server = LaunchpadServer()
-    server.add_project("openupgrade-addons", development_focus="7.0")
-    server.add_branch(TARGET)
-    server.add_series("openupgrade-addons", "7.0", branch=TARGET)
-    server.add_merge_proposal(
-        "~therp/openupgrade-addons/7.0-migrate-stock", TARGET, "stefan", queue_status="Merged",
-        date_created="2013-02-01T00:00:00+00:00", date_merged="2013-05-01T00:00:00+00:00",
-        diffstat={"stock/migrations/7.0.1.1/pre-migration.py": [10, 0], "README": [1, 1]})
-    server.add_merge_proposal("~bob/openupgrade-addons/7.0-account_voucher", TARGET, "bob")
-    server.add_merge_proposal("~eve/openupgrade-addons/trunk-x", f"{OWNER}/openupgrade-addons/trunk",
-                              "eve", queue_status="Rejected", diffstat={})
-    server.add_project("openupgrade-server")
-    server.gone.add("openupgrade-server")
-    server.start()
-    try:
+    with LaunchpadServer() as server:
+        server.add_project("openupgrade-addons", development_focus="7.0")
+        server.add_branch(TARGET)
+        server.add_series("openupgrade-addons", "7.0", branch=TARGET)
+        server.add_merge_proposal(
+            "~therp/openupgrade-addons/7.0-migrate-stock", TARGET, "stefan",
+            queue_status="Merged", date_created="2013-02-01T00:00:00+00:00",
+            date_merged="2013-05-01T00:00:00+00:00",
+            diffstat={"stock/migrations/7.0.1.1/pre-migration.py": [10, 0], "README": [1, 1]})
+        server.add_merge_proposal("~bob/openupgrade-addons/7.0-account_voucher", TARGET, "bob")
+        server.add_merge_proposal("~eve/openupgrade-addons/trunk-x",
+                                  f"{OWNER}/openupgrade-addons/trunk", "eve",
+                                  queue_status="Rejected", diffstat={})
+        server.add_project("openupgrade-server")
+        server.gone.add("openupgrade-server")
         yield server
-    finally:
-        server.stop()
-        launchpad.forget_connections()
+    launchpad.forget_connections()
 
 
 @pytest.fixture(scope="module")
