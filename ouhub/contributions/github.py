@@ -46,6 +46,12 @@ TOKEN_LIMIT = 5000
 class GitHubError(ContributionsError):
     """A request GitHub answered with an error, or a body that is not what it documents."""
 
+    status: int | None = None  # the HTTP status GitHub answered with, when it is one
+
+
+class GitHubNotFound(GitHubError):
+    status = 404
+
 
 class GitHubUnavailable(GitHubError):
     """GitHub cannot be asked anything now (unreachable, the token refused): stop collecting."""
@@ -368,7 +374,7 @@ def _http_error(response: requests.Response, url: str, authenticated: bool) -> G
             "token_env, or unset it to read anonymously",
         )
     if status == 404:
-        return GitHubError(
+        return GitHubNotFound(
             f"GitHub has no {url}: HTTP 404{said}",
             hint="check [contributions] github (owner/repo)"
             + ("" if authenticated else "; a private repository needs a token"),

@@ -26,6 +26,7 @@ from ouhub.contributions.github import (
     ANONYMOUS_LIMIT,
     GitHub,
     GitHubError,
+    GitHubNotFound,
     GitHubUnavailable,
     RateLimited,
 )
@@ -231,10 +232,16 @@ class _Collector:
         title = self.settings.tracking_title.format(release=release)
         known = self.store.tracking_issue(release)
         if known is not None and known.number is not None:
-            issue = client.issue(known.number)
-            self.store.save_tracking_issue(release, issue, searched_at=known.searched_at)
-            return issue.number
-        if known is not None and datetime.fromisoformat(known.searched_at) + SEARCH_AGAIN > self.now:
+            try:
+                issue = client.issue(known.number)
+            except GitHubNotFound:  # deleted or moved: look for the release's issue again
+                log.info("tracking issue #%s of %s is gone; searching again", known.number,
+                         release)
+            else:
+                self.store.save_tracking_issue(release, issue, searched_at=known.searched_at)
+                return issue.number
+        elif known is not None and (
+                datetime.fromisoformat(known.searched_at) + SEARCH_AGAIN > self.now):
             return None
         found = client.find_issue(title)
         # read it at its own URL now, so that the next runs ask for it conditionally

@@ -230,3 +230,15 @@ def test_stage_needs_its_table(tmp_path: Path) -> None:
     with Store.open(config.store_path) as store, pytest.raises(ConfigError) as caught:
         run_contributions(config, store)
     assert "[contributions]" in caught.value.message
+
+
+def test_a_deleted_tracking_issue_is_searched_again(
+    setup: tuple[config_mod.Config, Store], gh: GitHubServer
+) -> None:
+    config, store = setup
+    run_contributions(config, store, now=NOW)
+    del gh.issues[4124]
+    gh.add_issue(5555, "Migration to version 17.0", "- [x] sale - By @dave - #4900")
+    result = run_contributions(config, store, now=NOW)
+    assert result.ok and dict((r.release, r.tracking) for r in result.releases)["17.0"] == 5555
+    assert load_report(store, 120, NOW).drift == ()  # sale's line is ticked now
