@@ -1,0 +1,189 @@
+"""Runner records: templates, scratch databases, runs, outcomes and failures."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ouhub.vocab import MODULE_FAILED, UPGRADED
+
+# -- runner (0004) --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SampleTemplate:
+    """The template database a sample's dump was restored into, keyed by the dump's checksum."""
+
+    sample: str
+    release: str
+    dbname: str
+    checksum: str
+    dump: str
+    filestore: str | None
+    imported_at: str
+
+
+@dataclass(frozen=True)
+class ScratchDatabase:
+    """A database whose name ouhub generated and recorded (kind: template, scratch, copy, restore)."""
+
+    name: str
+    kind: str
+    run_id: int | None
+    host: str
+    pid: int | None
+    keep: bool
+    created_at: str
+    dropped_at: str | None
+
+
+@dataclass(frozen=True)
+class RunModule:
+    """One module's outcome in a run: upgraded, failed (with excerpt) or not_reached."""
+
+    module: str
+    outcome: str
+    version_before: str | None = None
+    version_after: str | None = None
+    scripts: tuple[str, ...] = ()
+    excerpt: str = ""
+    run_id: int | None = None
+    fingerprint: Fingerprint | None = None  # a failed outcome's
+
+
+@dataclass(frozen=True)
+class Run:
+    """One upgrade of a sample (kind `run`) or of a user's copy (kind `migrate`) over one step."""
+
+    id: int
+    kind: str
+    release: str
+    previous: str | None
+    sample: str | None
+    source_db: str | None
+    status: str  # running, passed, failed, timeout, error, interrupted
+    started_at: str
+    finished_at: str | None
+    duration: float | None
+    revisions: dict[str, Any]
+    log_path: str | None
+    scratch_db: str | None
+    exit_code: int | None
+    message: str
+    chain_id: int | None
+    host: str
+    pid: int | None
+
+
+@dataclass(frozen=True)
+class ModuleRunOutcome:
+    """A module's outcome in the newest finished run into a release, with that run's status."""
+
+    module: str
+    outcome: str
+    run_id: int
+    run_status: str
+    sample: str | None
+    previous: str | None
+    release: str
+    finished_at: str | None
+    version_before: str | None
+    version_after: str | None
+    excerpt: str
+
+
+# -- failures (0060) ------------------------------------------------------------------------------
+
+FINGERPRINT_KEY_CHARS = 16
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A failure's module, stage, exception class and normalised message (see
+    runner/fingerprint.py, which makes them)."""
+
+    module: str  # "" when the failure names no module
+    stage: str  # pre, post, end (a script's), load (the module's own), registry (no module)
+    exception: str  # the class without its package; "" when the log shows none
+    message: str  # normalised
+
+    @property
+    def key(self) -> str:
+        """A short stable id: the same failure, the same key, in every run and every paste."""
+        text = "\x1f".join((self.module, self.stage, self.exception, self.message))
+        return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[
+            :FINGERPRINT_KEY_CHARS]
+
+    @property
+    def summary(self) -> str:
+        where = f"{self.module} ({self.stage})" if self.module else self.stage
+        what = f"{self.exception}: {self.message}" if self.exception else self.message
+        return f"{where}: {what}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"key": self.key, "module": self.module, "stage": self.stage,
+                "exception": self.exception, "message": self.message}
+
+
+def revisions_of(revisions: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:
+    """A run's branch revisions as sorted pairs, comparable between runs."""
+    return tuple(sorted((str(k), str(v)) for k, v in (revisions or {}).items()))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One run's outcome for one module: a step of its failure history."""
+
+    run_id: int
+    started_at: str
+    outcome: str  # upgraded, failed, not_reached
+    revisions: tuple[tuple[str, str], ...] = ()  # (branch, revision) as the run recorded them
+    fingerprint: str | None = None  # the failure's key, for a failed outcome
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == UPGRADED
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == MODULE_FAILED
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit of a mirror, as a regression's suspect shows it."""
+
+    revision: str  # what a code browser and a person name it: bzr revno (dotted), git sha
+    revid: str  # the mirror's revision id
+    author: str
+    date: str  # ISO 8601, UTC
+    summary: str  # the message's first line
+
+    def as_dict(self) -> dict[str, str]:
+        return {"revision": self.revision, "revid": self.revid, "author": self.author,
+                "date": self.date, "summary": self.summary}
+
+
+@dataclass(frozen=True)
+class SuspectRange:
+    """The commits of one branch between a regression's last passing run and its first failing
+    one that touch the module (read from the mirror once, then stored)."""
+
+    release: str
+    sample: str
+    module: str
+    run_id: int  # the first failing run
+    since_run_id: int  # the last passing run
+    branch: str
+    since: str  # the branch's revision in each run, as the runs recorded them
+    until: str
+    commits: tuple[Commit, ...] = ()  # newest first
+    total: int = 0  # commits in the range touching the module (more than shown past a limit)
+    error: str | None = None  # why the range could not be read
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"branch": self.branch, "since": self.since, "until": self.until,
+                "since_run": self.since_run_id, "until_run": self.run_id, "total": self.total,
+                "error": self.error, "commits": [c.as_dict() for c in self.commits]}
