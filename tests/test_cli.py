@@ -87,3 +87,12 @@ def test_a_bad_option_value_is_a_usage_error(tmp_path):
     )
     assert result.exit_code == 2
     assert "unknown status 'tod'; one of: done, nothing_to_do" in result.stderr
+
+
+def test_an_error_message_reaches_the_terminal_without_escape_sequences(tmp_path):
+    path = tmp_path / "\x1b]0;owned\x07\x1b[2Jouhub.toml"  # a name that would retitle and clear
+    result = CliRunner().invoke(main, ["--config", str(path), "status"])
+    assert result.exit_code == 2
+    assert "no such config file" in result.stderr
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "]0;owned[2Jouhub.toml" in result.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from click.testing import CliRunner
 from ouhub import config as config_mod
 from ouhub.cli import main
 from ouhub.errors import ConfigError
+from tests.support.process import ouhub_process
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -192,8 +191,7 @@ def test_a_config_that_is_no_regular_file_is_refused_at_once(tmp_path):
     for path, expected in ((Path("/dev/zero"), "not a regular file"),
                            (fifo, "not a regular file"), (big, "larger than")):
         # in a child process: reading a FIFO or /dev/zero whole would hang or fill the memory
-        result = subprocess.run([sys.executable, "-m", "ouhub", "--config", str(path), "config",
-                                 "check"], capture_output=True, text=True, timeout=60, check=False)
+        result = ouhub_process("--config", path, "config", "check")
         assert result.returncode == 2, result.stderr
         assert str(path) in result.stderr and expected in result.stderr
         assert "Traceback" not in result.stderr

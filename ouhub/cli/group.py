@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import signal
+import sqlite3
 import sys
 import threading
 import traceback
@@ -56,17 +58,15 @@ class Context:
 
 
 class OuhubGroup(click.Group):
-    """The one error boundary: expected errors print a message and a hint; bugs leave a log."""
+    """The one error boundary: expected errors print a message and a hint; bugs leave a log.
+
+    A command may set ``error_exit_code`` (check: 3) for every error it ends with.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         _interrupt_on_signals()
         try:
             return super().invoke(ctx)
-        except OuhubError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"  hint: {exc.hint}", err=True)
-            ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Interrupted as exc:
@@ -75,11 +75,41 @@ class OuhubGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
-        except Exception:
-            where = _write_crash_log(ctx)
-            click.echo(f"error: ouhub hit a bug; the traceback is in {where}", err=True)
-            click.echo("  hint: please report it with that file attached", err=True)
-            ctx.exit(1)
+        except Exception as exc:
+            error = _expected(exc, ctx)
+            if error is None:
+                where = _write_crash_log(ctx)
+                error = OuhubError(f"ouhub hit a bug; the traceback is in {where}",
+                                   hint="please report it with that file attached")
+            # what reaches the terminal is data: a server's escape sequences stay inert
+            click.echo(f"error: {output.terminal_safe(error.message)}", err=True)
+            if error.hint:
+                click.echo(f"  hint: {output.terminal_safe(error.hint)}", err=True)
+            command = self.get_command(ctx, ctx.invoked_subcommand or "")
+            ctx.exit(getattr(command, "error_exit_code", None) or error.exit_code)
+
+
+def _expected(exc: Exception, ctx: click.Context) -> OuhubError | None:
+    """The error a user can act on (OuhubError; the store's file failing), else None: a bug."""
+    if isinstance(exc, OuhubError):
+        return exc
+    if isinstance(exc, sqlite3.Error):
+        from ouhub.store.db import store_fault
+
+        return store_fault(exc, _store_path(ctx))
+    return None
+
+
+def _state_dir() -> Path:
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "ouhub"
+
+
+def _store_path(ctx: click.Context) -> Path | None:
+    obj = ctx.find_object(Context)
+    try:
+        return obj.config.store_path if obj else None
+    except OuhubError:
+        return None
 
 
 def _interrupt_on_signals() -> None:
@@ -100,11 +130,13 @@ def _interrupt_on_signals() -> None:
 
 
 def _write_crash_log(ctx: click.Context) -> Path:
+    """The traceback into the data dir's crash log; with no config, the user's state folder
+    ($XDG_STATE_HOME/ouhub): never the current directory."""
     obj = ctx.find_object(Context)
     try:
-        base = obj.config.data_dir if obj else Path.cwd()
+        base = obj.config.data_dir if obj else _state_dir()
     except OuhubError:
-        base = Path.cwd()
+        base = _state_dir()
     path = base / "ouhub-crash.log"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ work in one block leaves the store as it was if anything inside raises.
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,34 @@ from typing import Self
 
 from ouhub.errors import StoreError
 from ouhub.store.migrations import MIGRATIONS
+
+
+def store_fault(exc: sqlite3.Error | OSError, path: Path | None) -> StoreError:
+    """What a failing store means for the user: damaged, read-only, on a full disk, or out of
+    reach. SQLite left the file as it was in each case (a write that fails rolls back)."""
+    where = str(path) if path else "the state store"
+    detail = str(exc)
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return StoreError(
+            f"the state store {where} is damaged ({detail}); nothing was changed",
+            hint=f"keep a copy of it for a report; restore it from a backup, or move it aside "
+            f"(mv {where} {where}.damaged): ouhub then starts an empty store, and the next sync, "
+            "scan and runs fill it again",
+        )
+    if code == sqlite3.SQLITE_READONLY:
+        return StoreError(f"the state store {where} is read-only ({detail})",
+                          hint="let the user running ouhub write the store and its folder")
+    if code == sqlite3.SQLITE_FULL or getattr(exc, "errno", None) == errno.ENOSPC:
+        return StoreError(f"the disk under the state store {where} is full ({detail}); the "
+                          "store is as it was", hint="free space on that disk, then run again")
+    return StoreError(f"cannot use the state store {where}: {detail}",
+                      hint="check that the data dir exists, is writable and not on a full disk")
+
+
+# SQLite result codes that are about the file, not about a statement
+_FILE_FAULTS = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_READONLY,
+                sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN)
 
 
 def utcnow() -> str:
@@ -48,12 +77,13 @@ class Database:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(
-                f"cannot open the state store {path}: {exc}",
-                hint="check that the data dir is writable and not on a full disk",
-            ) from exc
+            raise store_fault(exc, path) from exc
         store = cls(conn, path)
-        store.migrate(MIGRATIONS if migrations is None else migrations)
+        try:
+            store.migrate(MIGRATIONS if migrations is None else migrations)
+        except sqlite3.Error as exc:  # reading which migrations ran: the file itself fails
+            conn.close()
+            raise store_fault(exc, path) from exc
         return store
 
     def close(self) -> None:
@@ -121,7 +151,10 @@ class Database:
                 )
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _FILE_FAULTS:
+                    raise store_fault(exc, self.path) from exc
                 raise StoreError(
                     f"store migration {name} failed on {self.path}: {exc}",
                     hint="the store is unchanged; report this with the store file attached",

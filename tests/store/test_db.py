@@ -60,5 +60,5 @@ def test_exception_inside_a_transaction_leaves_the_store_as_before(tmp_path):
 def test_unwritable_location_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(StoreError, match="cannot open the state store"):
+    with pytest.raises(StoreError, match="cannot use the state store"):
         Store.open(blocker / "sub" / "s.sqlite")
