@@ -20,6 +20,7 @@ from ouhub.runner.pg import connect
 from ouhub.store import Store
 from tests.support.config import write_config
 from tests.support.fill import record_coverage, record_run
+from tests.support.process import ouhub_process
 
 RELEASES = {r: {"server": f"lp:openupgrade-server/{r}"} for r in ("6.1", "7.0", "8.0")}
 
@@ -338,3 +339,102 @@ def test_the_help_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             continue
         result = CliRunner().invoke(main, ["--config", str(path), *shlex.split(example)[1:]])
         assert result.exit_code == 0, (example, result.output)
+
+
+# -- hostile or broken input: never a crash, never exit 1 ---------------------------------------
+
+
+def test_rows_that_are_no_module_names_are_skipped_and_named(project: Path,
+                                                            pg_database: str) -> None:
+    create_sample_database(pg_database, "7.0", SAMPLE, partners=5)
+    expected = invoke(project, "--to", "8.0", "--database", pg_database, "--format", "markdown")
+    conn = psycopg2.connect(pg_database)
+    with conn, conn.cursor() as cur:  # a database of someone else's making holds anything
+        cur.execute("ALTER TABLE ir_module_module ALTER name DROP NOT NULL, "
+                    "ALTER name TYPE text")
+        cur.executemany("INSERT INTO ir_module_module (name, state, latest_version) "
+                        "VALUES (%s, 'installed', '7.0.1.0')",
+                        [(None,), ("<b>x</b>\n## Injected",), ("a" * 100_000,)])
+    conn.close()
+    result = invoke(project, "--to", "8.0", "--database", pg_database, "--format", "markdown")
+    assert result.exit_code == expected.exit_code == 2, result.output
+    assert result.stdout == expected.stdout  # the same report: the junk is left out
+    assert "skipped 3 rows of ir_module_module whose name is no module name" in result.stderr
+    assert "None" in result.stderr and "'<b>x</b>\\n## Injected'" in result.stderr
+    assert "a" * 200 not in result.stderr
+
+
+def test_a_bare_database_name_is_read_on_the_configured_server(tmp_path: Path, pg_server: str,
+                                                               pg_database: str) -> None:
+    create_sample_database(pg_database, "7.0", SAMPLE, partners=5)
+    project = write_config(tmp_path / "p", RELEASES, dsn=pg_server)
+    name = psycopg2.extensions.parse_dsn(pg_database)["dbname"]
+    by_name = invoke(project, "--to", "8.0", "--database", name, "--json")
+    by_dsn = invoke(project, "--to", "8.0", "--database", pg_database, "--json")
+    assert by_name.exit_code == by_dsn.exit_code == 2, by_name.output
+    assert json.loads(by_name.stdout)["modules"] == json.loads(by_dsn.stdout)["modules"]
+    assert f"dbname={name}" in json.loads(by_name.stdout)["input"]["database"]
+
+
+@pytest.mark.parametrize("source, message", [
+    ("/dev/zero", "not a regular file"),
+    ("big", "larger than"),
+])
+def test_a_modules_file_is_read_with_a_cap(project: Path, tmp_path: Path, source: str,
+                                           message: str) -> None:
+    if source == "big":
+        source = str(tmp_path / "big.txt")
+        Path(source).write_text("account\n" * 300_000)
+    # in a child: a regression would read /dev/zero without end
+    result = ouhub_process("--config", project, "check", "--from", "6.1", "--to", "8.0",
+                           "--modules-file", source)
+    assert result.returncode == 3, result.stderr
+    assert f"cannot read the module list {source}: {message}" in result.stderr
+
+
+def test_check_data_of_the_wrong_shape_is_a_clear_error(tmp_path: Path) -> None:
+    vectors = json.loads((Path(__file__).parent / "check_vectors.json").read_text())
+    good = vectors["data"]["chain"]
+    for broken, where in (
+        ({**good, "releases": "6.1, 7.0"}, "releases"),
+        ({**good, "releases": [{"name": 7.0, "previous": None}]}, "releases[0].name"),
+        ({**good, "steps": []}, "steps"),
+        ({**good, "steps": {"7.0": {**good["steps"]["7.0"], "modules": [1, 2]}}},
+         "steps.7.0.modules"),
+        ({**good, "steps": {"7.0": {**good["steps"]["7.0"], "modules": {"base": {"status": 3}}}}},
+         "steps.7.0.modules.base.status"),
+    ):
+        data = tmp_path / "check-data.json"
+        data.write_text(json.dumps(broken))
+        result = invoke(None, "--data", str(data), "--from", "6.1", "--to", "7.0",
+                        "--modules", "base")
+        assert result.exit_code == 3, result.output
+        assert f"{data}: {where}: " in result.stderr, result.stderr
+        assert "hit a bug" not in result.stderr
+
+
+def test_a_bug_in_check_exits_3_and_logs_in_the_data_dir(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ZeroDivisionError("a bug in check")
+
+    monkeypatch.setattr("ouhub.check.command.decide_verdicts", broken)
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = invoke(project, "--from", "6.1", "--to", "8.0", "--modules", "base")
+    assert result.exit_code == 3, result.output
+    crash_log = project.parent / "data" / "ouhub-crash.log"
+    assert f"the traceback is in {crash_log}" in result.stderr
+    assert "ZeroDivisionError: a bug in check" in crash_log.read_text()
+    # without a config (--data): the user's state folder, never the current directory
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    vectors = json.loads((Path(__file__).parent / "check_vectors.json").read_text())
+    data = tmp_path / "check-data.json"
+    data.write_text(json.dumps(vectors["data"]["chain"]))
+    result = invoke(tmp_path / "none.toml", "--data", str(data), "--from", "6.1", "--to", "7.0",
+                    "--modules", "base")
+    assert result.exit_code == 3, result.output
+    assert (tmp_path / "state" / "ouhub" / "ouhub-crash.log").exists()
+    assert list(elsewhere.iterdir()) == []

@@ -6,12 +6,16 @@ import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ouhub.check.modlist import parse_module_list
 from ouhub.check.rules import CheckReport, chain, decide_verdicts
 from ouhub.errors import CheckError, OuhubError
+from ouhub.fsutil import read_capped
 from ouhub.versions import release_of_version
+
+MAX_MODULE_LIST = 1 << 20  # a list of every module of a large installation: some 10 KB
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class CheckInput:
     versions: dict[str, str | None]
     database: str | None = None  # the DSN, password hidden
     base_version: str | None = None
+    skipped: tuple[str | None, ...] = ()  # what the database held that is no module name
 
     @property
     def release(self) -> str | None:
@@ -46,19 +51,20 @@ def read_input(
     if modules is not None:
         return CheckInput("modules", parse_module_list(modules, "--modules"), {})
     if modules_file is not None:
-        if modules_file == "-":
-            import sys
+        try:
+            if modules_file == "-":
+                import sys
 
-            text = (stdin or sys.stdin).read()
-        else:
-            try:
-                with open(modules_file, encoding="utf-8") as fh:
-                    text = fh.read()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise CheckError(
-                    f"cannot read the module list {modules_file}: {exc}",
-                    hint="pass a UTF-8 text file of module names, or - for stdin",
-                ) from exc
+                text = (stdin or sys.stdin).read(MAX_MODULE_LIST + 1)
+                if len(text) > MAX_MODULE_LIST:
+                    raise ValueError(f"larger than {MAX_MODULE_LIST:,} characters")
+            else:
+                text = read_capped(Path(modules_file), MAX_MODULE_LIST).decode("utf-8")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise CheckError(
+                f"cannot read the module list {modules_file}: {exc}",
+                hint="pass a UTF-8 text file of module names, or - for stdin",
+            ) from exc
         name = "stdin" if modules_file == "-" else modules_file
         return CheckInput("file", parse_module_list(text, name), {})
     from ouhub.check.db import read_database
@@ -69,6 +75,7 @@ def read_input(
     return CheckInput(
         "database", tuple(installed.versions), dict(installed.versions),
         database=redact_dsn(database), base_version=installed.base_version,
+        skipped=installed.skipped,
     )
 
 

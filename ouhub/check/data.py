@@ -30,7 +30,63 @@ def load_check_data(text: str, source: str) -> dict[str, Any]:
             f"{source}: not check data of schema version {SCHEMA_VERSION}",
             hint="pass the api/check-data.json of a site built by this ouhub version",
         )
+    problem = shape_problem(data)
+    if problem:
+        raise CheckError(f"{source}: {problem}",
+                         hint="pass the api/check-data.json of a site built by ouhub, unedited")
     return data
+
+
+def shape_problem(data: Mapping[str, Any]) -> str | None:
+    """The first place where a check-data document is not of the documented shape, or None."""
+
+    def wrong(where: str, value: Any, what: str) -> str:
+        return f"{where}: expected {what}, got {type(value).__name__} {str(value)[:40]!r}"
+
+    def texts(where: str, value: Any) -> str | None:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return wrong(where, value, "a list of strings")
+        return None
+
+    releases = data.get("releases", [])
+    if not isinstance(releases, list):
+        return wrong("releases", releases, "a list of {name, previous}")
+    for index, release in enumerate(releases):
+        where = f"releases[{index}]"
+        if not isinstance(release, dict):
+            return wrong(where, release, "an object {name, previous}")
+        if not isinstance(release.get("name"), str):
+            return wrong(f"{where}.name", release.get("name"), "a release name (a string)")
+        if not isinstance(release.get("previous"), str | None):
+            return wrong(f"{where}.previous", release.get("previous"), "a release name or null")
+    steps = data.get("steps", {})
+    if not isinstance(steps, dict):
+        return wrong("steps", steps, "an object of steps by release")
+    for release, step in steps.items():
+        if not isinstance(step, dict):
+            return wrong(f"steps.{release}", step, "an object with modules")
+        modules = step.get("modules", {})
+        if not isinstance(modules, dict):
+            return wrong(f"steps.{release}.modules", modules, "an object of modules by name")
+        for name, entry in modules.items():
+            where = f"steps.{release}.modules.{name}"
+            if not isinstance(entry, dict):
+                return wrong(where, entry, "an object with status")
+            for key in ("status", "target"):
+                if key in entry and not isinstance(entry[key], str | None):
+                    return wrong(f"{where}.{key}", entry[key], "a string")
+            for key in ("evidence", "disagreements"):
+                if entry.get(key) is not None and (found := texts(f"{where}.{key}", entry[key])):
+                    return found
+            run = entry.get("run")
+            if run is None:
+                continue
+            if not isinstance(run, dict):
+                return wrong(f"{where}.run", run, "an object or null")
+            if run.get("evidence") is not None and (
+                    found := texts(f"{where}.run.evidence", run["evidence"])):
+                return found
+    return None
 
 
 def check_data_js(data: Mapping[str, Any]) -> str:

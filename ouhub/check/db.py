@@ -6,9 +6,11 @@ ONLY): check never writes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ouhub.check.modlist import MODULE_NAME
 from ouhub.errors import CheckError, RunnerError
 from ouhub.versions import release_of_version
 
@@ -19,6 +21,7 @@ class InstalledModules:
 
     versions: dict[str, str | None]
     base_version: str | None
+    skipped: tuple[str | None, ...] = ()  # installed rows whose name is no module name
 
     @property
     def release(self) -> str | None:
@@ -53,10 +56,24 @@ def read_installed(conn: Any, dsn: str = "the database") -> InstalledModules:
         ) from exc
     finally:
         conn.rollback()
-    versions = {name: version for name, version, state in rows
-                if state in ("installed", "to upgrade")}
+    installed = [(name, version) for name, version, state in rows
+                 if state in ("installed", "to upgrade")]
+    # a database of someone else's making may hold anything: only module names go on
+    versions = {name: version for name, version in installed
+                if isinstance(name, str) and MODULE_NAME.fullmatch(name)}
+    skipped = tuple(name for name, _ in installed if name not in versions)
     base = next((version for name, version, _ in rows if name == "base"), None)
-    return InstalledModules(versions=versions, base_version=base)
+    return InstalledModules(versions=versions, base_version=base, skipped=skipped)
+
+
+def database_dsn(value: str, server_dsn: Callable[[], str]) -> str:
+    """``--database``: a DSN (key=value or URL), or a bare database name on the configured
+    server, as `ouhub migrate -d NAME` reads it."""
+    if "=" in value or "://" in value:
+        return value
+    from ouhub.pgcluster import dsn_for
+
+    return dsn_for(server_dsn(), value)
 
 
 def read_database(dsn: str) -> InstalledModules:

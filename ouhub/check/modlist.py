@@ -6,7 +6,8 @@ import re
 
 from ouhub.errors import CheckError
 
-MODULE_NAME = re.compile(r"^[a-z0-9_]+$")  # technical names are lowercase
+# technical names are lowercase, at most 128 characters (OpenERP's ir_module_module.name)
+MODULE_NAME = re.compile(r"[a-z0-9_]{1,128}")  # whole names: use fullmatch
 LIST_HINT = (
     "a module list holds lowercase technical names (account, sale_stock, ...), "
     "separated by newlines, commas or spaces; '#' starts a comment"
@@ -30,7 +31,7 @@ def parse_module_list(text: str, source: str = "the module list") -> tuple[str, 
     for number, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):
         body = line.split("#", 1)[0]
         tokens = [t for t in re.split(r"[ \t\f\v,]+", body) if t]
-        if any(not MODULE_NAME.match(t) for t in tokens):
+        if any(not MODULE_NAME.fullmatch(t) for t in tokens):
             junk.append(f"line {number}: {line.strip()!r}")
             junk_lines.append(number)
             continue

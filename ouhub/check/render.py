@@ -43,6 +43,18 @@ def render(report: CheckReport, found: CheckInput, detected: bool, fmt: str) -> 
 WORDS = {"ok": "ok", "at_risk": "at risk", "blocked": "blocked", "not_covered": "not covered"}
 
 
+def skipped_line(skipped: Sequence[str | None]) -> str:
+    """The warning for rows of ir_module_module left out: each shown short and quoted."""
+    def shown(name: str | None) -> str:
+        text = repr(name)
+        return text if len(text) <= 60 else f"{text[:50]}... ({len(name or '')} characters)"
+
+    count = f"{len(skipped)} row" + ("s" if len(skipped) > 1 else "")
+    more = f", ... and {len(skipped) - 10} more" if len(skipped) > 10 else ""
+    return (f"warning: skipped {count} of ir_module_module whose name is no module name: "
+            + ", ".join(shown(name) for name in skipped[:10]) + more)
+
+
 def steps_line(report: CheckReport) -> str:
     count = len(report.steps)
     return (f"{report.source} → {report.target} is {count} upgrade step"

@@ -11,7 +11,10 @@ from ouhub.cli.group import Context, json_option, main, pass_ctx
 
 
 class CheckCommand(click.Command):
-    """`check` promises exit 3 for every usage mistake, click's own included."""
+    """`check` promises exit 3 for every usage mistake, click's own included, and for every
+    other error (exits 1 and 2 are verdicts: at risk, blocked)."""
+
+    error_exit_code = 3
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
@@ -57,13 +60,19 @@ def check_command(
     """
     from ouhub.check.command import check, without_gc
     from ouhub.check.data import cached_check_data
-    from ouhub.check.render import render
+    from ouhub.check.render import render, skipped_line
 
+    if database is not None:
+        from ouhub.check.db import database_dsn
+
+        database = database_dsn(database, lambda: obj.config.dsn)
     with without_gc():
         result = check(target, source, modules, modules_file, database, data_file,
                        stored=lambda: cached_check_data(obj.config, obj.store))
         text = render(result.report, result.found, result.detected,
                       "json" if as_json else fmt)
+    if result.found.skipped:
+        output.info(skipped_line(result.found.skipped))
     if result.detected and fmt == "table" and not as_json:
         output.info(f"database release {result.report.source} "
                     f"(base {result.found.base_version})")

@@ -23,7 +23,7 @@
     todo: "blocked", removed: "blocked"
   };
   var JUDGED_TARGET = ["done", "nothing_to_do", "partial", "unknown", "todo", "removed"];
-  var MODULE_NAME = /^[a-z0-9_]+$/;  // technical names are lowercase
+  var MODULE_NAME = /^[a-z0-9_]{1,128}$/;  // technical names are lowercase, as modlist.py's
   var LIST_HINT = "a module list holds lowercase technical names (account, sale_stock, ...), " +
     "separated by newlines, commas or spaces; '#' starts a comment";
 
