@@ -89,6 +89,7 @@ class SiteSettings:
     base_url: str = ""
     code_browser: str | None = None  # e.g. https://host/{release}/{branch}/{path}
     title: str = "OpenUpgrade status"
+    feeds: tuple[tuple[str, ...], ...] = ()  # module sets with an Atom feed of their own
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ class Config:
                 "base_url": self.site.base_url,
                 "code_browser": self.site.code_browser,
                 "title": self.site.title,
+                "feeds": [list(modules) for modules in self.site.feeds],
             },
             "contributions": None if self.contributions is None else {
                 "github": self.contributions.github,
@@ -271,7 +273,7 @@ _RELEASE_KEYS = {"previous", "branches"}
 _BRANCH_KEYS = {"url", "fallback", "upstream", "vcs", "addons"}
 _SAMPLE_KEYS = {"name", "release", "dump", "filestore"}
 _RUNNER_KEYS = {"commands", "timeout", "parallel"}
-_SITE_KEYS = {"output", "base_url", "code_browser", "title"}
+_SITE_KEYS = {"output", "base_url", "code_browser", "title", "feeds"}
 _CONTRIBUTIONS_KEYS = {"github", "api", "token_env", "tracking_title", "stale_days", "launchpad"}
 
 
@@ -573,6 +575,7 @@ def _site(problems: _Problems, body: Any, base: Path, data_dir: Path) -> SiteSet
         base_url=values.get("base_url", ""),
         code_browser=values.get("code_browser"),
         title=values.get("title", default.title),
+        feeds=_feeds(problems, body.get("feeds", [])),
     )
 
 
@@ -617,3 +620,22 @@ def _contributions(problems: _Problems, body: Any) -> ContributionsSettings:
         stale_days=int(stale_days),
         launchpad=_str_list(problems, keys + ("launchpad",), body.get("launchpad", [])),
     )
+
+
+def _feeds(problems: _Problems, value: Any) -> tuple[tuple[str, ...], ...]:
+    """``feeds = [["sale", "crm"], ["account"]]``: module sets, each a list of module names."""
+    from ouhub.check.modlist import MODULE_NAME
+
+    keys = ("site", "feeds")
+    if not isinstance(value, list) or not all(isinstance(v, list) and v for v in value):
+        problems.add(keys, f'expected a list of module lists such as [["sale", "crm"]], '
+                           f"got {value!r}")
+        return ()
+    sets = []
+    for modules in value:
+        bad = [m for m in modules if not isinstance(m, str) or not MODULE_NAME.match(m)]
+        if bad:
+            problems.add(keys, f"not module names (lowercase technical names): {bad!r}")
+            continue
+        sets.append(tuple(sorted(set(modules))))
+    return tuple(dict.fromkeys(sets))

@@ -74,6 +74,13 @@ def test_valid_config_resolves_paths_defaults_and_vcs(tmp_path):
     assert cfg.mirror_path(server) == tmp_path / "state" / "mirrors" / "7.0" / "server"
     assert cfg.chain("6.1", "7.0") == [("6.1", "7.0")]
     assert cfg.steps == [("6.1", "7.0")]
+    assert cfg.site.feeds == ()
+
+
+def test_feeds_are_module_sets_sorted_once_each(tmp_path):
+    cfg = config_mod.load(write(tmp_path, VALID + 'feeds = [["sale", "crm"], ["crm", "sale", '
+                                                  '"sale"], ["account"]]\n'))
+    assert cfg.site.feeds == (("crm", "sale"), ("account",))
 
 
 def test_password_never_shown(tmp_path):
@@ -156,6 +163,12 @@ def test_password_never_shown(tmp_path):
                      id="branch-dot-dot"),
         pytest.param("x = " + "[" * 100_000 + "]" * 100_000 + "\n",
                      ["nested too deeply"], id="nested-too-deep"),
+        pytest.param(VALID + 'feeds = ["sale", "crm"]\n',
+                     ['site.feeds: expected a list of module lists such as [["sale", "crm"]]'],
+                     id="feeds-flat"),
+        pytest.param(VALID + 'feeds = [["sale", "Sale Orders"]]\n',
+                     ["site.feeds: not module names (lowercase technical names): ['Sale Orders']"],
+                     id="feeds-bad-name"),
     ],
 )
 def test_each_mistake_has_a_clear_message(tmp_path, text, expected):

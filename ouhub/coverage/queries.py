@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ouhub.errors import CoverageError
@@ -69,8 +70,12 @@ def diff_scans(store: Store, release: str, old: str | None = None,
     after = _pick_scan(history, new, -1)
     a = {m.module: m.status for m in store.coverage_of_scan(before.id or 0)}
     b = {m.module: m.status for m in store.coverage_of_scan(after.id or 0)}
-    changes = [
-        StatusChange(module, a.get(module), b.get(module))
-        for module in sorted(set(a) | set(b)) if a.get(module) != b.get(module)
+    return before, after, status_changes(a, b)
+
+
+def status_changes(before: Mapping[str, str], after: Mapping[str, str]) -> list[StatusChange]:
+    """The modules whose status differs between two scans (module -> status), by name."""
+    return [
+        StatusChange(module, before.get(module), after.get(module))
+        for module in sorted(set(before) | set(after)) if before.get(module) != after.get(module)
     ]
-    return before, after, changes

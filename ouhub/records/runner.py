@@ -182,8 +182,10 @@ class SuspectRange:
     commits: tuple[Commit, ...] = ()  # newest first
     total: int = 0  # commits in the range touching the module (more than shown past a limit)
     error: str | None = None  # why the range could not be read
+    folder: str | None = None  # the module's folder in the branch (sale, openerp/addons/base)
 
     def as_dict(self) -> dict[str, Any]:
         return {"branch": self.branch, "since": self.since, "until": self.until,
                 "since_run": self.since_run_id, "until_run": self.run_id, "total": self.total,
-                "error": self.error, "commits": [c.as_dict() for c in self.commits]}
+                "error": self.error, "folder": self.folder,
+                "commits": [c.as_dict() for c in self.commits]}

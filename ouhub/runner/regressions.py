@@ -71,6 +71,6 @@ def suspect_ranges(config: Config, regression: ModuleFailures) -> list[SuspectRa
             log.warning("suspects of %s in %s: %s", regression.module, branch.key, exc.message)
             ranges.append(replace(base, error=exc.message))
             continue
-        ranges.append(replace(base, commits=found.commits, total=found.total))
+        ranges.append(replace(base, commits=found.commits, total=found.total, folder=found.folder))
     return ranges
 

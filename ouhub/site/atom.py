@@ -6,6 +6,7 @@ commit messages, module names and failure messages are data, never markup. Pure:
 
 from __future__ import annotations
 
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -15,8 +16,8 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_AUTHOR = "ouhub"
 # XML 1.0 allows tab, newline, carriage return and everything from U+0020 but the surrogates
 # and U+FFFE/U+FFFF: a log excerpt may hold anything else (a NUL, an escape sequence)
-_XML_CHARS = {c: None for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)}
-_XML_CHARS.update({0xFFFE: None, 0xFFFF: None})
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -85,15 +86,10 @@ def _link(parent: ET.Element, href: str, rel: str, media: str) -> None:
 
 
 def _clean(text: str) -> str:
-    """Drop what XML 1.0 cannot hold at all (escaping cannot help a NUL), and lone
-    surrogates."""
-    text = text.translate(_XML_CHARS)
-    return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
-
-
-def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    """Drop what XML 1.0 cannot hold at all (escaping cannot help a NUL); a lone surrogate
+    becomes "?"."""
+    if _NOT_XML.search(text):
+        text = _NOT_XML.sub("", text)
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("?", text)
+    return text

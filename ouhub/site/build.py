@@ -86,7 +86,8 @@ def _globals_hash(config: Any) -> str:
     # renders everything anew.
     return globals_hash(
         (STATUS_FORMAT, __version__, API_SCHEMA_VERSION, config.site.title,
-         config.site.code_browser, config.site.base_url, list(config.steps), config.releases),
+         config.site.code_browser, config.site.base_url, list(config.steps), config.releases,
+         config.site.feeds),
         (TEMPLATES, STATIC), sorted(Path(__file__).parent.glob("*.py")),
     )
 

@@ -35,13 +35,19 @@ class Gathered:
     upstream: list[m.UpstreamBranch] = field(default_factory=list)
     check_data: dict[str, Any] | None = None
     contributions: ContributionsReport | None = None  # None: no [contributions]
+    fingerprints: dict[str, Any] = field(default_factory=dict)  # key -> Fingerprint
+    suspects: dict[tuple[int, str], list[Any]] = field(default_factory=dict)  # SuspectRange
+    # release -> the last scans, oldest first: (scan id, scanned at, module -> status)
+    recent_statuses: dict[str, list[tuple[int, str, dict[str, str]]]] = field(
+        default_factory=dict)
 
 
 # A module's outcome in one run: a row of store.site_run_modules kept as the store gives it,
 # (run_id, module, outcome, version_before, version_after, excerpt). Plain tuples: a year of
 # nightly runs is ~160,000 of them, and making even a NamedTuple of each costs 10 times more.
-OutcomeRow = tuple[int, str, str, str | None, str | None, str | None]
-MODULE, OUTCOME, BEFORE, AFTER, EXCERPT = 1, 2, 3, 4, 5  # an OutcomeRow's fields
+OutcomeRow = tuple[int, str, str, str | None, str | None, str | None, str | None]
+MODULE, OUTCOME, BEFORE, AFTER, EXCERPT, FINGERPRINT = 1, 2, 3, 4, 5, 6  # an OutcomeRow's fields
+FEED_SCANS = 10  # the scans of a release whose coverage changes the feeds tell
 
 
 class LastOutcome(NamedTuple):
@@ -79,6 +85,11 @@ def gather(config: Any, store: Any) -> Gathered:
         from ouhub.contributions.report import load_report
 
         data.contributions = load_report(store, config.contributions.stale_days)
+    data.fingerprints = store.fingerprints()
+    for one in store.suspect_ranges():
+        data.suspects.setdefault((one.run_id, one.module), []).append(one)
+    for _previous, release in data.steps:
+        data.recent_statuses[release] = store.recent_statuses(release, FEED_SCANS)
     return data
 
 

@@ -30,6 +30,9 @@ COLOURS = {
     "passed": "#2e7d32", "upgraded": "#2e7d32", "failed": "#c62828", "timeout": "#ef6c00",
     "error": "#6d4c41", "interrupted": "#ad1457", "not_reached": "#9e9e9e", "none": "#9e9e9e",
     "todo_in_progress": "#e65100",
+    # failure classes ("new" is the coverage status's colour)
+    "regression": "#b71c1c", "always_failing": "#880e4f", "flaky": "#ef6c00",
+    "fixed": "#2e7d32",
 }
 
 
@@ -45,8 +48,10 @@ SYMBOLS = {
     "new": "+", "removed": "\u2212", "renamed": "\u2192", "merged": "\u2192", "unknown": "?",
     "passed": "\u2713", "upgraded": "\u2713", "failed": "\u2717", "timeout": "\u23f1",
     "error": "!", "interrupted": "\u25a0", "not_reached": "\u2026", "todo_in_progress": "\u270e",
+    "regression": "\u2198", "always_failing": "\u2717", "flaky": "\u223f", "fixed": "\u2713",
 }
-SOLID = frozenset({"done", "todo", "passed", "failed", "timeout", "error", "interrupted"})
+SOLID = frozenset({"done", "todo", "passed", "failed", "timeout", "error", "interrupted",
+                   "regression", "always_failing"})
 
 
 @dataclass(frozen=True)
@@ -129,14 +134,17 @@ def _quote_part(text: str) -> str:
     return quote(text, safe="")
 
 
-def code_link(pattern: str | None, release: str, branch: str, path: str) -> str | None:
-    """The code-browser URL of a file, from the ``[site] code_browser`` pattern."""
+def code_link(pattern: str | None, release: str, branch: str, path: str,
+              revision: str | None = None) -> str | None:
+    """The code-browser URL of a file, from the ``[site] code_browser`` pattern; a pattern
+    with ``{revision}`` links a commit's files at that commit (none without a revision)."""
     if not pattern:
         return None
     try:
         url = pattern.format(
             release=_quote_part(release), branch=_quote_part(branch),
             path=quote(path.lstrip("/"), safe="/"),
+            **({"revision": _quote_part(revision)} if revision else {}),
         )
     except (KeyError, IndexError, ValueError):
         return None
@@ -319,6 +327,8 @@ class ModuleSeries:
     href: str  # the series page
     counts: tuple[Count, ...]
     strip: Timeline
+    failure_class: str | None = None  # the module's class in these runs, if it ever failed
+    failures_href: str | None = None  # its row on the release's Failures page
 
 
 @dataclass(frozen=True)
@@ -331,6 +341,7 @@ class ModulePage:
     runs: tuple[ModuleRun, ...]  # the newest few, across samples
     badge: str
     work: tuple[WorkRow, ...] = ()  # pull requests and merge proposals, newest first
+    feed: str = ""  # the module's own Atom feed
 
 
 @dataclass(frozen=True)
@@ -343,6 +354,9 @@ class RunModuleRow:
     version_before: str
     version_after: str
     excerpt: str
+    failure_class: str | None = None  # the module's class after this run
+    fingerprint: str | None = None  # the failure's key
+    failures_href: str | None = None  # its row on the release's Failures page
 
 
 @dataclass(frozen=True)

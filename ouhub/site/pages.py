@@ -15,9 +15,10 @@ from typing import Any
 
 import jinja2
 
+from ouhub.site import failures
 from ouhub.site import model as m
 from ouhub.site.api import API_SCHEMA_VERSION, coverage_json, index_json, json_bytes, runs_json
-from ouhub.site.gather import AFTER, BEFORE, EXCERPT, MODULE, OUTCOME, Gathered
+from ouhub.site.gather import AFTER, BEFORE, EXCERPT, FINGERPRINT, MODULE, OUTCOME, Gathered
 from ouhub.site.incremental import data_hash
 from ouhub.site.work import (
     TODO_IN_PROGRESS,
@@ -128,19 +129,27 @@ def series_list(data: Gathered) -> list[m.Series]:
 
 @functools.lru_cache(maxsize=8192)  # the same modules fail alike night after night
 def _run_module_row(module: str, outcome: str, before: str | None, after: str | None,
-                    excerpt: str | None, linked: bool) -> m.RunModuleRow:
+                    excerpt: str | None, linked: bool, failure_class: str | None = None,
+                    fingerprint: str | None = None, release: str = "") -> m.RunModuleRow:
     return m.RunModuleRow(
         module=module, href=f"modules/{m.slug(module)}.html" if linked else None,
         outcome=outcome, word=m.word(outcome), colour=m.colour(outcome),
         version_before=before or "", version_after=after or "", excerpt=excerpt or "",
+        failure_class=failure_class, fingerprint=fingerprint,
+        failures_href=(f"{failures.failures_href(release)}#f-{fingerprint}"
+                       if fingerprint and release else None),
     )
 
 
 def _run_page(run: Any, modules: list[Any], known: set[str], prev_run: Any,
-              next_run: Any) -> m.RunPage:
+              next_run: Any, classes: dict[tuple[int, str], str] | None = None) -> m.RunPage:
+    classes = classes or {}
+
     def row(x: Any) -> m.RunModuleRow:
+        failed = x[OUTCOME] == "failed"
         return _run_module_row(x[MODULE], x[OUTCOME], x[BEFORE], x[AFTER], x[EXCERPT],
-                               x[MODULE] in known)
+                               x[MODULE] in known, classes.get((run.id, x[MODULE])),
+                               x[FINGERPRINT] if failed else None, run.release)
 
     return m.RunPage(
         run_id=run.id, release=run.release, previous=run.previous or "", sample=run.sample,
@@ -158,7 +167,8 @@ def _run_page(run: Any, modules: list[Any], known: set[str], prev_run: Any,
 
 
 def module_pages(
-    config: Any, data: Gathered, rows: dict[str, tuple[m.CoverageRow, ...]]
+    config: Any, data: Gathered, rows: dict[str, tuple[m.CoverageRow, ...]],
+    found: failures.Failures | None = None,
 ) -> list[m.ModulePage]:
     by_step = {release: {r.module: r for r in step_rows} for release, step_rows in rows.items()}
     names = sorted({name for step in by_step.values() for name in step})
@@ -233,6 +243,7 @@ def module_pages(
                     ),
                     strip=m.timeline(kept, None, width=180, height=14,
                                      what=f"{name} in {sample} into {release}"),
+                    **_module_class(found, release, sample, name),
                 )
                 for (release, sample), kept in sorted(recent.get(name, {}).items())
             ),
@@ -242,8 +253,19 @@ def module_pages(
             )[:MODULE_RUNS]),
             badge=f"badges/modules/{m.slug(name)}.svg",
             work=module_work(data.contributions, name),
+            feed=failures.module_feed_href([name]),
         ))
     return pages
+
+
+def _module_class(found: failures.Failures | None, release: str, sample: str,
+                  module: str) -> dict[str, str | None]:
+    decided = found.classes.get((release, sample, module)) if found else None
+    if decided is None:
+        return {}
+    key = decided.last_failed.fingerprint
+    return {"failure_class": decided.failure_class,
+            "failures_href": f"{failures.failures_href(release)}#f-{key}" if key else None}
 
 
 def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
@@ -272,6 +294,10 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
         outputs.append(Output(path, key, render))
 
     rows = {release: coverage_rows(config, data, release) for _, release in data.steps}
+    known = {r.module for step_rows in rows.values() for r in step_rows}
+    found = failures.derive(data)
+    feeds = failures.plan_feeds(config, data, found, blob, known)
+    failures.plan_failures(config, data, found, page, blob, known)
     series = series_list(data)
     last_by_sample: dict[str, list[m.SampleResult]] = defaultdict(list)
     for one in series:
@@ -299,7 +325,8 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
             lag=lags.get(release), nightly=tuple(last_by_sample.get(release, ())),
         ))
 
-    page("index.html", "index.html", steps=tuple(steps), statuses=COVERAGE_STATUSES)
+    page("index.html", "index.html", steps=tuple(steps), statuses=COVERAGE_STATUSES,
+         feeds=tuple(feeds))
     blob("api/index.json", ("index", steps), lambda: json_bytes(index_json(steps)))
 
     for step in steps:
@@ -339,7 +366,7 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
         page(step.badge, "badge.svg", label=badge_env[0], value=badge_env[1],
              fill=badge_env[2], **_badge_widths(badge_env[0], badge_env[1]))
 
-    for mod in module_pages(config, data, rows):
+    for mod in module_pages(config, data, rows, found):
         page(f"modules/{mod.slug}.html", "module.html", module=mod,
              in_progress_chip=TODO_IN_PROGRESS)
         last = mod.steps[-1] if mod.steps else None
@@ -348,7 +375,6 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
         page(mod.badge, "badge.svg", label=label, value=value,
              fill=m.colour(last.status if last else None), **_badge_widths(label, value))
 
-    known = {r.module for step_rows in rows.values() for r in step_rows}
     series_digests = [data_hash(one) for one in series]  # once for their pages, runs.html and JSON
     page("runs.html", "runs.html", key=series_digests, make=lambda: {"series": tuple(
         replace(s, timeline=s.recent, runs=()) for s in series)})
@@ -364,10 +390,10 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
             modules = data.run_modules.get(run_id, [])
             page(f"runs/{run_id}.html", "run.html",
                  key=lambda run=run, modules=modules, older=older, newer=newer: (
-                     run, [(*x, x[MODULE] in known) for x in modules], older and older.id,
-                     newer and newer.id),
+                     run, [(*x, x[MODULE] in known, found.by_run.get((run.id, x[MODULE])))
+                           for x in modules], older and older.id, newer and newer.id),
                  make=lambda run=run, modules=modules, older=older, newer=newer: {
-                     "run": _run_page(run, modules, known, older, newer)})
+                     "run": _run_page(run, modules, known, older, newer, found.by_run)})
 
     upstream = tuple(
         replace(b, revisions=tuple(

@@ -93,6 +93,20 @@ class CoverageQueries(Database):
         )
         return [_module_coverage(r, scan) for r in rows]
 
+    def recent_statuses(self, release: str, scans: int) -> list[tuple[int, str, dict[str, str]]]:
+        """The last ``scans`` scans of a release, oldest first: (id, scanned_at, module ->
+        status), for the site's feeds of coverage changes."""
+        chosen = self._execute(
+            "SELECT id, scanned_at FROM coverage_scans WHERE release = ? ORDER BY id DESC "
+            "LIMIT ?", (release, int(scans)),
+        ).fetchall()
+        out = []
+        for scan_id, scanned_at in reversed(chosen):
+            rows = self._tuples().execute(
+                "SELECT module, status FROM coverage_modules WHERE scan_id = ?", (scan_id,))
+            out.append((scan_id, scanned_at, dict(rows.fetchall())))
+        return out
+
     def latest_coverage(self, release: str) -> list[ModuleCoverage]:
         """The modules of the newest scan of a release (empty if never scanned)."""
         scan = self.latest_coverage_scan(release)

@@ -80,9 +80,10 @@ class FailureQueries(Database):
             for one in ranges:
                 self._execute(
                     "INSERT OR REPLACE INTO suspect_ranges (run_id, module, branch, since_run_id,"
-                    " since, until, total, error, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " since, until, total, error, read_at, folder) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (one.run_id, one.module, one.branch, one.since_run_id, one.since, one.until,
-                     one.total, one.error, utcnow()),
+                     one.total, one.error, utcnow(), one.folder),
                 )
                 self._execute(
                     "DELETE FROM suspect_commits WHERE run_id = ? AND module = ? AND branch = ?",
@@ -115,7 +116,7 @@ class FailureQueries(Database):
                 run_id=r["run_id"], since_run_id=r["since_run_id"], branch=r["branch"],
                 since=r["since"], until=r["until"],
                 commits=tuple(commits.get((r["run_id"], r["module"], r["branch"]), ())),
-                total=r["total"], error=r["error"],
+                total=r["total"], error=r["error"], folder=r["folder"],
             )
             for r in self._execute(sql + " ORDER BY s.run_id, s.module, s.branch", params)
         ]

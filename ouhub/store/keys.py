@@ -56,17 +56,23 @@ class ReadQueries(Database):
             "SELECT 'upstream', release, branch, upstream_url, upstream_revid, mirror_revid, "
             "unmerged_count, last_success, last_attempt, last_error FROM upstream_lag "
             "ORDER BY release, branch",
+            # a regression's suspect commits are read after its run, and may be read again
+            "SELECT 'suspects', COUNT(*), MAX(read_at), TOTAL(total) FROM suspect_ranges",
         )
         cursor = self._tuples()
         return [list(row) for sql in queries for row in cursor.execute(sql)] + \
             self._contributions_key()
 
-    def site_run_modules(self) -> list[tuple[int, str, str, str | None, str | None, str]]:
+    def site_run_modules(
+        self,
+    ) -> list[tuple[int, str, str, str | None, str | None, str, str | None]]:
         """Every module outcome of every finished sample run, in one query for the site:
-        (run_id, module, outcome, version_before, version_after, excerpt), by run then module."""
+        (run_id, module, outcome, version_before, version_after, excerpt, fingerprint key), by
+        run then module."""
         # plain tuples: thousands of runs x their modules
         return self._tuples().execute(
-            "SELECT m.run_id, m.module, m.outcome, m.version_before, m.version_after, m.excerpt "
+            "SELECT m.run_id, m.module, m.outcome, m.version_before, m.version_after, m.excerpt, "
+            "m.fingerprint "
             "FROM run_modules m JOIN runs r ON r.id = m.run_id "
             "WHERE r.kind = 'run' AND r.status != 'running' ORDER BY m.run_id, m.module"
         ).fetchall()

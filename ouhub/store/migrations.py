@@ -330,4 +330,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0061_suspect_folder",
+        # where the module lives in the branch: a suspect commit links the module's folder
+        """
+        ALTER TABLE suspect_ranges ADD COLUMN folder TEXT;
+        """,
+    ),
 ]

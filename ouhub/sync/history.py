@@ -29,6 +29,7 @@ _GIT_PREFIX = "git-v1:"
 class CommitRange:
     commits: tuple[Commit, ...]  # newest first
     total: int  # commits in the range that touch the module, before SUSPECTS_LIMIT
+    folder: str | None = None  # the module's folder in the branch, if it has one there
 
 
 def touches(path: str, module: str, roots: frozenset[str]) -> bool:
@@ -88,15 +89,19 @@ def _breezy_commits(mirror: Path, since: str, until: str, module: str,
         with tree.lock_read():
             roots = module_roots(p for p in tree.all_versioned_paths() if p)
         found: list[tuple[bytes, str]] = []
+        folder = next((r for r in sorted(roots) if r.rpartition("/")[2] == module), None)
         for revid, revno in _merge_sorted(branch, new, unique):
-            if any(touches(p, module, roots) for p in changed_paths(repository, revid)):
+            touched = [p for p in changed_paths(repository, revid) if touches(p, module, roots)]
+            if touched:
                 found.append((revid, revno))
+                folder = folder or (f"/{touched[0]}".rpartition(f"/{module}/")[0]
+                                    + f"/{module}").lstrip("/")
         shown = found[:limit]
         revisions = repository.get_revisions([revid for revid, _ in shown])
         commits = tuple(
             _commit(revid, revno, rev) for (revid, revno), rev in zip(shown, revisions, strict=True)
         )
-    return CommitRange(commits, len(found))
+    return CommitRange(commits, len(found), folder)
 
 
 def _merge_sorted(branch: Any, tip: bytes, unique: set[bytes]) -> Iterator[tuple[bytes, str]]:

@@ -75,6 +75,7 @@ def test_nights_of_one_sample(tmp_path: Path, pg_server: str, dump_61: Path, run
     assert (commit.revision, commit.author, commit.summary) == (
         "2", "Bob <bob@example.org>", "[FIX] sale: map partners")
     assert suspects.total == 1 and suspects.error is None
+    assert suspects.folder == "openerp/addons/sale"
 
     # failing another way: another fingerprint; then the fix
     assert night({SALE + "migrations/7.0.1.0/post-migration.py": BROKEN_OTHERWISE},

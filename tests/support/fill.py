@@ -8,10 +8,13 @@ from typing import Any
 
 from ouhub.records import (
     BranchLag,
+    Commit,
     CoverageScan,
     Evidence,
+    Fingerprint,
     ModuleCoverage,
     RunModule,
+    SuspectRange,
     UnmergedRevision,
 )
 from ouhub.store import Store
@@ -159,3 +162,57 @@ def hostile_store(store: Store) -> None:
     upstream(store, "7.0", [(evil, evil, evil, (evil, "account"))], url=HOSTILE_URL)
     run(store, "7.0", "6.1", "demo61", "failed",
         [(evil, "failed", evil), ("account", "failed", HOSTILE_URL)], message=evil)
+
+
+SALE_BROKE = Fingerprint("sale", "post", "ProgrammingError", 'column "" does not exist')
+STOCK_FAILS = Fingerprint("stock", "pre", "ValueError", "no location N")
+
+
+def night(store: Store, sample: str, when: str, revision: str,
+          outcomes: Mapping[str, Fingerprint | None], release: str = "7.0",
+          previous: str = "6.1") -> int:
+    """A finished nightly run: per module its failure's fingerprint, or None if upgraded."""
+    run_id = store.start_run(kind="run", release=release, previous=previous, sample=sample,
+                             revisions={"server": f"{revision} (rev-{revision})"},
+                             started_at=when)
+    failed = [name for name, f in outcomes.items() if f is not None]
+    store.finish_run(
+        run_id, status="failed" if failed else "passed", duration=60.0,
+        exit_code=0, message=f"{', '.join(failed)} failed" if failed else "passed",
+        modules=[RunModule(name, "failed" if f else "upgraded", "1.0", "1.1", (),
+                           f"Traceback (most recent call last):\n{f.exception}: {name} broke"
+                           if f else "", fingerprint=f)
+                 for name, f in outcomes.items()],
+    )
+    return run_id
+
+
+def failures_store(store: Store, summary: str = "[FIX] sale: rename the column") -> dict[str, int]:
+    """Three nights into 7.0: sale passes, then regresses (a suspect commit); stock fails,
+    then is fixed in demo61 and flaky in big61; sale's coverage goes from todo to done."""
+    scan(store, "7.0", "6.1", [module("7.0", "sale", "todo", size=10),
+                               module("7.0", "stock", "todo", size=5)],
+         at="2026-02-01T00:00:00+00:00")
+    scan(store, "7.0", "6.1", [module("7.0", "sale", "done", size=10),
+                               module("7.0", "stock", "todo", size=5)],
+         at="2026-02-02T00:00:00+00:00", key="second")
+    runs = {
+        "first": night(store, "demo61", "2026-02-01T02:00:00+00:00", "10",
+                       {"sale": None, "stock": STOCK_FAILS}),
+        "second": night(store, "demo61", "2026-02-02T02:00:00+00:00", "11",
+                        {"sale": SALE_BROKE, "stock": STOCK_FAILS}),
+        "third": night(store, "demo61", "2026-02-03T02:00:00+00:00", "12",
+                       {"sale": SALE_BROKE, "stock": None}),
+        "big_pass": night(store, "big61", "2026-02-02T03:00:00+00:00", "11",
+                          {"stock": None}),
+        "big_fail": night(store, "big61", "2026-02-03T03:00:00+00:00", "11",
+                          {"stock": STOCK_FAILS}),
+    }
+    store.record_suspect_ranges([SuspectRange(
+        release="7.0", sample="demo61", module="sale", run_id=runs["second"],
+        since_run_id=runs["first"], branch="server", since="10 (rev-10)", until="11 (rev-11)",
+        commits=(Commit("11", "rev-11", "Bob <bob@example.org>", "2026-02-01T12:00:00+00:00",
+                        summary),),
+        total=1, folder="openerp/addons/sale",
+    )])
+    return runs

@@ -47,7 +47,7 @@ def test_the_commits_that_touch_the_module_newest_first(addons, tmp_path):
         ("4.1.1", "Cy <cy@example.org>", "sale: new field"),
         ("3", "Bob <bob@example.org>", "[FIX] sale: rename the column"),
     ]
-    assert found.total == 3
+    assert found.total == 3 and found.folder == "sale"
     assert [c.revid for c in found.commits] == [revid_text(r) for r in (merge, c2, c1)]
     assert found.commits[-1].date == "2014-05-13T18:53:20+00:00"
     assert commits_touching(tree.basedir, revid_text(passing), revid_text(failing),
@@ -76,8 +76,11 @@ def test_a_server_branch_module_and_a_deleted_one(tmp_path):
                   "A <a@x>", 2)
     assert [c.revid for c in commits_touching(tree.basedir, revid_text(start), revid_text(gone),
                                               "base").commits] == [revid_text(base)]
-    assert [c.revid for c in commits_touching(tree.basedir, revid_text(start), revid_text(gone),
-                                              "web_old").commits] == [revid_text(gone)]
+    deleted = commits_touching(tree.basedir, revid_text(start), revid_text(gone), "web_old")
+    assert [c.revid for c in deleted.commits] == [revid_text(gone)]
+    assert deleted.folder == "openerp/addons/web_old"
+    assert commits_touching(tree.basedir, revid_text(start), revid_text(gone),
+                            "base").folder == "openerp/addons/base"
 
 
 def test_a_git_branch_names_commits_by_sha(tmp_path):
