@@ -10,13 +10,24 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from examples.demo.build import DEFAULT_OUT, build_demo
+from examples.demo.build import DEFAULT_OUT, HERE, Demo, build_demo, second_night
 from examples.demo.contributions import config_table, serve_pull_requests
 
-# (title, ouhub arguments, exit codes that are expected). Each stage adds its step.
-STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
+PASTED = HERE / "pasted.log"  # a user's excerpt of project's failure, as pasted in an issue
+
+
+def commit_second_night(demo: Demo) -> int:
+    for message in second_night(demo.root):
+        print(f"committed on openupgrade/7.0/addons: {message}", flush=True)
+    return 0
+
+
+# (title, ouhub arguments or a function of the demo, exit codes that are expected). Each
+# stage adds its step.
+STEPS: list[tuple[str, list[str] | Callable[[Demo], int], tuple[int, ...]]] = [
     ("check the config", ["config", "check"], (0,)),
     ("what the store holds", ["status"], (0,)),
     ("mirror the branches", ["sync"], (0,)),
@@ -39,20 +50,31 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
     ("can these modules go from 6.1 to 7.0?",
      ["check", "--from", "6.1", "--to", "7.0", "--modules",
       "base,account,sale,wiki,mrp,project,hr_expense,my_company_reports"], (2,)),
+    # failures: a second night where project's script is fixed and a change to crm's breaks
+    # crm (a regression, its suspect commit read from the mirror); then a user's pasted log of
+    # project's failure, which ouhub recognises from its own first night
+    ("the second night's commits", commit_second_night, (0,)),
+    ("the second nightly: project fixed, crm regresses", ["nightly"], (1,)),
+    ("explain a log a user pasted", ["explain", str(PASTED)], (0,)),
     # site: an unchanged rebuild after the nightly's; it prints the path of index.html
     ("build the static site", ["site", "build"], (0,)),
 ]
 
 
-def run_steps(config: Path) -> int:
+def run_steps(demo: Demo) -> int:
     failures = 0
     for title, args, expected in STEPS:
-        print(f"\n=== {title}: ouhub {' '.join(args)}", flush=True)
-        proc = subprocess.run([sys.executable, "-m", "ouhub", "--config", str(config), *args])
-        if proc.returncode not in expected:
+        if callable(args):
+            print(f"\n=== {title}", flush=True)
+            code, what = args(demo), title
+        else:
+            print(f"\n=== {title}: ouhub {' '.join(args)}", flush=True)
+            code = subprocess.run([sys.executable, "-m", "ouhub", "--config", str(demo.config),
+                                   *args]).returncode
+            what = f"`ouhub {' '.join(args)}`"
+        if code not in expected:
             failures += 1
-            print(f"=== demo step failed: `ouhub {' '.join(args)}` exited {proc.returncode}",
-                  flush=True)
+            print(f"=== demo step failed: {what} exited {code}", flush=True)
     return failures
 
 
@@ -95,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with demo.config.open("a", encoding="utf-8") as fh:
                 fh.write("\n" + config_table(github.api))
-            failures = run_steps(demo.config)
+            failures = run_steps(demo)
         finally:
             github.stop()
     finally:

@@ -8,7 +8,8 @@ is made with sampledb.py and dumped with pg_dump.
 
 Every status of the 6.1 -> 7.0 step occurs at least once, and one module's
 post-migration script fails against the sample database, so the nightly run
-shows a real, attributed failure.
+shows a real, attributed failure. ``second_night`` then fixes that script and
+breaks another module's, for a second night with a fix and a regression.
 """
 
 from __future__ import annotations
@@ -352,6 +353,61 @@ def build_branches(root: Path) -> dict[str, Path]:
             branches[f"upstream/{release}/{kind}"] = upstream
             branches[f"openupgrade/{release}/{kind}"] = ours
     return branches
+
+
+# -- the second night ---------------------------------------------------------------------------
+
+CONTRIBUTOR = "Jane Contributor <jane@example.org>"
+PROJECT_FIXED = """\
+# -*- coding: utf-8 -*-
+# post-migration of project for OpenUpgrade 7.0 (demo)
+
+
+def migrate(cr, version):
+    if not version:
+        return
+    # 6.1 databases without the task table (project installed, no task ever made)
+    cr.execute("SELECT 1 FROM pg_class WHERE relname = 'project_task'")
+    if cr.fetchone():
+        cr.execute("UPDATE project_task SET state = 'draft' WHERE state = 'template'")
+"""
+CRM_STAGES = """\
+# -*- coding: utf-8 -*-
+# post-migration of crm for OpenUpgrade 7.0 (demo)
+import logging
+
+logger = logging.getLogger("OpenUpgrade")
+
+
+def migrate(cr, version):
+    if not version:
+        return
+    cr.execute("SELECT count(*) FROM res_partner")
+    # 7.0 gives every lead a stage; best effort, as some OpenUpgrade scripts do: log, go on
+    cr.execute("SAVEPOINT crm_stages")
+    try:
+        cr.execute("UPDATE crm_lead SET stage_id = 1 WHERE stage_id IS NULL")
+    except Exception:
+        cr.execute("ROLLBACK TO SAVEPOINT crm_stages")
+        logger.exception("crm: the leads without a stage could not get the first one")
+"""
+
+
+def second_night(root: Path) -> list[str]:
+    """What lands on the 7.0 addons branch before the second night: project's script is
+    fixed, and a change to crm's script breaks crm on the sample (a regression whose suspect
+    commit is that change). Returns the commit messages."""
+    tree = root / "openupgrade" / "7.0" / "addons"
+    when = T0 + 30 * 86400
+    commits = [
+        ("[FIX] project: the task table may not exist", OU_AUTHOR,
+         {"project/migrations/7.0.1.1/post-migration.py": PROJECT_FIXED}),
+        ("[IMP] crm: leads without a stage get the first one", CONTRIBUTOR,
+         {"crm/migrations/7.0.1.0/post-migration.py": CRM_STAGES}),
+    ]
+    for offset, (message, author, files) in enumerate(commits):
+        commit_files(tree, files, message, author, when + 600 * offset)
+    return [message for message, _, _ in commits]
 
 
 # -- the sample database ------------------------------------------------------------------------

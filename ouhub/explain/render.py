@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from ouhub.explain.analysis import ExplainedError
 from ouhub.explain.command import ExplainReport
 from ouhub.output import terminal_safe
+from ouhub.records import revno_of
 from ouhub.runner.failures import Sighting
 
 LIST_LIMIT = 30  # module names listed before "and N more"
@@ -78,7 +79,8 @@ def _seen_lines(sightings: Sequence[Sighting]) -> list[str]:
         text = (f"  seen in ouhub's runs: {s.module} in sample {s.sample} into {s.release}, "
                 f"{runs}, last {s.last_seen}")
         if s.fixed_at is not None:
-            revisions = ", ".join(f"{b} {r}" for b, r in s.fixed_at.revisions) or "no revision"
+            revisions = (", ".join(f"{b} {revno_of(r)}" for b, r in s.fixed_at.revisions)
+                         or "no revision recorded")
             text += f"; fixed since run {s.fixed_at.run_id} ({revisions})"
         else:
             text += "; not fixed since"

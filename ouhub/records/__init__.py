@@ -34,7 +34,10 @@ from ouhub.records.runner import (
     SampleTemplate,
     ScratchDatabase,
     SuspectRange,
+    recorded_revision,
+    revid_of,
     revisions_of,
+    revno_of,
 )
 from ouhub.records.stages import (
     StageEvent,
@@ -76,5 +79,8 @@ __all__ = [
     "SyncState",
     "TrackingIssue",
     "UnmergedRevision",
+    "recorded_revision",
+    "revid_of",
     "revisions_of",
+    "revno_of",
 ]

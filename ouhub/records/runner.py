@@ -53,6 +53,23 @@ class RunModule:
     fingerprint: Fingerprint | None = None  # a failed outcome's
 
 
+def recorded_revision(revno: int | None, revid: str) -> str:
+    """A branch's revision as a run records it: ``12 (revid)``, or the revid alone."""
+    return f"{revno} ({revid})" if revno else revid
+
+
+def revid_of(recorded: str) -> str:
+    """The revision id in a revision as ``recorded_revision`` writes it."""
+    head, _, rest = recorded.partition(" (")
+    return rest[:-1] if rest.endswith(")") and head.isdigit() else recorded
+
+
+def revno_of(recorded: str) -> str:
+    """What people call that revision: its revno when it has one, else its id."""
+    head, _, rest = recorded.partition(" (")
+    return head if rest.endswith(")") and head.isdigit() else recorded
+
+
 @dataclass(frozen=True)
 class Run:
     """One upgrade of a sample (kind `run`) or of a user's copy (kind `migrate`) over one step."""

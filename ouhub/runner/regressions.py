@@ -15,9 +15,8 @@ from dataclasses import replace
 
 from ouhub.config import Config
 from ouhub.errors import OuhubError
-from ouhub.records import SuspectRange
+from ouhub.records import SuspectRange, revid_of
 from ouhub.runner.failures import ModuleFailures, classify
-from ouhub.runner.run import revid_of
 from ouhub.store import Store
 from ouhub.vocab import REGRESSION
 

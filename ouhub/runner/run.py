@@ -23,7 +23,7 @@ from ouhub.config import Config
 from ouhub.errors import Interrupted, OuhubError, RunnerError
 from ouhub.fsutil import pid_alive, process_gone
 from ouhub.pgcluster import find_pg_program
-from ouhub.records import RunModule
+from ouhub.records import RunModule, recorded_revision
 from ouhub.runner.outcome import ModuleOutcome
 from ouhub.runner.pg import (
     Databases,
@@ -88,15 +88,8 @@ def branch_revisions(config: Config, store: Store, release: str) -> dict[str, An
         state = store.sync_state(release, branch.name)
         if state is not None and state.revid:
             # one readable string per branch: the site and the JSON show it as is
-            revisions[branch.name] = (f"{state.revno} ({state.revid})" if state.revno
-                                      else state.revid)
+            revisions[branch.name] = recorded_revision(state.revno, state.revid)
     return revisions
-
-
-def revid_of(recorded: str) -> str:
-    """The revision id in a revision as ``branch_revisions`` records it: ``12 (revid)``."""
-    head, _, rest = recorded.partition(" (")
-    return rest[:-1] if rest.endswith(")") and head.isdigit() else recorded
 
 
 def _store_step(store: Store, run_id: int, step: StepResult, started: float) -> None:

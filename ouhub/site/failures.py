@@ -122,6 +122,7 @@ class SuspectBlock:
     commits: tuple[SuspectCommit, ...]
     total: int
     error: str
+    unchanged: bool  # the branch was at the same revision in both runs
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def _suspect_blocks(config: Any, data: Gathered, release: str, sample: str,
                 href=m.code_link(config.site.code_browser, release, one.branch, folder,
                                  revision=c.revision),
                 author=c.author, date=c.date, summary=c.summary) for c in one.commits),
-            total=one.total, error=one.error or "",
+            total=one.total, error=one.error or "", unchanged=one.since == one.until,
         ))
     return blocks
 

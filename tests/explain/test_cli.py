@@ -87,7 +87,7 @@ def test_with_ouhub_s_runs_it_says_where_the_failure_was_seen_and_fixed(tmp_path
     assert result.exit_code == 0, result.output
     assert ("  seen in ouhub's runs: base in sample demo61 into 7.0, runs 1 to 2 (2 runs), last "
             in result.stdout)
-    assert "; fixed since run 3 (server 13 (rev-13))" in result.stdout
+    assert "; fixed since run 3 (server 13)" in result.stdout
     data = json.loads(run("--config", str(config_path), "explain", "-", "--json",
                           stdin=OPENUPGRADE_70).stdout)
     (seen,) = data["errors"][0]["seen_before"]

@@ -51,6 +51,7 @@ def test_the_failures_page_of_a_release(site):
     assert ('<a href="https://code.example/7.0/server/openerp/addons/sale?rev=11" '
             'rel="nofollow noopener">11</a>') in sale
     assert "Bob &lt;bob@example.org&gt;" in sale and "[FIX] sale: rename the column" in sale
+    assert "addons did not change between these runs." in sale
     assert "ProgrammingError: sale broke" in sale  # the excerpt
     assert "4 in 1 sample" not in sale and "2 in 1 sample" in sale
     # stock: fixed in demo61, flaky in big61 (passed and failed at the same revisions)
@@ -88,7 +89,8 @@ def test_failures_json(site):
     sale, stock = data["failures"]
     assert sale["fingerprint"] == fill.SALE_BROKE.as_dict()
     assert sale["class"] == "regression" and sale["runs"] == 2
-    (suspects,) = sale["suspects"]
+    suspects, unchanged = sorted(sale["suspects"], key=lambda b: b["branch"], reverse=True)
+    assert unchanged["branch"] == "addons" and unchanged["commits"] == []
     assert (suspects["since_run"], suspects["until_run"]) == (runs["first"], runs["second"])
     assert suspects["commits"][0]["url"] == "https://code.example/7.0/server/openerp/addons/sale?rev=11"
     assert stock["class"] == "flaky"

@@ -214,5 +214,8 @@ def failures_store(store: Store, summary: str = "[FIX] sale: rename the column")
         commits=(Commit("11", "rev-11", "Bob <bob@example.org>", "2026-02-01T12:00:00+00:00",
                         summary),),
         total=1, folder="openerp/addons/sale",
+    ), SuspectRange(
+        release="7.0", sample="demo61", module="sale", run_id=runs["second"],
+        since_run_id=runs["first"], branch="addons", since="7 (a-7)", until="7 (a-7)",
     )])
     return runs
