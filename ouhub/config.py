@@ -25,6 +25,10 @@ DEFAULT_CONFIG = "ouhub.toml"
 ENV_CONFIG = "OUHUB_CONFIG"
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MAX_CONFIG_BYTES = 1 << 20  # the real project's config, every release from 6.0 to 19.0: 10 KB
+DEFAULT_QUEUE = "ouhub-runs"
+DEFAULT_LOG_LIMIT = 1_000_000  # characters of an upgrade log a worker sends back (head + tail)
+BROKER_SCHEMES = ("amqp://", "amqps://")
+DUMP_URL_SCHEMES = ("http://", "https://")
 VCS_KINDS = ("bzr", "git")
 PLACEHOLDERS = (
     "database", "db_host", "db_port", "db_user", "db_password", "addons_path",
@@ -68,12 +72,16 @@ class Release:
 
 @dataclass(frozen=True)
 class Sample:
-    """A sample database of a release: a dump, and optionally its filestore."""
+    """A sample database of a release: a dump, and optionally its filestore.
+
+    A dump given as an http(s) URL is fetched into ``dump`` (under the data dir) first.
+    """
 
     name: str
     release: str
     dump: Path
     filestore: Path | None = None
+    url: str | None = None  # where the dump is fetched from, when not a path
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,9 @@ class RunnerSettings:
     commands: dict[str, str] = field(default_factory=dict)  # release -> command template
     timeout: float = 3600.0
     parallel: int = 1
+    broker: str | None = None  # RabbitMQ URL: runs go to `ouhub worker`s; None = in-process
+    queue: str = DEFAULT_QUEUE
+    log_limit: int = DEFAULT_LOG_LIMIT
 
 
 @dataclass(frozen=True)
@@ -195,7 +206,7 @@ class Config:
                 {
                     "name": s.name,
                     "release": s.release,
-                    "dump": str(s.dump),
+                    "dump": redact_dsn(s.url) if s.url else str(s.dump),
                     "filestore": str(s.filestore) if s.filestore else None,
                 }
                 for s in self.samples
@@ -203,6 +214,9 @@ class Config:
             "runner": {
                 "timeout": self.runner.timeout,
                 "parallel": self.runner.parallel,
+                "broker": redact_dsn(self.runner.broker) if self.runner.broker else None,
+                "queue": self.runner.queue,
+                "log_limit": self.runner.log_limit,
                 "commands": dict(self.runner.commands),
             },
             "site": {
@@ -272,7 +286,7 @@ _TOP_KEYS = {"data_dir", "dsn", "releases", "samples", "runner", "site", "contri
 _RELEASE_KEYS = {"previous", "branches"}
 _BRANCH_KEYS = {"url", "fallback", "upstream", "vcs", "addons"}
 _SAMPLE_KEYS = {"name", "release", "dump", "filestore"}
-_RUNNER_KEYS = {"commands", "timeout", "parallel"}
+_RUNNER_KEYS = {"commands", "timeout", "parallel", "broker", "queue", "log_limit"}
 _SITE_KEYS = {"output", "base_url", "code_browser", "title", "feeds"}
 _CONTRIBUTIONS_KEYS = {"github", "api", "token_env", "tracking_title", "stale_days", "launchpad"}
 
@@ -391,7 +405,7 @@ def from_dict(data: dict[str, Any], path: Path | None = None, text: str | None =
         dsn = DEFAULT_DSN
 
     releases = _releases(problems, data.get("releases", {}))
-    samples = _samples(problems, data.get("samples", []), base, releases)
+    samples = _samples(problems, data.get("samples", []), base, releases, data_dir)
     runner = _runner(problems, data.get("runner", {}), releases)
     site = _site(problems, data.get("site", {}), base, data_dir)
     contributions = (
@@ -492,7 +506,7 @@ def _branch(problems: _Problems, keys: tuple, release: str, name: str, body: Any
 
 
 def _samples(
-    problems: _Problems, items: Any, base: Path, releases: dict[str, Release]
+    problems: _Problems, items: Any, base: Path, releases: dict[str, Release], data_dir: Path
 ) -> tuple[Sample, ...]:
     if not _expect(problems, ("samples",), items, list, "an array of [[samples]] tables"):
         return ()
@@ -521,9 +535,14 @@ def _samples(
         filestore = body.get("filestore")
         if filestore is not None and not _expect(problems, keys + ("filestore",), filestore, str, "a path"):
             filestore = None
+        url = dump if dump.startswith(DUMP_URL_SCHEMES) else None
+        if "://" in dump and url is None:
+            problems.add(keys + ("dump",), f"sample {name!r}: a dump is a path or an http(s) URL, "
+                         f"got {redact_dsn(dump)!r}")
         samples.append(Sample(
-            name=name, release=release, dump=_resolve(base, dump),
-            filestore=_resolve(base, filestore) if filestore else None,
+            name=name, release=release,
+            dump=data_dir / "samples" / "downloads" / f"{name}.dump" if url else _resolve(base, dump),
+            filestore=_resolve(base, filestore) if filestore else None, url=url,
         ))
     return tuple(samples)
 
@@ -557,7 +576,26 @@ def _runner(problems: _Problems, body: Any, releases: dict[str, Release]) -> Run
                     problems.add(keys, f"unknown placeholder {{{placeholder}}}"
                                  + (f"; did you mean {{{close[0]}}}?" if close else ""))
             commands[release] = command
-    return RunnerSettings(commands=commands, timeout=float(timeout), parallel=int(parallel))
+    broker = body.get("broker")
+    if broker is not None and _expect(problems, ("runner", "broker"), broker, str, "a URL"):
+        if not broker.startswith(BROKER_SCHEMES):
+            problems.add(("runner", "broker"), f"expected a RabbitMQ URL such as "
+                         f"amqp://user:password@host:5672/vhost, got {redact_dsn(broker)!r}")
+    elif broker is not None:
+        broker = None
+    queue = body.get("queue", DEFAULT_QUEUE)
+    if not _expect(problems, ("runner", "queue"), queue, str, "a queue name"):
+        queue = DEFAULT_QUEUE
+    elif not re.fullmatch(r"[A-Za-z0-9_.:-]{1,200}", queue):
+        problems.add(("runner", "queue"), f"{queue!r}: a queue name uses letters, digits, "
+                     "'.', '_', ':' or '-'")
+    log_limit = body.get("log_limit", DEFAULT_LOG_LIMIT)
+    if not _expect(problems, ("runner", "log_limit"), log_limit, int, "a number of characters"):
+        log_limit = DEFAULT_LOG_LIMIT
+    elif log_limit < 10_000:
+        problems.add(("runner", "log_limit"), "expected at least 10000 characters")
+    return RunnerSettings(commands=commands, timeout=float(timeout), parallel=int(parallel),
+                          broker=broker, queue=queue, log_limit=int(log_limit))
 
 
 def _site(problems: _Problems, body: Any, base: Path, data_dir: Path) -> SiteSettings:

@@ -70,6 +70,9 @@ def test_valid_config_resolves_paths_defaults_and_vcs(tmp_path):
     assert cfg.release("7.0").branch("addons").vcs == "git"
     assert cfg.samples[0].dump == tmp_path / "samples" / "demo61.dump"
     assert cfg.runner.timeout == 600 and cfg.runner.parallel == 2
+    # no broker: every run stays in-process, as before the workers existed
+    assert cfg.runner.broker is None and cfg.runner.queue == "ouhub-runs"
+    assert cfg.runner.log_limit == config_mod.DEFAULT_LOG_LIMIT and cfg.samples[0].url is None
     assert cfg.site.output == tmp_path / "state" / "site"
     assert cfg.mirror_path(server) == tmp_path / "state" / "mirrors" / "7.0" / "server"
     assert cfg.chain("6.1", "7.0") == [("6.1", "7.0")]
@@ -88,6 +91,16 @@ def test_password_never_shown(tmp_path):
     assert "s3cret" not in str(cfg.redacted())
     shown = config_mod.redact_dsn("host=x password=abc user=y")
     assert sorted(shown.split()) == ["host=x", "password=***", "user=y"]
+    broker = VALID.replace("parallel = 2", 'parallel = 2\nbroker = "amqp://ouhub:b40ker@mq:5672/ou"')
+    broker = broker.replace('dump = "samples/demo61.dump"',
+                            'dump = "https://ouhub:d4mp@dumps.example.org/demo61.dump"')
+    cfg = config_mod.load(write(tmp_path, broker))
+    shown = str(cfg.redacted())
+    assert "b40ker" not in shown and "amqp://ouhub:***@mq:5672/ou" in shown
+    assert "d4mp" not in shown and "https://ouhub:***@dumps.example.org/demo61.dump" in shown
+    # a dump given by URL is fetched into the data dir; the URL is kept to fetch it from
+    assert cfg.samples[0].url == "https://ouhub:d4mp@dumps.example.org/demo61.dump"
+    assert cfg.samples[0].dump == tmp_path / "state" / "samples" / "downloads" / "demo61.dump"
 
 
 @pytest.mark.parametrize(
@@ -127,6 +140,26 @@ def test_password_never_shown(tmp_path):
             VALID.replace("{logfile}", "{log_file}"),
             ["unknown placeholder {log_file}; did you mean {logfile}?"],
             id="bad-placeholder",
+        ),
+        pytest.param(
+            VALID.replace("parallel = 2", 'broker = "redis://127.0.0.1:6379/0"'),
+            ["runner.broker: expected a RabbitMQ URL such as amqp://user:password@host:5672/vhost"],
+            id="broker-not-amqp",
+        ),
+        pytest.param(
+            VALID.replace("parallel = 2", 'queue = "runs of 7.0"'),
+            ["runner.queue: 'runs of 7.0': a queue name uses letters"],
+            id="queue-name",
+        ),
+        pytest.param(
+            VALID.replace("parallel = 2", "log_limit = 100"),
+            ["runner.log_limit: expected at least 10000 characters"],
+            id="log-limit-too-small",
+        ),
+        pytest.param(
+            VALID.replace('dump = "samples/demo61.dump"', 'dump = "ftp://x/demo61.dump"'),
+            ["samples.dump: sample 'demo61': a dump is a path or an http(s) URL"],
+            id="dump-url-scheme",
         ),
         pytest.param(
             VALID.replace('dump = "samples/demo61.dump"\n', ""),
