@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ouhub.config import Config
+from ouhub.config import Config, Release, Sample
 from ouhub.errors import Interrupted, OuhubError, RunnerError
 from ouhub.fsutil import pid_alive, process_gone
 from ouhub.pgcluster import find_pg_program
-from ouhub.records import RunModule, recorded_revision
+from ouhub.records import RunModule, SampleTemplate, recorded_revision
 from ouhub.runner.outcome import ModuleOutcome
 from ouhub.runner.pg import (
     Databases,
@@ -118,11 +118,8 @@ def _copy_filestore(source: str | None, directory: Path, database: str) -> None:
         shutil.copytree(source, directory / "filestore" / database)
 
 
-def run_sample(
-    config: Config, store: Store, release: str, sample_name: str, keep: bool = False,
-    dump_to: str | Path | None = None,
-) -> RunResult:
-    """Upgrade a clone of the sample's template over the step into ``release``."""
+def check_step(config: Config, release: str, sample_name: str) -> tuple[Release, Sample]:
+    """The release and the sample of a run, when the sample is of the step's previous release."""
     rel = config.release(release)
     sample = config.sample(sample_name)
     if rel.previous is None:
@@ -135,57 +132,105 @@ def run_sample(
             hint="run a sample of the previous release, or use `ouhub migrate` for a chain",
         )
     command_for(config, release)
+    return rel, sample
+
+
+@dataclass(frozen=True)
+class CopyUpgrade:
+    """One upgrade of a clone of a sample's template: the step's result, or why there is none."""
+
+    scratch: str | None
+    step: StepResult | None  # None: an error stopped the run before an outcome
+    error: str = ""
+    dumped: str | None = None
+
+
+def upgrade_copy(
+    config: Config, store: Store, template: SampleTemplate, rel: Release, run_id: int,
+    directory: Path, *, keep: bool = False, dump_to: str | Path | None = None,
+    on_scratch: Callable[[str], None] = lambda _name: None,
+) -> CopyUpgrade:
+    """Clone the template into a scratch database, upgrade it over the step, drop it unless kept.
+
+    The one way a sample run happens, in `ouhub run` as in a worker: ``on_scratch``
+    hears the scratch database's name before it is created. ``dump_to`` saves the
+    upgraded copy, only when the run passed.
+    """
+    dbs = Databases(store, config.dsn)
+    dbs.record(template.dbname)
+    directory.mkdir(parents=True, exist_ok=True)
+    scratch: str | None = None
+    try:
+        scratch = dbs.new_name("run", str(run_id))
+        on_scratch(scratch)
+        dbs.create(scratch, "scratch", template=template.dbname, run_id=run_id, keep=keep)
+        _copy_filestore(template.filestore, directory, scratch)
+        step = execute_step(config, dbs, scratch, rel.previous or "", rel.name, directory)
+        dumped = None
+        if dump_to and step.status == PASSED:
+            dumped = str(dump_database(config, scratch, Path(dump_to)))
+        return CopyUpgrade(scratch, step, dumped=dumped)
+    except OuhubError as exc:
+        return CopyUpgrade(scratch, None, error=exc.message)
+    finally:
+        if scratch and not keep:
+            rec = store.database_record(scratch)
+            if rec is not None and rec.dropped_at is None:
+                dbs.drop(scratch)
+
+
+def sample_template(config: Config, store: Store, sample: Sample) -> SampleTemplate:
+    """The sample's imported template database; an error if it was never imported."""
     template = store.sample_template(sample.name)
     if template is None or not database_exists(config.dsn, template.dbname):
         raise RunnerError(f"sample {sample.name} has no template database yet",
                           hint=f"run `ouhub samples import {sample.name}` first")
-    dbs = Databases(store, config.dsn)
-    dbs.record(template.dbname)
+    return template
+
+
+def run_sample(
+    config: Config, store: Store, release: str, sample_name: str, keep: bool = False,
+    dump_to: str | Path | None = None,
+) -> RunResult:
+    """Upgrade a clone of the sample's template over the step into ``release``."""
+    rel, sample = check_step(config, release, sample_name)
+    template = sample_template(config, store, sample)
     started = time.monotonic()
     run_id = store.start_run(
         kind="run", release=release, previous=rel.previous, sample=sample.name,
         revisions=branch_revisions(config, store, release), host=hostname(), pid=os.getpid(),
     )
     directory = run_dir(config, run_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    scratch: str | None = None
+    log_path = directory / "upgrade.log"
     try:
-        scratch = dbs.new_name("run", str(run_id))
-        store.update_run(run_id, scratch_db=scratch, log_path=str(directory / "upgrade.log"))
-        dbs.create(scratch, "scratch", template=template.dbname, run_id=run_id, keep=keep)
-        _copy_filestore(template.filestore, directory, scratch)
-        step = execute_step(config, dbs, scratch, rel.previous or "", release, directory)
-        _store_step(store, run_id, step, started)
-        dumped = None
-        message = step.outcome.message
-        if dump_to and step.status == PASSED:
-            dumped = str(dump_database(config, scratch, Path(dump_to)))
-        elif dump_to:
-            # a half-upgraded database is no input for the next step; --keep is for a look
-            message += "; not dumped: the run did not pass (--keep keeps its database)"
-        return RunResult(
-            run_id=run_id, kind="run", previous=rel.previous or "", release=release,
-            sample=sample.name, status=step.status, message=message,
-            duration=time.monotonic() - started, command_seconds=step.command_seconds,
-            database=scratch, kept=keep, log_path=str(step.log_path),
-            modules=step.outcome.modules, dump=dumped,
-        )
-    except OuhubError as exc:
-        _fail_run(store, run_id, started, exc.message)
-        return RunResult(run_id, "run", rel.previous or "", release, sample.name, ERROR,
-                         exc.message, time.monotonic() - started, None, scratch, keep,
-                         str(directory / "upgrade.log"))
+        done = upgrade_copy(
+            config, store, template, rel, run_id, directory, keep=keep, dump_to=dump_to,
+            on_scratch=lambda name: store.update_run(run_id, scratch_db=name,
+                                                     log_path=str(log_path)))
     except Interrupted as exc:
         _interrupt_run(store, run_id, started, exc)
         raise
     except BaseException as exc:
         _fail_run(store, run_id, started, f"interrupted: {exc!r}")
         raise
-    finally:
-        if scratch and not keep:
-            rec = store.database_record(scratch)
-            if rec is not None and rec.dropped_at is None:
-                dbs.drop(scratch)
+    if done.step is None:
+        _fail_run(store, run_id, started, done.error)
+        return RunResult(run_id, "run", rel.previous or "", release, sample.name, ERROR,
+                         done.error, time.monotonic() - started, None, done.scratch, keep,
+                         str(log_path))
+    step = done.step
+    _store_step(store, run_id, step, started)
+    message = step.outcome.message
+    if dump_to and not done.dumped:
+        # a half-upgraded database is no input for the next step; --keep is for a look
+        message += "; not dumped: the run did not pass (--keep keeps its database)"
+    return RunResult(
+        run_id=run_id, kind="run", previous=rel.previous or "", release=release,
+        sample=sample.name, status=step.status, message=message,
+        duration=time.monotonic() - started, command_seconds=step.command_seconds,
+        database=done.scratch, kept=keep, log_path=str(step.log_path),
+        modules=step.outcome.modules, dump=done.dumped,
+    )
 
 
 def dump_database(config: Config, database: str, path: Path) -> Path:
