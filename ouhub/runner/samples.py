@@ -6,12 +6,18 @@ a changed one makes a new template (the old one is dropped afterwards). A dump i
 restored into a temporary database first and renamed only when the restore
 succeeded and the result looks like an OpenERP database: a corrupt or truncated
 dump leaves no half-built template.
+
+A dump given as an http(s) URL is fetched into the data dir first, and fetched
+again only when the server says it changed (ETag / Last-Modified), under the
+sample's lock: the runs of a worker, or workers sharing a host, never fetch or
+restore the same dump twice at once.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -30,6 +36,7 @@ from ouhub.errors import OuhubError, RunnerError
 from ouhub.fsutil import FileLock
 from ouhub.pgcluster import find_pg_program
 from ouhub.records import SampleTemplate
+from ouhub.redact import redact_dsn
 from ouhub.runner.pg import (
     MAX_NAME,
     Databases,
@@ -47,6 +54,7 @@ log = logging.getLogger(__name__)
 
 PLAIN_END = b"PostgreSQL database dump complete"
 RESTRICTED = "backslash commands are restricted"  # what a restricted psql says
+FETCH_TIMEOUT = (10, 300)  # seconds to connect, and between two reads of a dump being fetched
 
 
 @dataclass(frozen=True)
@@ -124,21 +132,93 @@ def import_samples(
     return results
 
 
-def import_sample(config: Config, store: Store, sample: Sample) -> ImportResult:
-    """Restore the sample's dump into its template, unless the template is up to date."""
-    if not sample.dump.is_file():
-        raise RunnerError(f"sample {sample.name}: dump {sample.dump} does not exist",
-                          hint="fix `dump` in the sample's [[samples]] table")
-    if sample.filestore is not None and not sample.filestore.exists():
-        raise RunnerError(f"sample {sample.name}: filestore {sample.filestore} does not exist",
-                          hint="fix or remove `filestore` in the sample's [[samples]] table")
+def fetch_dump(config: Config, sample: Sample) -> Path:
+    """The sample's dump on this host: its path, or the copy of its URL, fetched when changed."""
+    if sample.url is None:
+        return sample.dump
     with _sample_lock(config, sample):
-        return _import_locked(config, store, sample)
+        return _fetch(sample)
 
 
-def _import_locked(config: Config, store: Store, sample: Sample) -> ImportResult:
+def _fetch(sample: Sample) -> Path:
+    import requests
+
+    shown = redact_dsn(sample.url or "")
+    meta_path = sample.dump.with_name(sample.dump.name + ".json")
+    headers = {}
+    if sample.dump.is_file() and meta_path.is_file():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("url") == sample.url:
+            if meta.get("etag"):
+                headers["If-None-Match"] = meta["etag"]
+            if meta.get("last_modified"):
+                headers["If-Modified-Since"] = meta["last_modified"]
+    part = sample.dump.with_name(sample.dump.name + ".part")
+    sample.dump.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with requests.get(sample.url, headers=headers, stream=True, timeout=FETCH_TIMEOUT) as got:
+            if got.status_code == 304:
+                return sample.dump
+            if got.status_code != 200:
+                raise RunnerError(f"sample {sample.name}: fetching the dump {shown} answered "
+                                  f"HTTP {got.status_code}",
+                                  hint="check `dump` in the sample's [[samples]] table")
+            with part.open("wb") as fh:
+                for chunk in got.iter_content(1 << 20):
+                    fh.write(chunk)
+            expected = got.headers.get("Content-Length")
+            if expected is not None and part.stat().st_size != int(expected):
+                raise RunnerError(f"sample {sample.name}: the dump {shown} arrived cut "
+                                  f"({part.stat().st_size} of {expected} bytes)",
+                                  hint="fetch it again (the next import retries)")
+            os.replace(part, sample.dump)
+            meta_path.write_text(json.dumps({
+                "url": sample.url, "etag": got.headers.get("ETag"),
+                "last_modified": got.headers.get("Last-Modified"),
+            }), encoding="utf-8")
+    except requests.RequestException as exc:
+        raise RunnerError(f"sample {sample.name}: cannot fetch the dump {shown}: "
+                          f"{redact_dsn(str(exc))}",
+                          hint="check the URL and that this host reaches it") from exc
+    finally:
+        part.unlink(missing_ok=True)
+    log.info("sample %s: fetched %s", sample.name, shown)
+    return sample.dump
+
+
+def import_sample(
+    config: Config, store: Store, sample: Sample, expected: str | None = None
+) -> ImportResult:
+    """Restore the sample's dump into its template, unless the template is up to date.
+
+    ``expected``: the checksum a worker's task names; another dump here is an error.
+    """
+    with _sample_lock(config, sample):
+        if sample.url is not None:
+            _fetch(sample)
+        if not sample.dump.is_file():
+            raise RunnerError(f"sample {sample.name}: dump {sample.dump} does not exist",
+                              hint="fix `dump` in the sample's [[samples]] table")
+        if sample.filestore is not None and not sample.filestore.exists():
+            raise RunnerError(f"sample {sample.name}: filestore {sample.filestore} does not "
+                              "exist",
+                              hint="fix or remove `filestore` in the sample's [[samples]] table")
+        return _import_locked(config, store, sample, expected)
+
+
+def _import_locked(
+    config: Config, store: Store, sample: Sample, expected: str | None
+) -> ImportResult:
     dbs = Databases(store, config.dsn)
     sha = checksum(sample.dump)
+    if expected is not None and sha != expected:
+        raise RunnerError(
+            f"sample {sample.name}: the dump {redact_dsn(sample.url or str(sample.dump))} is "
+            f"{sha[:12]}, the run was asked for {expected[:12]}: the dump changed since the "
+            "coordinator read it, or this host reads another file",
+            hint="give every host the same dump (a shared path or an http(s) URL), then run "
+            "again",
+        )
     name = template_name(sample.name, sha)
     current = store.sample_template(sample.name)
     if (current and current.dbname == name and database_exists(config.dsn, name)

@@ -16,6 +16,7 @@ from ouhub.errors import RunnerError
 from ouhub.runner.pg import database_exists, module_rows
 from ouhub.runner.samples import import_sample, import_samples, template_name
 from tests.runner.conftest import build_config, make_dumps
+from tests.runner.dumpserver import DumpServer
 
 MODULES = [SampleModule("sale", "1.0", depends=("base",))]
 FORMATS = [("custom", ".dump"), ("plain", ".sql"), ("gzip", ".sql.gz")]
@@ -239,3 +240,41 @@ def test_two_imports_of_one_sample_at_once_both_end_well(tmp_path, pg_server, ru
     assert sorted(r.status for r in results) == ["imported", "unchanged"]
     assert results[0].template == results[1].template
     assert database_exists(config.dsn, results[0].template)
+
+
+def test_dump_by_url_is_fetched_once_and_again_when_it_changes(tmp_path, pg_server, runner_store,
+                                                                dumps, dump_61):
+    with DumpServer() as server:
+        server.files["/s61.dump"] = dumps["custom"].read_bytes()
+        config = build_config(tmp_path, pg_server, samples=[
+            {"name": "s61", "release": "6.1", "dump": server.url("/s61.dump", "me:d0wnl0ad")}])
+        store = runner_store(config)
+        first = import_sample(config, store, config.sample("s61"))
+        assert first.status == "imported" and server.downloads == {"/s61.dump": 1}
+        again = import_sample(config, store, config.sample("s61"))
+        assert again.status == "unchanged" and server.downloads == {"/s61.dump": 1}  # 304
+        server.files["/s61.dump"] = dump_61.read_bytes()  # the sample was dumped again
+        changed = import_sample(config, store, config.sample("s61"))
+        assert changed.status == "imported" and changed.dropped == first.template
+        assert server.downloads == {"/s61.dump": 2}
+        assert "stock" in module_rows(config.dsn, changed.template)
+
+
+def test_dump_url_failures_are_clear_and_keep_the_template(tmp_path, pg_server, runner_store,
+                                                           dumps):
+    with DumpServer() as server:
+        server.files["/s61.dump"] = dumps["custom"].read_bytes()
+        url = server.url("/s61.dump", "me:d0wnl0ad")
+        config = build_config(tmp_path, pg_server, samples=[
+            {"name": "s61", "release": "6.1", "dump": url}])
+        store = runner_store(config)
+        kept = import_sample(config, store, config.sample("s61")).template
+        # a worker asked for another dump than the one this URL serves now
+        with pytest.raises(RunnerError, match="the dump changed since the coordinator read it"):
+            import_sample(config, store, config.sample("s61"), expected="0" * 64)
+        del server.files["/s61.dump"]
+        with pytest.raises(RunnerError) as info:
+            import_sample(config, store, config.sample("s61"))
+    assert "answered HTTP 404" in info.value.message and "d0wnl0ad" not in info.value.message
+    assert "http://me:***@127.0.0.1" in info.value.message
+    assert store.sample_template("s61").dbname == kept and database_exists(config.dsn, kept)
