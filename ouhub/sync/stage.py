@@ -113,7 +113,7 @@ def run_sync(
             ]
             for future in as_completed(futures):
                 outcome = future.result()
-                _store_outcome(store, outcome)
+                store_outcome(store, outcome)
                 results[outcome.key] = outcome
                 advance(outcome.key + ("" if outcome.ok else " failed"))
         ordered = [results[b.key] for b in branches]
@@ -123,7 +123,7 @@ def run_sync(
     return ordered
 
 
-def _store_outcome(store: Store, outcome: BranchSync) -> None:
+def store_outcome(store: Store, outcome: BranchSync) -> None:
     if outcome.ok:
         store.record_sync_success(
             outcome.release, outcome.branch, outcome.url, served_url=outcome.served_url or "",
