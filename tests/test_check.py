@@ -217,10 +217,10 @@ def test_markdown_keeps_log_excerpts_as_blocks() -> None:
      ({"not_covered": 1}, 2)],
 )
 def test_exit_code(counts: dict[str, int], code: int) -> None:
-    from ouhub.check.rules import ModuleVerdict
+    from ouhub.check.rules import ModuleOutcome
 
     modules = tuple(
-        ModuleVerdict(f"{verdict}{i}", verdict, ())
+        ModuleOutcome(f"{verdict}{i}", verdict, ())
         for verdict, n in counts.items() for i in range(n)
     )
     assert CheckReport("6.1", "7.0", (("6.1", "7.0"),), modules).exit_code == code

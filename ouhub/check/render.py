@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ouhub.check.command import CheckInput
-from ouhub.check.rules import CheckReport, ModuleVerdict, Reason, step_text, unknown_text
+from ouhub.check.rules import CheckReport, ModuleOutcome, Reason, step_text, unknown_text
 
 
 def report_json(report: CheckReport, found: CheckInput, detected: bool) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def text_table(report: CheckReport) -> str:
     return "\n".join(out) + "\n"
 
 
-def why(report: CheckReport, module: ModuleVerdict) -> list[tuple[str, str, tuple[Reason, ...]]]:
+def why(report: CheckReport, module: ModuleOutcome) -> list[tuple[str, str, tuple[Reason, ...]]]:
     """(steps, verdict, reasons) per step of a module, for people to read. A module unknown
     to OpenUpgrade in every step is said once, not once per step."""
     steps = module.steps

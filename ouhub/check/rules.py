@@ -99,7 +99,7 @@ class StepVerdict:
 
 
 @dataclass(frozen=True)
-class ModuleVerdict:
+class ModuleOutcome:
     """A module of the user's list: its worst verdict and one entry per step it reached."""
 
     module: str
@@ -119,7 +119,7 @@ class CheckReport:
     source: str
     target: str
     steps: tuple[tuple[str, str], ...]
-    modules: tuple[ModuleVerdict, ...]
+    modules: tuple[ModuleOutcome, ...]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -151,7 +151,7 @@ class CheckReport:
             "source": self.source,
             "target": self.target,
             "steps": [{"previous": p, "release": r} for p, r in self.steps],
-            # ModuleVerdict.to_dict and StepVerdict.to_dict inlined: 1,000 modules x 5 steps.
+            # ModuleOutcome.to_dict and StepVerdict.to_dict inlined: 1,000 modules x 5 steps.
             "modules": [
                 {"module": m.module, "verdict": m.verdict, "steps": [
                     {"previous": s.previous, "release": s.release, "name": s.name,
@@ -221,7 +221,7 @@ def decide_verdicts(
             entry, name = _judge(name, previous, release, step, coverage, clock)
             entries.append(entry)
         worst = max((e.verdict for e in entries), key=severity)
-        verdicts.append(ModuleVerdict(module, worst, tuple(entries)))
+        verdicts.append(ModuleOutcome(module, worst, tuple(entries)))
     return CheckReport(source, target, tuple(steps), tuple(verdicts))
 
 

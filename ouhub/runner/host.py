@@ -20,11 +20,11 @@ from pathlib import Path
 from ouhub.config import Config, Sample
 from ouhub.errors import OuhubError, RunnerError
 from ouhub.runner.logparse import cap_log
+from ouhub.runner.outcome import ERROR
 from ouhub.runner.pg import database_exists, hostname
 from ouhub.runner.run import branch_revisions, check_step, upgrade_copy
 from ouhub.runner.samples import import_sample
 from ouhub.runner.task import RunRecord, RunTask
-from ouhub.runner.verdict import ERROR
 from ouhub.store import SampleTemplate, Store
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def run_task(config: Config, store: Store, task: RunTask, worker: str, losses: i
         return record(ERROR, done.error, log_text)
     step = done.step
     return dataclasses.replace(
-        record(step.status, step.verdict.message, log_text),
+        record(step.status, step.outcome.message, log_text),
         command_seconds=step.command_seconds, exit_code=step.exit_code,
-        modules=step.verdict.modules,
+        modules=step.outcome.modules,
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ouhub.errors import RunnerError
-from ouhub.runner.verdict import (
+from ouhub.runner.outcome import (
     ERROR,
     FAILED,
     MODULE_FAILED,
@@ -23,7 +23,7 @@ from ouhub.runner.verdict import (
     PASSED,
     TIMEOUT,
     UPGRADED,
-    ModuleVerdict,
+    ModuleOutcome,
 )
 
 TASK_FORMAT = 1  # bumped when a field changes meaning: a worker refuses formats it does not know
@@ -96,7 +96,7 @@ class RunRecord:
     host: str  # the worker's host
     worker: str  # the worker's name (Celery node name)
     revisions: dict[str, str]  # branch -> "revno (revid)" of the worker's mirrors
-    modules: tuple[ModuleVerdict, ...] = ()
+    modules: tuple[ModuleOutcome, ...] = ()
     log: str = ""  # the upgrade log, capped to [runner] log_limit (head and tail kept)
     losses: int = 0  # workers lost while running it before this record
 
@@ -137,7 +137,7 @@ class RunRecord:
         )
 
 
-def _module(index: int, data: Any) -> ModuleVerdict:
+def _module(index: int, data: Any) -> ModuleOutcome:
     fields = _Fields(f"run record modules[{index}]", data)
     outcome = fields.get("outcome", str)
     if outcome not in MODULE_OUTCOMES:
@@ -146,7 +146,7 @@ def _module(index: int, data: Any) -> ModuleVerdict:
     scripts = fields.get("scripts", list)
     if not all(isinstance(s, str) for s in scripts):
         raise PayloadError(f"run record modules[{index}] field scripts: expected strings")
-    return ModuleVerdict(
+    return ModuleOutcome(
         module=fields.get("module", str), outcome=outcome,
         version_before=fields.get("version_before", str, optional=True),
         version_after=fields.get("version_after", str, optional=True),

@@ -32,9 +32,9 @@ from celery import Celery
 from ouhub.config import Config, redact_dsn
 from ouhub.errors import RunnerError
 from ouhub.runner.host import run_task
+from ouhub.runner.outcome import ERROR
 from ouhub.runner.pg import hostname
 from ouhub.runner.task import PayloadError, RunRecord, RunTask
-from ouhub.runner.verdict import ERROR
 from ouhub.store import Store
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from ouhub.runner.outcome import ModuleOutcome
 from ouhub.runner.task import PayloadError, RunRecord, RunTask
-from ouhub.runner.verdict import ModuleVerdict
 
 SHA = "ab" * 32
 TASK = RunTask(run_id=7, release="7.0", previous="6.1", sample="s61", checksum=SHA,
@@ -17,8 +17,8 @@ RECORD = RunRecord(
     message="1 of 3 modules failed: sale", duration=12.5, command_seconds=10.25, exit_code=0,
     host="worker-2", worker="ouhub-41@worker-2", revisions={"server": "3 (rev-70-3)"},
     modules=(
-        ModuleVerdict("base", "upgraded", "6.1.1.3", "7.0.1.3", (), "", ""),
-        ModuleVerdict("sale", "failed", "6.1.1.0", "6.1.1.0", ("7.0.1.0/post-migration.py",),
+        ModuleOutcome("base", "upgraded", "6.1.1.3", "7.0.1.3", (), "", ""),
+        ModuleOutcome("sale", "failed", "6.1.1.0", "6.1.1.0", ("7.0.1.0/post-migration.py",),
                       "Traceback ...\nKeyError: 'x'", "KeyError: 'x'"),
     ),
     log="# ouhub: upgrade 6.1 -> 7.0\n...", losses=1,
