@@ -76,7 +76,7 @@ def check_broker(app: Celery, url: str) -> None:
     try:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.5,
                                timeout=CONNECT_TIMEOUT)
-    except (OperationalError, OSError) as exc:
+    except (OperationalError, *conn.connection_errors, *conn.channel_errors) as exc:
         raise RunnerError(
             f"cannot reach the broker {redact_dsn(url)}: {redact_dsn(str(exc))}",
             hint="start RabbitMQ there (systemctl start rabbitmq-server), fix [runner] broker "
