@@ -29,8 +29,9 @@ from typing import Any
 
 from celery import Celery
 
-from ouhub.config import Config, redact_dsn
+from ouhub.config import Config
 from ouhub.errors import RunnerError
+from ouhub.redact import redact_dsn
 from ouhub.runner.host import run_task
 from ouhub.runner.outcome import ERROR
 from ouhub.runner.pg import hostname
