@@ -3,6 +3,11 @@
 It logs the argv (passwords redacted) and the cwd, runs the program in its own
 process group (``start_new_session``) so a timeout kills the program *and*
 everything it started, and streams the output to a file when asked.
+
+A process group outlives an ouhub that is killed (a worker lost mid-run): the
+caller may mark the program's environment (``MARKER_ENV``) and hear its group id
+(``on_start``), so that the next ouhub on the host finds and kills what is left,
+and only that (a reused pid never carries the marker).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -24,6 +29,7 @@ from ouhub.redact import redact_argv
 log = logging.getLogger(__name__)
 
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL of a timed-out group
+MARKER_ENV = "OUHUB_RUN_MARKER"  # in the environment of an upgrade and all it starts
 
 
 @dataclass(frozen=True)
@@ -47,11 +53,13 @@ def run_command(
     timeout: float | None = None,
     secrets: Sequence[str] = (),
     what: str = "",
+    on_start: Callable[[int], None] | None = None,
 ) -> CommandResult:
     """Run ``argv`` in its own process group; on timeout kill the whole group.
 
     ``env`` is added to os.environ. Output goes to ``stdout`` if given, else
     appended to ``log_file``, else is captured (its tail is in the result).
+    ``on_start`` hears the process group id as soon as the program started.
     """
     argv = [str(a) for a in argv]
     shown = redact_argv(argv, secrets)
@@ -84,6 +92,8 @@ def run_command(
     timed_out = False
     captured = b""
     try:
+        if on_start is not None:
+            on_start(proc.pid)
         try:
             out, err = proc.communicate(timeout=timeout)
             captured = (out or b"") + (err or b"")
@@ -124,3 +134,45 @@ def kill_group(pgid: int, grace: float = KILL_GRACE, proc: subprocess.Popen | No
             if not pid_alive(pgid, group=True):
                 return
             time.sleep(0.05)
+
+
+def marked_processes(marker: str) -> list[int]:
+    """This host's processes whose environment carries ``MARKER_ENV=marker`` (from /proc)."""
+    needle = f"{MARKER_ENV}={marker}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def kill_marked(marker: str, pgid: int) -> list[int]:
+    """Kill what is left of an upgrade whose ouhub died: its group and every marked process.
+
+    Only when a process still carries the marker is its group killed: a group id
+    reused by another program since is left alone. Returns the pids that carried it.
+    """
+    pids = marked_processes(marker)
+    in_group = False
+    for pid in pids:
+        try:
+            in_group = in_group or os.getpgid(pid) == pgid
+        except ProcessLookupError:
+            continue
+    if in_group:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for pid in pids:  # a marked process that left the group (setsid) goes too
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return pids
