@@ -92,6 +92,21 @@ class Run:
     chain_id: int | None
     host: str
     pid: int | None
+    worker: str | None = None  # the Celery worker that ran it; None: in-process
+    losses: int = 0  # workers lost while running it
+
+
+@dataclass(frozen=True)
+class UpgradeProcess:
+    """An upgrade command's process group, kept until it ended: what to kill if ouhub dies."""
+
+    marker: str  # in the environment of every process of the upgrade
+    host: str
+    pgid: int
+    owner_pid: int  # the ouhub process that started it
+    database: str
+    started_at: str
+    ended_at: str | None
 
 
 @dataclass(frozen=True)

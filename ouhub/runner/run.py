@@ -34,7 +34,7 @@ from ouhub.runner.pg import (
     same_server,
     server_params,
 )
-from ouhub.runner.proc import run_command
+from ouhub.runner.proc import kill_marked, run_command
 from ouhub.runner.upgrade import StepResult, command_for, detect_release, execute_step, run_dir
 from ouhub.store import Store
 from ouhub.vocab import ERROR, INTERRUPTED, PASSED
@@ -426,11 +426,21 @@ def clean_leftovers(config: Config, store: Store) -> list[str]:
     database, or a temporary dump in ``<data>/tmp``, behind; the process that owned them is
     gone. Kept databases (--keep,
     migrate copies) and templates stay; records from other hosts are not judged here.
+    An upgrade whose ouhub died (a worker killed mid-run) runs on in its own process
+    group: it is killed first, found by the marker in its environment.
     """
     here = hostname()
     dbs = Databases(store, config.dsn)
     dropped = []
     _clean_scratch_dirs(config, here)
+    for proc in store.live_upgrade_processes(here):
+        if pid_alive(proc.owner_pid):
+            continue
+        killed = kill_marked(proc.marker, proc.pgid)
+        if killed:
+            log.warning("killed the upgrade of %s left running by dead process %s: pids %s",
+                        proc.database, proc.owner_pid, ", ".join(map(str, killed)))
+        store.end_upgrade_process(proc.marker)
     for run in store.active_runs():
         if process_gone(run.host, run.pid):
             store.finish_run(run.id, status=INTERRUPTED, duration=0.0, exit_code=None,

@@ -5,12 +5,16 @@ shell line and then filled in token by token (so paths with spaces stay one
 argument). It runs in its own process group with PG* set, its output and its
 ``--logfile`` land under ``<data>/runs/<run id>/``, and a timeout kills the
 whole group. Then ``ir_module_module`` is read again and ``outcome.decide_run``
-weighs the evidence.
+weighs the evidence. While it runs the store knows its process group and marker,
+so that what an ouhub killed meanwhile leaves running is found and killed later
+(``run.clean_leftovers``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,8 +25,8 @@ from ouhub.coverage.manifest import ManifestError, parse_manifest
 from ouhub.errors import OuhubError, RunnerError
 from ouhub.redact import redact_argv
 from ouhub.runner.outcome import RunOutcome, decide_run
-from ouhub.runner.pg import Databases, IrModule, module_rows, pg_env, server_params
-from ouhub.runner.proc import run_command
+from ouhub.runner.pg import Databases, IrModule, hostname, module_rows, pg_env, server_params
+from ouhub.runner.proc import MARKER_ENV, run_command
 from ouhub.runner.runlog import parse_step_logs, write_kept_log
 from ouhub.versions import full_version, release_of_version, version_tuple
 from ouhub.vocab import ERROR, MANIFEST_NAMES
@@ -218,8 +222,19 @@ def execute_step(
     head = [f"# ouhub: upgrade {previous} -> {release} of database {database}\n",
             f"# command: {redact_argv(argv, [password])}\n# cwd: {directory}\n"]
     output_path = directory / "output.log"
-    result = run_command(argv, cwd=directory, env=env, log_file=output_path,
-                         timeout=config.runner.timeout, secrets=[password], what="upgrade")
+    marker = secrets.token_hex(16)
+    env[MARKER_ENV] = marker
+
+    def started(pgid: int) -> None:
+        dbs.store.record_upgrade_process(marker, host=hostname(), pgid=pgid,
+                                         owner_pid=os.getpid(), database=database)
+
+    try:
+        result = run_command(argv, cwd=directory, env=env, log_file=output_path,
+                             timeout=config.runner.timeout, secrets=[password], what="upgrade",
+                             on_start=started)
+    finally:
+        dbs.store.end_upgrade_process(marker)
     if result.timed_out:
         end = f"\n# ouhub: timed out after {config.runner.timeout:g}s; process group killed\n"
     else:

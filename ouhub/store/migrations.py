@@ -199,6 +199,25 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "0030_workers",
+        # runs done by Celery workers: which worker, how many workers were lost with the run;
+        # each upgrade's process group, so that what a killed ouhub leaves running is found
+        """
+        ALTER TABLE runs ADD COLUMN worker TEXT;
+        ALTER TABLE runs ADD COLUMN losses INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE upgrade_processes (
+            marker TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            pgid INTEGER NOT NULL,
+            owner_pid INTEGER NOT NULL,
+            database TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT
+        );
+        CREATE INDEX upgrade_processes_live ON upgrade_processes (host, ended_at);
+        """,
+    ),
+    (
         "0040_contributions",
         """
 

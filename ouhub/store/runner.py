@@ -1,5 +1,5 @@
 """The runner's state (0004): sample templates, the databases ouhub created, runs and
-their module outcomes."""
+their module outcomes; (0030) the records of Celery workers, and the upgrade process groups."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ouhub.records import (
     RunModule,
     SampleTemplate,
     ScratchDatabase,
+    UpgradeProcess,
 )
 from ouhub.store.db import Database, utcnow
 
@@ -122,22 +123,72 @@ class RunnerQueries(Database):
                 (status, utcnow(), duration, exit_code, message, log_path, run_id),
             )
             self._execute("DELETE FROM run_modules WHERE run_id = ?", (run_id,))
-            for m in modules:
-                fingerprint = m.fingerprint
-                if fingerprint is not None:
-                    self._execute(
-                        "INSERT OR IGNORE INTO fingerprints (key, module, stage, exception, "
-                        "message) VALUES (?, ?, ?, ?, ?)",
-                        (fingerprint.key, fingerprint.module, fingerprint.stage,
-                         fingerprint.exception, fingerprint.message),
-                    )
+            self._insert_modules(run_id, modules)
+
+    def _insert_modules(self, run_id: int, modules: list[RunModule] | tuple[RunModule, ...]
+                        ) -> None:
+        for m in modules:
+            fingerprint = m.fingerprint
+            if fingerprint is not None:
                 self._execute(
-                    "INSERT INTO run_modules (run_id, module, outcome, version_before, "
-                    "version_after, scripts, excerpt, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, m.module, m.outcome, m.version_before, m.version_after,
-                     json.dumps(list(m.scripts)), m.excerpt,
-                     fingerprint.key if fingerprint is not None else None),
+                    "INSERT OR IGNORE INTO fingerprints (key, module, stage, exception, "
+                    "message) VALUES (?, ?, ?, ?, ?)",
+                    (fingerprint.key, fingerprint.module, fingerprint.stage,
+                     fingerprint.exception, fingerprint.message),
                 )
+            self._execute(
+                "INSERT INTO run_modules (run_id, module, outcome, version_before, "
+                "version_after, scripts, excerpt, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, m.module, m.outcome, m.version_before, m.version_after,
+                 json.dumps(list(m.scripts)), m.excerpt,
+                 fingerprint.key if fingerprint is not None else None),
+            )
+
+    def store_worker_run(
+        self, run_id: int, *, status: str, duration: float, exit_code: int | None,
+        message: str, modules: list[RunModule] | tuple[RunModule, ...], log_path: str | None,
+        host: str, worker: str, revisions: dict[str, Any], losses: int,
+    ) -> bool:
+        """Store a worker's record of run ``run_id`` unless that run was stored already.
+
+        The run id is the coordinator's: a run done twice (a worker thought lost finished
+        it after all) is stored once. Returns whether this record was stored.
+        """
+        with self.transaction():
+            cur = self._execute(
+                "UPDATE runs SET status = ?, finished_at = ?, duration = ?, exit_code = ?, "
+                "message = ?, log_path = ?, host = ?, pid = NULL, worker = ?, revisions = ?, "
+                "losses = ? WHERE id = ? AND status = 'running'",
+                (status, utcnow(), duration, exit_code, message, log_path, host, worker or None,
+                 json.dumps(revisions, sort_keys=True), losses, run_id),
+            )
+            if cur.rowcount != 1:
+                return False
+            self._insert_modules(run_id, modules)
+            return True
+
+    def record_upgrade_process(
+        self, marker: str, *, host: str, pgid: int, owner_pid: int, database: str
+    ) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT INTO upgrade_processes (marker, host, pgid, owner_pid, database, "
+                "started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (marker, host, pgid, owner_pid, database, utcnow()),
+            )
+
+    def end_upgrade_process(self, marker: str) -> None:
+        with self.transaction():
+            self._execute("UPDATE upgrade_processes SET ended_at = ? WHERE marker = ?",
+                          (utcnow(), marker))
+
+    def live_upgrade_processes(self, host: str) -> list[UpgradeProcess]:
+        """The upgrade process groups of ``host`` not known to have ended."""
+        rows = self._execute(
+            "SELECT * FROM upgrade_processes WHERE host = ? AND ended_at IS NULL "
+            "ORDER BY started_at", (host,))
+        return [UpgradeProcess(r["marker"], r["host"], r["pgid"], r["owner_pid"], r["database"],
+                               r["started_at"], r["ended_at"]) for r in rows]
 
     def run(self, run_id: int) -> Run | None:
         row = self._execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -224,5 +275,6 @@ def _run(r: sqlite3.Row) -> Run:
         started_at=r["started_at"], finished_at=r["finished_at"], duration=r["duration"],
         revisions=json.loads(r["revisions"] or "{}"), log_path=r["log_path"],
         scratch_db=r["scratch_db"], exit_code=r["exit_code"], message=r["message"],
-        chain_id=r["chain_id"], host=r["host"], pid=r["pid"],
+        chain_id=r["chain_id"], host=r["host"], pid=r["pid"], worker=r["worker"],
+        losses=r["losses"],
     )
