@@ -19,13 +19,14 @@ from pathlib import Path
 
 from ouhub.config import Config, Sample
 from ouhub.errors import OuhubError, RunnerError
-from ouhub.runner.logparse import cap_log
-from ouhub.runner.outcome import ERROR
+from ouhub.records import SampleTemplate
+from ouhub.runner.logcap import cap_log
 from ouhub.runner.pg import database_exists, hostname
 from ouhub.runner.run import branch_revisions, check_step, upgrade_copy
 from ouhub.runner.samples import import_sample
 from ouhub.runner.task import RunRecord, RunTask
-from ouhub.store import SampleTemplate, Store
+from ouhub.store import Store
+from ouhub.vocab import ERROR
 
 log = logging.getLogger(__name__)
 

@@ -15,20 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ouhub.errors import RunnerError
-from ouhub.runner.outcome import (
-    ERROR,
-    FAILED,
-    MODULE_FAILED,
-    NOT_REACHED,
-    PASSED,
-    TIMEOUT,
-    UPGRADED,
-    ModuleOutcome,
-)
+from ouhub.runner.outcome import ModuleOutcome
+from ouhub.vocab import OUTCOMES, RUN_STATUSES
 
 TASK_FORMAT = 1  # bumped when a field changes meaning: a worker refuses formats it does not know
-RUN_STATUSES = (PASSED, FAILED, TIMEOUT, ERROR)
-MODULE_OUTCOMES = (UPGRADED, MODULE_FAILED, NOT_REACHED)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -140,9 +130,9 @@ class RunRecord:
 def _module(index: int, data: Any) -> ModuleOutcome:
     fields = _Fields(f"run record modules[{index}]", data)
     outcome = fields.get("outcome", str)
-    if outcome not in MODULE_OUTCOMES:
+    if outcome not in OUTCOMES:
         raise PayloadError(f"run record modules[{index}] field outcome: {outcome!r} is not one "
-                           "of " + ", ".join(MODULE_OUTCOMES))
+                           "of " + ", ".join(OUTCOMES))
     scripts = fields.get("scripts", list)
     if not all(isinstance(s, str) for s in scripts):
         raise PayloadError(f"run record modules[{index}] field scripts: expected strings")

@@ -33,10 +33,10 @@ from ouhub.config import Config
 from ouhub.errors import RunnerError
 from ouhub.redact import redact_dsn
 from ouhub.runner.host import run_task
-from ouhub.runner.outcome import ERROR
 from ouhub.runner.pg import hostname
 from ouhub.runner.task import PayloadError, RunRecord, RunTask
 from ouhub.store import Store
+from ouhub.vocab import ERROR
 
 log = logging.getLogger(__name__)
 
