@@ -1,7 +1,9 @@
-"""`ouhub samples import`, `ouhub run` and `ouhub migrate`: upgrades of copies of databases."""
+"""`ouhub samples import`, `ouhub run`, `ouhub worker` and `ouhub migrate`: upgrades of copies
+of databases, here or on workers."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,36 +66,98 @@ def _print_run(result: Any) -> None:
 
 
 @main.command("run")
-@click.option("--release", "-r", required=True, help="Target release of the step (e.g. 7.0).")
-@click.option("--sample", "-s", required=True, help="Sample of the previous release.")
+@click.option("--release", "-r", help="Target release of the step (e.g. 7.0).")
+@click.option("--sample", "-s", help="Sample of the previous release.")
+@click.option("--all", "run_every", is_flag=True,
+              help="Every sample over every step it can take (as the nightly does).")
+@click.option("--local", is_flag=True,
+              help="Run here even when [runner] broker is configured.")
 @click.option("--keep", is_flag=True, help="Keep the scratch database after the run.")
 @click.option("--dump-to", type=click.Path(dir_okay=False, path_type=Path),
               help="Save the upgraded database there (pg_dump custom), only if the run "
               "passed: a failed run's database is no input for the next step (use --keep).")
 @json_option
 @pass_ctx
-def run_sample_command(obj: Context, release: str, sample: str, keep: bool,
-                       dump_to: Path | None, as_json: bool) -> None:
-    """Upgrade a copy of a sample over one step and store the run; exit 1 unless it passed.
+def run_sample_command(obj: Context, release: str | None, sample: str | None, run_every: bool,
+                       local: bool, keep: bool, dump_to: Path | None, as_json: bool) -> None:
+    """Upgrade copies of samples and store the runs; exit 1 unless every run passed.
 
     The sample's template is cloned into a scratch database, the release's upgrade
     command runs on it, and the database and the log are inspected: a run passes only
     when every module is installed with a higher version and ran its scripts.
 
+    With [runner] broker configured the runs go to `ouhub worker`s through RabbitMQ,
+    and each result is stored as it arrives; --local runs here. --json prints the run
+    (with --all: the list of runs).
+
     \b
     Example:
       ouhub run --release 7.0 --sample demo61
-      ouhub run -r 7.0 -s demo61 --keep --dump-to /tmp/demo70.dump --json
+      ouhub run -r 7.0 -s demo61 --local --keep --dump-to /tmp/demo70.dump --json
+      ouhub run --all
     """
-    from ouhub.runner.stage import run_one
+    from ouhub.runner.stage import run_all, run_one
 
-    result = run_one(obj.config, obj.store, release, sample, keep=keep, dump_to=dump_to)
+    say = (lambda _m: None) if obj.quiet else output.info
+    if run_every:
+        if release or sample or keep or dump_to:
+            raise click.UsageError("--all runs every step and sample: drop --release, "
+                                   "--sample, --keep and --dump-to")
+        report = run_all(obj.config, obj.store, say=say, local=local, quiet=obj.quiet)
+        if as_json:
+            output.print_json([r.as_dict() for r in report.runs])
+        else:
+            _print_runs(report.runs)
+        if not report.ok:
+            sys.exit(1)
+        return
+    if not (release and sample):
+        raise click.UsageError("name a step and a sample (--release R --sample S), or --all")
+    result = run_one(obj.config, obj.store, release, sample, keep=keep, dump_to=dump_to,
+                     local=local, say=say, quiet=obj.quiet)
     if as_json:
         output.print_json(result.as_dict())
     else:
         _print_run(result)
     if result.status != "passed":
         sys.exit(1)
+
+
+def _print_runs(runs: Any) -> None:
+    output.print_table(
+        ("step", "sample", "status", "run", "where", "message"),
+        [(f"{r.previous} -> {r.release}", r.sample, r.status, r.run_id, r.worker or r.host,
+          r.message) for r in runs], title="runs")
+    passed = sum(r.status == "passed" for r in runs)
+    output.stdout.print(f"{passed} of {len(runs)} runs passed", markup=False)
+
+
+@main.command("worker")
+@click.option("--concurrency", "-c", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Runs at once on this host (each needs a PostgreSQL copy and a server).")
+@click.option("--queue", "-Q", metavar="QUEUE",
+              help="Queue to take runs from (default: [runner] queue, else ouhub-runs).")
+@pass_ctx
+def worker_command(obj: Context, concurrency: int, queue: str | None) -> None:
+    """Take runs from RabbitMQ ([runner] broker) and run them here, until stopped.
+
+    Each run is brought to the coordinator's state first (this host's mirrors
+    fetched to its revisions, the sample's template restored from its dump), then
+    made as `ouhub run` makes it, with this host's config and upgrade commands; the
+    record goes back to the coordinator. At start, what dead runs left on this host
+    is cleaned up. Stop it with SIGTERM (runs in progress finish first).
+
+    \b
+    Example:
+      ouhub worker --concurrency 2
+      ouhub --config /etc/ouhub/ouhub.toml worker --queue ouhub-runs
+    """
+    from ouhub.runner.worker import serve
+
+    if not obj.quiet:  # a worker is a service: its log says what it does
+        logging.getLogger("ouhub").setLevel(min(logging.INFO,
+                                                logging.getLogger("ouhub").level))
+    sys.exit(serve(obj.config, obj.store, concurrency, queue or obj.config.runner.queue))
 
 
 @main.command("migrate")

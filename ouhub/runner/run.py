@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +62,8 @@ class RunResult:
     log_path: str | None
     modules: tuple[ModuleOutcome, ...] = ()
     dump: str | None = None
+    host: str = ""  # where it ran
+    worker: str | None = None  # the worker that ran it; None: in-process
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,7 +71,7 @@ class RunResult:
             "release": self.release, "sample": self.sample, "status": self.status,
             "message": self.message, "duration": round(self.duration, 3),
             "database": self.database, "kept": self.kept, "log": self.log_path,
-            "dump": self.dump,
+            "dump": self.dump, "host": self.host, "worker": self.worker,
             "modules": [
                 {"module": m.module, "outcome": m.outcome, "version_before": m.version_before,
                  "version_after": m.version_after, "scripts": list(m.scripts),
@@ -92,12 +94,17 @@ def branch_revisions(config: Config, store: Store, release: str) -> dict[str, An
     return revisions
 
 
+def run_modules(outcomes: Iterable[ModuleOutcome]) -> list[RunModule]:
+    """The modules' outcomes as the store keeps them."""
+    return [RunModule(m.module, m.outcome, m.version_before, m.version_after, m.scripts,
+                      m.excerpt, fingerprint=m.fingerprint) for m in outcomes]
+
+
 def _store_step(store: Store, run_id: int, step: StepResult, started: float) -> None:
     store.finish_run(
         run_id, status=step.outcome.status, duration=time.monotonic() - started,
         exit_code=step.exit_code, message=step.outcome.message, log_path=str(step.log_path),
-        modules=[RunModule(m.module, m.outcome, m.version_before, m.version_after, m.scripts,
-                           m.excerpt, fingerprint=m.fingerprint) for m in step.outcome.modules],
+        modules=run_modules(step.outcome.modules),
     )
 
 
@@ -217,7 +224,7 @@ def run_sample(
         _fail_run(store, run_id, started, done.error)
         return RunResult(run_id, "run", rel.previous or "", release, sample.name, ERROR,
                          done.error, time.monotonic() - started, None, done.scratch, keep,
-                         str(log_path))
+                         str(log_path), host=hostname())
     step = done.step
     _store_step(store, run_id, step, started)
     message = step.outcome.message
@@ -229,8 +236,18 @@ def run_sample(
         sample=sample.name, status=step.status, message=message,
         duration=time.monotonic() - started, command_seconds=step.command_seconds,
         database=done.scratch, kept=keep, log_path=str(step.log_path),
-        modules=step.outcome.modules, dump=done.dumped,
+        modules=step.outcome.modules, dump=done.dumped, host=hostname(),
     )
+
+
+def store_not_run(store: Store, release: str, previous: str, sample: str, message: str
+             ) -> RunResult:
+    """A run that could not start is still stored, as an `error` with the reason."""
+    run_id = store.start_run(kind="run", release=release, previous=previous, sample=sample)
+    store.finish_run(run_id, status=ERROR, duration=0.0, exit_code=None, message=message)
+    return RunResult(run_id=run_id, kind="run", previous=previous, release=release, sample=sample,
+                     status=ERROR, message=message, duration=0.0, command_seconds=None,
+                     database=None, kept=False, log_path=None, host=hostname())
 
 
 def dump_database(config: Config, database: str, path: Path) -> Path:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any
 
 from celery import Celery
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 TASK_NAME = "ouhub.run"
 MAX_LOSSES = 2  # workers lost with one run before it is stored as `error`
 CONNECT_TIMEOUT = 5.0  # seconds to reach the broker
+HEARTBEAT = 10  # seconds between AMQP heartbeats of a worker's connection
 
 
 def make_app(broker: str, queue: str) -> Celery:
@@ -58,11 +60,16 @@ def make_app(broker: str, queue: str) -> Celery:
         worker_prefetch_multiplier=1,
         task_default_queue=queue,
         broker_connection_timeout=CONNECT_TIMEOUT,
+        # a worker's connection beats every HEARTBEAT seconds: RabbitMQ notices a worker
+        # whose host went down within a few beats and hands its run to another worker
+        broker_heartbeat=HEARTBEAT,
         broker_connection_retry_on_startup=False,
         # publishing a run: a few quick tries, then an error, never a wait without end
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2,
                                    "interval_step": 0.5, "interval_max": 1},
+        # a worker logs through ouhub's logging set-up (stderr, -v/-q), every line redacted
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
         worker_send_task_events=False,
         task_send_sent_event=False,
     )
@@ -161,11 +168,14 @@ def node_name() -> str:
 
 
 class _RedactFilter(logging.Filter):
-    """Every log line of a worker passes redact_dsn: Celery and kombu log the broker URL."""
+    """Every URL in a worker's log lines passes redact_dsn: Celery and kombu log the broker's,
+    and an error may quote it."""
+
+    URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        shown = redact_dsn(message)
+        shown = self.URL.sub(lambda m: redact_dsn(m.group(0)), message)
         if shown != message:
             record.msg, record.args = shown, ()
         return True
@@ -193,12 +203,14 @@ def serve(config: Config, store: Store, concurrency: int, queue: str) -> int:
     check_broker(app, broker)
     register_run_task(app, config, store)
     name = node_name()
-    log.warning("worker %s: %s slot(s) on queue %s at %s", name, concurrency, queue,
-                redact_dsn(broker))
+    log.info("worker %s: %s slot(s) on queue %s at %s", name, concurrency, queue,
+             redact_dsn(broker))
+    # threads, not processes: a run's work is in its upgrade subprocess and PostgreSQL, and
+    # every slot shares this process's store and the one pid that cleanup judges by
     worker = app.Worker(
         hostname=name, concurrency=concurrency, pool="threads", queues=[queue],
         without_mingle=True, without_gossip=True, without_heartbeat=True, quiet=True,
-        loglevel=logging.getLevelName(logging.getLogger("ouhub").getEffectiveLevel()),
+        loglevel="WARNING",  # Celery's own chatter; ouhub's lines say what each run did
     )
     worker.start()
     return int(worker.exitcode or 0)
