@@ -61,7 +61,7 @@ def broker_answers(url: str) -> bool:
 
 def ensure_rabbitmq() -> None:
     """A RabbitMQ for the worker tests: the one answering, else Debian's, started here."""
-    from tests.runner.broker import TEST_BROKER
+    from tests.support.broker import TEST_BROKER
 
     if broker_answers(TEST_BROKER):
         return

@@ -16,7 +16,7 @@ from ouhub.errors import RunnerError
 from ouhub.runner.pg import database_exists, module_rows
 from ouhub.runner.samples import import_sample, import_samples, template_name
 from tests.runner.conftest import build_config, make_dumps
-from tests.runner.dumpserver import DumpServer
+from tests.support.dumpserver import DumpServer
 
 MODULES = [SampleModule("sale", "1.0", depends=("base",))]
 FORMATS = [("custom", ".dump"), ("plain", ".sql"), ("gzip", ".sql.gz")]

@@ -9,7 +9,7 @@ import pytest
 
 from ouhub.errors import RunnerError
 from ouhub.runner.worker import check_broker, make_app
-from tests.runner.broker import TEST_BROKER
+from tests.support.broker import TEST_BROKER
 
 
 @pytest.mark.parametrize("url, expected", [
