@@ -162,7 +162,8 @@ def _nightly(config: Config, store: Store, quiet: bool, say: Callable[[str], Non
          _contributions_detail),
         ("coverage", "coverage", lambda: run_coverage(config, store, quiet=quiet),
          _coverage_detail),
-        ("runner", "samples import", runner, _runner_detail),
+        ("runner", "runs, on the workers of the broker" if config.runner.broker
+         else "samples import", runner, _runner_detail),
         ("site", "site", lambda: run_site(config, store), _site_detail),
     ]
     if config.contributions is None:  # the stage is optional: no [contributions], no step

@@ -14,6 +14,7 @@ from ouhub.errors import RunnerError
 from ouhub.nightly import nightly_lock, run_nightly
 from ouhub.runner.pg import database_exists
 from tests.runner.conftest import OK_SCRIPT, ROOT, STANDIN_COMMAND
+from tests.support.broker import OUHUB, TEST_BROKER, unique_queue, workers_on
 from tests.support.config import make_config
 
 FAILING = "def migrate(cr, version):\n    raise ValueError('stock moves are broken')\n"
@@ -36,14 +37,18 @@ def branch_files(release: str, stock_script: str | None) -> dict[str, str]:
     return files
 
 
-def nightly_config(tmp_path: Path, pg_server: str, dump: Path, stock_script=None):
-    for release in ("6.1", "7.0"):
-        make_branch(tmp_path / "branches" / release, [branch_files(release, stock_script)])
-    return make_config(tmp_path, {
+def nightly_config(tmp_path: Path, pg_server: str, dump: Path, stock_script=None,
+                   root: Path | None = None, **runner):
+    """The project's branches under ``tmp_path``, made once; its config in ``root`` (default
+    ``tmp_path``: another root is another host's config of the same project)."""
+    if root is None:
+        for release in ("6.1", "7.0"):
+            make_branch(tmp_path / "branches" / release, [branch_files(release, stock_script)])
+    return make_config(root or tmp_path, {
         release: {"server": {"url": str(tmp_path / "branches" / release), "vcs": "bzr"}}
         for release in ("6.1", "7.0")
     }, dsn=pg_server, samples=[{"name": "s61", "release": "6.1", "dump": str(dump)}],
-        runner={"timeout": 60, "commands": {"7.0": STANDIN_COMMAND}})
+        runner={"timeout": 60, "commands": {"7.0": STANDIN_COMMAND}, **runner})
 
 
 CRASH = """
@@ -124,3 +129,38 @@ def test_cli_samples_import_and_clear_run_errors(
     assert events["runner"].summary == {"message": "sample s61 has no template database yet"}
     wrong = cli.invoke(main, ["--config", str(config.path), "run", "-r", "6.1", "-s", "s61"])
     assert wrong.exit_code == 1 and "release 6.1 has no previous release" in wrong.output
+
+
+@pytest.mark.slow
+def test_nightly_with_a_broker_runs_on_a_worker_of_another_data_dir(tmp_path, pg_server,
+                                                                     dump_61, runner_store):
+    """A second host, as far as one machine goes: the worker has its own data dir and store,
+    so it fetches the 7.0 branch to the nightly's revision and restores the sample itself."""
+    queue = unique_queue()
+    config = nightly_config(tmp_path, pg_server, dump_61, stock_script=FAILING,
+                            broker=TEST_BROKER, queue=queue)
+    worker_config = nightly_config(tmp_path, pg_server, dump_61, root=tmp_path / "worker",
+                                   broker=TEST_BROKER, queue=queue)
+    store = runner_store(config)
+    worker_store = runner_store(worker_config)
+    with workers_on(worker_config.path, queue, tmp_path / "logs") as workers:
+        workers.start("w")
+
+        result = subprocess.run([*OUHUB, "--config", str(config.path), "nightly", "--json"],
+                                capture_output=True, text=True, timeout=300)
+
+        assert result.returncode == 1, result.stderr  # the failing stock script
+        report = json.loads(result.stdout)
+        [run] = report["runs"]
+        assert run["status"] == "failed" and run["worker"].startswith(workers.node("w"))
+        assert {m["module"]: m["outcome"] for m in run["modules"]} == {
+            "base": "upgraded", "sale": "upgraded", "stock": "failed"}
+    [stored] = store.runs(release="7.0")
+    synced = store.sync_state("7.0", "server")
+    assert stored.revisions == {"server": f"{synced.revno} ({synced.revid})"}
+    assert "stock moves are broken" in Path(stored.log_path).read_text()
+    # the worker's own mirror is at the nightly's revision, its own template restored
+    assert worker_store.sync_state("7.0", "server").revid == synced.revid
+    assert worker_store.sample_template("s61") is not None
+    assert store.sample_template("s61") is None  # the coordinator needs no sample database
+    assert store.last_stage_events()["runner"].summary == {"runs": 1, "passed": 0, "failed": 1}
