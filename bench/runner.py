@@ -5,7 +5,14 @@ On a generated sample of at least 50 MB (sampledb with many partners):
   ``pg_restore`` of the same dump into an empty database (target: clone >= 5x faster);
 - ouhub's overhead per run beyond the upgrade command itself, i.e. a run's total
   duration minus the command's (target: <= 2 s), with the stand-in as the command.
-Prints; asserts nothing.
+
+And the runs on workers through RabbitMQ ($OUHUB_BENCH_BROKER, default the local one),
+on a small sample whose upgrade takes 3 s (a stand-in script that sleeps):
+- 8 runs with 1, 2 and 4 `ouhub worker` processes: throughput vs 1 worker (target:
+  >= 1.8x with 2; printed for 4);
+- the coordinator's overhead per run beyond the command, vs the in-process path's
+  (target: <= 0.5 s more).
+OUHUB_BENCH_RUNNER=workers runs only this second part. Prints; asserts nothing.
 """
 
 from __future__ import annotations
@@ -64,7 +71,10 @@ def _size(server: str, name: str) -> int:
         return cur.fetchone()[0]
 
 
-def _addons(root: Path) -> None:
+QUICK_SCRIPT = "def migrate(cr, version):\n    cr.execute('SELECT 1')\n"
+
+
+def _addons(root: Path, sale_script: str = QUICK_SCRIPT) -> None:
     for name, version in (("base", "1.3"), ("sale", "1.0"), ("stock", "1.1")):
         folder = root / "openerp" / "addons" / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -73,7 +83,7 @@ def _addons(root: Path) -> None:
                                                     else ["base"]}))
     script = root / "openerp" / "addons" / "sale" / "migrations" / "7.0.1.0" / "post-migration.py"
     script.parent.mkdir(parents=True, exist_ok=True)
-    script.write_text("def migrate(cr, version):\n    cr.execute('SELECT 1')\n")
+    script.write_text(sale_script)
 
 
 def bench(server: str, work: Path) -> None:
@@ -166,16 +176,89 @@ def bench(server: str, work: Path) -> None:
             _sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+WORKER_RUNS = 8
+SLOW_SCRIPT = "import time\n\ndef migrate(cr, version):\n    time.sleep(3)\n"
+
+
+def bench_workers(server: str, work: Path) -> None:
+    """Throughput with 1, 2, 4 workers; the coordinator's overhead per run vs in-process."""
+    from ouhub.runner.coordinator import dispatch_runs
+    from tests.support.broker import Workers, unique_queue
+    from tests.support.config import write_config
+
+    broker = os.environ.get("OUHUB_BENCH_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
+    with pgcluster.scratch_database(server, "ouhub_bench_small") as source:
+        create_sample_database(source, "6.1", MODULES, partners=200)
+        dump = dump_database(source, work / "small61.dump", fmt="custom")
+    standin = ROOT / "tests" / "standin" / "openerp_server.py"
+    path = write_config(
+        work / "workers", {"6.1": {"server": str(work / "b61")},
+                           "7.0": {"server": str(work / "b70")}}, dsn=server,
+        samples=[{"name": f"w{i}", "release": "6.1", "dump": str(dump)}
+                 for i in range(WORKER_RUNS)],
+        runner={"broker": broker, "queue": unique_queue(), "commands": {"7.0": (
+            f"{sys.executable} {standin} -d {{database}} --db_host {{db_host}} "
+            "--db_port {db_port} -r {db_user} --addons-path {addons_path} --logfile {logfile} "
+            "-u all --stop-after-init --release {release}")}},
+    )
+    config = config_mod.load(path)
+    _addons(config.mirror_path(config.release("7.0").branches[0]), SLOW_SCRIPT)
+    store = Store.open(config.store_path)
+    workers = Workers(path, config.runner.queue, work / "worker-logs")
+    try:
+        import_samples(config, store)  # the workers find the templates: runs only are timed
+        todo = [("7.0", sample.name) for sample in config.samples]
+        rates = {}
+        for count in (1, 2, 4):
+            while len(workers.procs) < count:
+                workers.start(f"w{len(workers.procs)}")
+            started = time.perf_counter()
+            results = dispatch_runs(config, store, todo, quiet=True, say=lambda _m: None)
+            wall = time.perf_counter() - started
+            bad = [r for r in results if r.status != "passed"]
+            rates[count] = len(results) / wall
+            print(f"{len(results)} runs of 3 s on {count} worker(s): {wall:.1f}s"
+                  + (f" ({len(bad)} not passed: {bad[0].message})" if bad else ""))
+        print(f"throughput with 2 workers: {rates[2] / rates[1]:.2f}x one worker's "
+              "(target >= 1.8x)")
+        print(f"throughput with 4 workers: {rates[4] / rates[1]:.2f}x one worker's "
+              f"(on {os.cpu_count()} CPUs)")
+        workers.stop()
+        workers = Workers(path, config.runner.queue, work / "worker-logs")
+        workers.start("solo")
+        local, remote = [], []
+        for _ in range(REPEAT):
+            result = run_sample(config, store, "7.0", "w0")
+            local.append(result.duration - (result.command_seconds or 0.0))
+            started = time.perf_counter()
+            [result] = dispatch_runs(config, store, todo[:1], quiet=True, say=lambda _m: None)
+            remote.append(time.perf_counter() - started - (result.command_seconds or 0.0))
+        local_overhead, remote_overhead = statistics.median(local), statistics.median(remote)
+        print(f"overhead per run beyond the command: in-process {local_overhead:.2f}s, through "
+              f"RabbitMQ and a worker {remote_overhead:.2f}s: "
+              f"{remote_overhead - local_overhead:+.2f}s (median of {REPEAT}; target <= +0.5 s)")
+    finally:
+        workers.stop()
+        from ouhub.runner.pg import Databases
+
+        for rec in store.live_databases():
+            Databases(store, config.dsn).drop(rec.name)
+        store.close()
+
+
 def main() -> None:
     server = os.environ.get("OUHUB_TEST_DSN") or (
-        LOCAL_DSN if pgcluster.reachable(LOCAL_DSN) else None)
+        LOCAL_DSN if not os.environ.get("OUHUB_TEST_THROWAWAY")
+        and pgcluster.reachable(LOCAL_DSN) else None)
     with tempfile.TemporaryDirectory(prefix="ouhub-bench-runner-") as tmp:
         cluster = None
         if server is None:
             cluster = pgcluster.ThrowawayCluster(Path(tmp) / "pg")
             server = cluster.start()
         try:
-            bench(server, Path(tmp))
+            if os.environ.get("OUHUB_BENCH_RUNNER") != "workers":
+                bench(server, Path(tmp))
+            bench_workers(server, Path(tmp))
         finally:
             if cluster is not None:
                 cluster.stop()
