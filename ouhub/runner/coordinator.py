@@ -120,7 +120,7 @@ def dispatch_runs(
             continue
         sent[async_result.id] = Sent(task, async_result.id)
     try:
-        _gather(app, config, store, sent, results, queue, shown, say, quiet, grace)
+        _gather(app, config, store, sent, results, len(todo), queue, shown, say, quiet, grace)
     finally:
         for item in sent.values():  # what never came back (no worker left, interrupted)
             if item.task.run_id not in results:
@@ -161,7 +161,7 @@ def _task(config: Config, store: Store, release: str, previous: str, sample_name
 
 
 def _gather(app: Any, config: Config, store: Store, sent: dict[str, Sent],
-            results: dict[int, RunResult], queue: str, shown: str,
+            results: dict[int, RunResult], total: int, queue: str, shown: str,
             say: Callable[[str], None], quiet: bool, grace: float) -> None:
     """Store each record as it arrives, until every sent run is back or no worker is left."""
     if not sent:
@@ -179,7 +179,7 @@ def _gather(app: Any, config: Config, store: Store, sent: dict[str, Sent],
             label = (f"{result.previous} -> {result.release} {result.sample}: {result.status}"
                      + (f" on {result.worker}" if result.worker else ""))
             advance(label)
-            say(f"runner: run {result.run_id} {label} ({len(results)} done)")
+            say(f"runner: run {result.run_id} {label} ({len(results)} of {total})")
 
 
 class _Watch:
