@@ -19,11 +19,18 @@ from pathlib import Path
 import pytest
 
 from ouhub import config as config_mod
-from ouhub.fsutil import pid_alive
-from ouhub.runner.pg import database_exists, hostname
 from ouhub.store import Store
 from tests.runner.conftest import STANDIN_COMMAND, addons_70
-from tests.support.broker import OUHUB, TEST_BROKER, unique_queue, workers_on
+from tests.support.broker import (
+    OUHUB,
+    TEST_BROKER,
+    finish,
+    leftovers,
+    ouhub_cli,
+    running,
+    unique_queue,
+    workers_on,
+)
 from tests.support.config import write_config
 
 pytestmark = pytest.mark.slow
@@ -66,25 +73,6 @@ def project(tmp_path, pg_server, dump_61):
             Databases(store, config.dsn).drop(rec.name)
 
 
-def ouhub(config: Path, *args: str, **popen) -> subprocess.Popen:
-    return subprocess.Popen([*OUHUB, "--config", str(config), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **popen)
-
-
-def finish(proc: subprocess.Popen, timeout: float = 240) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=timeout)
-    return proc.returncode, out, err
-
-
-def leftovers(config: config_mod.Config, store: Store) -> list[str]:
-    """Scratch databases still there, and upgrade processes still running, on this host."""
-    found = [f"database {d.name}" for d in store.live_databases() if d.kind != "template"
-             and database_exists(config.dsn, d.name)]
-    found += [f"process group {p.pgid}" for p in store.live_upgrade_processes(hostname())
-              if pid_alive(p.pgid, group=True)]
-    return found
-
-
 def test_runs_spread_over_two_workers_and_each_is_stored_once(project, tmp_path):
     path = project(samples=2)
     config = config_mod.load(path)
@@ -92,7 +80,7 @@ def test_runs_spread_over_two_workers_and_each_is_stored_once(project, tmp_path)
         for name in ("a", "b"):
             workers.start(name, env={"OUHUB_TEST_SLEEP": "1.5"})
 
-        code, out, err = finish(ouhub(path, "run", "--all", "--json"))
+        code, out, err = finish(ouhub_cli(path, "run", "--all", "--json"))
 
         assert code == 0, err
         runs = json.loads(out)
@@ -112,49 +100,49 @@ def test_runs_spread_over_two_workers_and_each_is_stored_once(project, tmp_path)
         assert leftovers(config, store) == []
 
 
-def test_a_worker_killed_mid_run_is_redone_elsewhere_stored_once_and_cleaned_up(project,
-                                                                                tmp_path):
+@pytest.fixture
+def hanging(project, tmp_path):
+    """Worker a took the run and hangs in the sale script; yields (config, workers, hung
+    folder, the coordinator's process). Later workers hang too when given ``hang``."""
     path = project()
     config = config_mod.load(path)
     hung = tmp_path / "hung"
     hung.mkdir()
     with workers_on(path, config.runner.queue, tmp_path / "logs") as workers:
         workers.start("a", env={"OUHUB_TEST_HANG": str(hung)})
-        coordinator = ouhub(path, "run", "--release", "7.0", "--sample", "s61", "--json")
-        workers.wait(lambda: any(hung.iterdir()), 120)  # a's upgrade is in the sale script
-        [orphan] = [int(p.name) for p in hung.iterdir()]
-        workers.start("b")
-        workers.kill("a")  # SIGKILL: no goodbye to RabbitMQ, its upgrade left running
+        coordinator = ouhub_cli(path, "run", "--release", "7.0", "--sample", "s61", "--json")
+        workers.wait(lambda: len(list(hung.iterdir())) == 1, 120)  # a's upgrade hangs
+        yield config, workers, hung, coordinator
 
-        code, out, err = finish(coordinator)
 
-        assert code == 0, err
-        run = json.loads(out)
-        assert run["status"] == "passed" and run["worker"].startswith(workers.node("b"))
+def test_a_worker_killed_mid_run_is_redone_elsewhere_stored_once_and_cleaned_up(hanging):
+    config, workers, hung, coordinator = hanging
+    [orphan] = [int(p.name) for p in hung.iterdir()]
+    workers.start("b")
+    workers.kill("a")  # SIGKILL: no goodbye to RabbitMQ, its upgrade left running
+
+    code, out, err = finish(coordinator)
+
+    assert code == 0, err
+    run = json.loads(out)
+    assert run["status"] == "passed" and run["worker"].startswith(workers.node("b"))
     with Store.open(config.store_path) as store:
         [stored] = store.runs(kind="run")
         assert (stored.id, stored.status, stored.losses) == (run["run_id"], "passed", 1)
         assert stored.worker == run["worker"]
         # the coordinator cleaned up after the dead worker: its upgrade and its scratch copy
-        assert not pid_alive(orphan) and leftovers(config, store) == []
+        assert not running(orphan) and leftovers(config, store) == []
 
 
-def test_a_run_that_loses_two_workers_is_stored_as_an_error(project, tmp_path):
-    path = project()
-    config = config_mod.load(path)
-    hung = tmp_path / "hung"
-    hung.mkdir()
-    with workers_on(path, config.runner.queue, tmp_path / "logs") as workers:
-        workers.start("a", env={"OUHUB_TEST_HANG": str(hung)})
-        coordinator = ouhub(path, "run", "--release", "7.0", "--sample", "s61", "--json")
-        workers.wait(lambda: len(list(hung.iterdir())) == 1, 120)
-        workers.start("b", env={"OUHUB_TEST_HANG": str(hung)})
-        workers.kill("a")
-        workers.wait(lambda: len(list(hung.iterdir())) == 2, 120)  # b took it, and hangs too
-        workers.start("c")
-        workers.kill("b")
+def test_a_run_that_loses_two_workers_is_stored_as_an_error(hanging):
+    config, workers, hung, coordinator = hanging
+    workers.start("b", env={"OUHUB_TEST_HANG": str(hung)})
+    workers.kill("a")
+    workers.wait(lambda: len(list(hung.iterdir())) == 2, 120)  # b took it, and hangs too
+    workers.start("c")
+    workers.kill("b")
 
-        code, out, err = finish(coordinator)
+    code, out, err = finish(coordinator)
 
     assert code == 1
     run = json.loads(out)
@@ -164,13 +152,13 @@ def test_a_run_that_loses_two_workers_is_stored_as_an_error(project, tmp_path):
         [stored] = store.runs(kind="run")
         assert (stored.status, stored.losses) == ("error", 2)
         assert leftovers(config, store) == []
-    assert not any(pid_alive(int(p.name)) for p in hung.iterdir())
+    assert not any(running(int(p.name)) for p in hung.iterdir())
 
 
 def test_a_broker_that_is_down_is_a_clear_error_at_the_start(project):
     path = project(broker="amqp://guest:s3cret-pw@127.0.0.1:1//")
     for args in (("run", "--all"), ("run", "-r", "7.0", "-s", "s61"), ("worker",)):
-        code, out, err = finish(ouhub(path, *args), timeout=60)
+        code, out, err = finish(ouhub_cli(path, *args), timeout=60)
         assert code == 1, (args, err)
         assert "error: cannot reach the broker amqp://guest:***@127.0.0.1:1//" in err, args
         assert "s3cret-pw" not in out + err
@@ -182,10 +170,10 @@ def test_a_broker_that_is_down_is_a_clear_error_at_the_start(project):
 def test_no_worker_on_the_queue_is_a_clear_error_and_local_runs_here(project):
     path = project()
     queue = config_mod.load(path).runner.queue
-    code, _, err = finish(ouhub(path, "run", "--all"), timeout=60)
+    code, _, err = finish(ouhub_cli(path, "run", "--all"), timeout=60)
     assert code == 1 and f"error: no worker takes runs from queue {queue}" in err
     assert "--local" in err
-    code, out, err = finish(ouhub(path, "run", "--all", "--local", "--json"))
+    code, out, err = finish(ouhub_cli(path, "run", "--all", "--local", "--json"))
     assert code == 0, err
     [run] = json.loads(out)
     assert run["status"] == "passed" and run["worker"] is None  # in-process, as before
@@ -213,7 +201,7 @@ def test_a_pickled_task_is_refused_and_the_worker_goes_on(project, tmp_path):
         sender.conf.accept_content = ["json", "pickle"]
         sender.send_task(TASK_NAME, args=[Planted(str(planted))], queue=config.runner.queue,
                          serializer="pickle")
-        code, out, err = finish(ouhub(path, "run", "-r", "7.0", "-s", "s61", "--json"))
+        code, out, err = finish(ouhub_cli(path, "run", "-r", "7.0", "-s", "s61", "--json"))
         assert code == 0, err
         assert json.loads(out)["status"] == "passed"
         assert not planted.exists()
@@ -233,7 +221,7 @@ def test_sigterm_lets_a_worker_finish_its_run(project, tmp_path):
     config = config_mod.load(path)
     with workers_on(path, config.runner.queue, tmp_path / "logs") as workers:
         worker = workers.start("a", env={"OUHUB_TEST_SLEEP": "3"})
-        coordinator = ouhub(path, "run", "-r", "7.0", "-s", "s61", "--json")
+        coordinator = ouhub_cli(path, "run", "-r", "7.0", "-s", "s61", "--json")
         workers.wait(lambda: "started" in workers.log("a"), 60)
         worker.send_signal(signal.SIGTERM)  # a warm shutdown: the run in progress finishes
         code, out, err = finish(coordinator)

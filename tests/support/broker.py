@@ -19,7 +19,11 @@ from pathlib import Path
 
 from kombu import Connection
 
+from ouhub import config as config_mod
+from ouhub.fsutil import pid_alive
 from ouhub.runner.coordinator import queue_consumers
+from ouhub.runner.pg import database_exists, hostname
+from ouhub.store import Store
 
 TEST_BROKER = os.environ.get("OUHUB_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
 OUHUB = [sys.executable, "-m", "ouhub"]
@@ -102,3 +106,33 @@ def workers_on(config: Path, queue: str, logs: Path) -> Iterator[Workers]:
         yield workers
     finally:
         workers.stop()
+
+
+def ouhub_cli(config: Path, *args: str, **popen) -> subprocess.Popen:
+    """`ouhub --config CONFIG ARGS...` started, its output captured as text."""
+    return subprocess.Popen([*OUHUB, "--config", str(config), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **popen)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 240) -> tuple[int, str, str]:
+    """Its exit code, stdout and stderr, once it ended."""
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def leftovers(config: config_mod.Config, store: Store) -> list[str]:
+    """Scratch databases still there, and upgrade processes still running, on this host."""
+    found = [f"database {d.name}" for d in store.live_databases() if d.kind != "template"
+             and database_exists(config.dsn, d.name)]
+    found += [f"process group {p.pgid}" for p in store.live_upgrade_processes(hostname())
+              if pid_alive(p.pgid, group=True)]
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` still runs: a zombie (killed, not yet reaped by init) does not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
