@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ouhub.errors import RunnerError
+from ouhub.records import Fingerprint
 from ouhub.runner.outcome import ModuleOutcome
 from ouhub.vocab import OUTCOMES, RUN_STATUSES
 
@@ -100,7 +101,8 @@ class RunRecord:
             "modules": [
                 {"module": m.module, "outcome": m.outcome, "version_before": m.version_before,
                  "version_after": m.version_after, "scripts": list(m.scripts),
-                 "excerpt": m.excerpt, "why": m.why}
+                 "excerpt": m.excerpt, "why": m.why,
+                 "fingerprint": m.fingerprint.as_dict() if m.fingerprint else None}
                 for m in self.modules
             ],
         }
@@ -136,11 +138,19 @@ def _module(index: int, data: Any) -> ModuleOutcome:
     scripts = fields.get("scripts", list)
     if not all(isinstance(s, str) for s in scripts):
         raise PayloadError(f"run record modules[{index}] field scripts: expected strings")
+    found = fields.get("fingerprint", dict, optional=True)
+    fingerprint = None
+    if found is not None:
+        parts = _Fields(f"run record modules[{index}].fingerprint", found)
+        fingerprint = Fingerprint(
+            module=parts.get("module", str), stage=parts.get("stage", str),
+            exception=parts.get("exception", str), message=parts.get("message", str))
     return ModuleOutcome(
         module=fields.get("module", str), outcome=outcome,
         version_before=fields.get("version_before", str, optional=True),
         version_after=fields.get("version_after", str, optional=True),
         scripts=tuple(scripts), excerpt=fields.get("excerpt", str), why=fields.get("why", str),
+        fingerprint=fingerprint,
     )
 
 

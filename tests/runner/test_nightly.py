@@ -159,6 +159,8 @@ def test_nightly_with_a_broker_runs_on_a_worker_of_another_data_dir(tmp_path, pg
     synced = store.sync_state("7.0", "server")
     assert stored.revisions == {"server": f"{synced.revno} ({synced.revid})"}
     assert "stock moves are broken" in Path(stored.log_path).read_text()
+    [stock] = [m for m in store.run_modules(stored.id) if m.module == "stock"]
+    assert stock.fingerprint.exception == "ValueError"  # fingerprinted on the worker
     # the worker's own mirror is at the nightly's revision, its own template restored
     assert worker_store.sync_state("7.0", "server").revid == synced.revid
     assert worker_store.sample_template("s61") is not None

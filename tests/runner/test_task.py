@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from ouhub.records import Fingerprint
 from ouhub.runner.outcome import ModuleOutcome
 from ouhub.runner.task import PayloadError, RunRecord, RunTask
 
@@ -19,7 +20,8 @@ RECORD = RunRecord(
     modules=(
         ModuleOutcome("base", "upgraded", "6.1.1.3", "7.0.1.3", (), "", ""),
         ModuleOutcome("sale", "failed", "6.1.1.0", "6.1.1.0", ("7.0.1.0/post-migration.py",),
-                      "Traceback ...\nKeyError: 'x'", "KeyError: 'x'"),
+                      "Traceback ...\nKeyError: 'x'", "KeyError: 'x'",
+                      Fingerprint("sale", "post", "KeyError", "'<str>'")),
     ),
     log="# ouhub: upgrade 6.1 -> 7.0\n...", losses=1,
 )
@@ -69,6 +71,8 @@ def test_malformed_tasks_are_refused_by_name(data, expected):
      "run record modules[0] field outcome: 'meh' is not one of upgraded"),
     (changed(R, modules=[changed(R["modules"][0], scripts=[1])]),
      "run record modules[0] field scripts: expected strings"),
+    (changed(R, modules=[changed(R["modules"][1], fingerprint={"module": "sale"})]),
+     "run record modules[0].fingerprint: field stage is missing"),
 ])
 def test_malformed_records_are_refused_by_name(data, expected):
     with pytest.raises(PayloadError, match="^" + expected.replace("[", r"\[")):
