@@ -44,6 +44,12 @@ class ModuleOutcome:
     why: str = ""  # one line: the exception of the traceback, else the first reason
     fingerprint: Fingerprint | None = None  # a failed module's: the same failure, the same one
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"module": self.module, "outcome": self.outcome,
+                "version_before": self.version_before, "version_after": self.version_after,
+                "scripts": list(self.scripts), "why": self.why, "excerpt": self.excerpt,
+                "fingerprint": self.fingerprint.as_dict() if self.fingerprint else None}
+
 
 @dataclass(frozen=True)
 class RunOutcome:

@@ -72,13 +72,7 @@ class RunResult:
             "message": self.message, "duration": round(self.duration, 3),
             "database": self.database, "kept": self.kept, "log": self.log_path,
             "dump": self.dump, "host": self.host, "worker": self.worker,
-            "modules": [
-                {"module": m.module, "outcome": m.outcome, "version_before": m.version_before,
-                 "version_after": m.version_after, "scripts": list(m.scripts),
-                 "why": m.why, "excerpt": m.excerpt,
-                 "fingerprint": m.fingerprint.as_dict() if m.fingerprint else None}
-                for m in self.modules
-            ],
+            "modules": [m.as_dict() for m in self.modules],
         }
 
 

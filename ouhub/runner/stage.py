@@ -133,31 +133,4 @@ def run_all(
         event.finish(report.passed == len(report.runs), runs=len(report.runs),
                      passed=report.passed, failed=len(report.runs) - report.passed)
     return report
-    imports = tuple(import_samples(config, store))
-    failed_imports = {r.sample: r.message for r in imports if r.status == "failed"}
-    todo = pairs(config)
-    with store.stage_event("runner") as event:
-        say(f"{len(todo)} run(s), {config.runner.parallel} at a time")
-
-        def one(pair: tuple[str, str]) -> RunResult:
-            release, sample = pair
-            previous = config.release(release).previous or ""
-            if sample in failed_imports:
-                return store_not_run(store, release, previous, sample,
-                                f"sample import failed: {failed_imports[sample]}")
-            try:
-                result = run_sample(config, store, release, sample)
-            except OuhubError as exc:
-                return store_not_run(store, release, previous, sample, exc.message)
-            say(f"run {result.previous} -> {result.release} {sample}: {result.status}")
-            return result
-
-        with ThreadPoolExecutor(max_workers=config.runner.parallel,
-                                thread_name_prefix="ouhub-run") as pool:
-            report = RunnerReport(imports, tuple(pool.map(one, todo)))
-        # after the runs, in the process that holds the store and the mirrors
-        read_suspects(config, store, sorted({release for release, _ in todo}))
-        event.finish(report.passed == len(report.runs), runs=len(report.runs),
-                     passed=report.passed, failed=len(report.runs) - report.passed)
-    return report
 

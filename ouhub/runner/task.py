@@ -98,13 +98,7 @@ class RunRecord:
             "duration": self.duration, "command_seconds": self.command_seconds,
             "exit_code": self.exit_code, "host": self.host, "worker": self.worker,
             "revisions": dict(self.revisions), "log": self.log, "losses": self.losses,
-            "modules": [
-                {"module": m.module, "outcome": m.outcome, "version_before": m.version_before,
-                 "version_after": m.version_after, "scripts": list(m.scripts),
-                 "excerpt": m.excerpt, "why": m.why,
-                 "fingerprint": m.fingerprint.as_dict() if m.fingerprint else None}
-                for m in self.modules
-            ],
+            "modules": [m.as_dict() for m in self.modules],
         }
 
     @classmethod
