@@ -25,7 +25,7 @@ from typing import Any
 
 from ouhub import output
 from ouhub.config import Config
-from ouhub.errors import OuhubError, RunnerError
+from ouhub.errors import Interrupted, OuhubError, RunnerError
 from ouhub.fsutil import write_atomic
 from ouhub.redact import redact_dsn
 from ouhub.runner.pg import hostname
@@ -42,7 +42,7 @@ from ouhub.runner.task import PayloadError, RunRecord, RunTask
 from ouhub.runner.upgrade import run_dir
 from ouhub.runner.worker import TASK_NAME, check_broker, make_app
 from ouhub.store import Store
-from ouhub.vocab import ERROR
+from ouhub.vocab import ERROR, INTERRUPTED
 
 log = logging.getLogger(__name__)
 
@@ -119,14 +119,22 @@ def dispatch_runs(
                 task, f"could not send the run to {shown}: {redact_dsn(str(exc))}"))
             continue
         sent[async_result.id] = Sent(task, async_result.id)
+    status, why = ERROR, ("the coordinator stopped waiting for this run: no record came back "
+                          "(its task may still be in the queue)")
     try:
         _gather(app, config, store, sent, results, len(todo), queue, shown, say, quiet, grace)
+    except NoWorker as exc:
+        why = exc.message
+        say(f"runner: {why}; the runs not back are stored as errors")
+    except Interrupted as exc:
+        status, why = INTERRUPTED, (f"interrupted by {exc.signal_name}: the coordinator stopped "
+                                    "waiting (a worker may still run it; its record is lost)")
+        raise
     finally:
-        for item in sent.values():  # what never came back (no worker left, interrupted)
+        for item in sent.values():  # what never came back
             if item.task.run_id not in results:
-                results[item.task.run_id] = _store(config, store, item.task, _error(
-                    item.task, "the coordinator stopped waiting for this run: no record came "
-                    "back (its task may still be in the queue)"))
+                results[item.task.run_id] = _store(config, store, item.task,
+                                                   _error(item.task, why, status))
         cleaned = clean_leftovers(config, store)
         if cleaned:
             say(f"runner: cleaned up after dead workers on this host: {', '.join(cleaned)}")
@@ -187,13 +195,14 @@ class _Watch:
 
     def __init__(self, conn: Any, queue: str, shown: str, grace: float):
         self.conn, self.queue, self.shown, self.grace = conn, queue, shown, grace
+        self.every = min(CHECK_EVERY, grace)
         self.seen = self.next = time.monotonic()
 
     def __call__(self) -> None:
         now = time.monotonic()
         if now < self.next:
             return
-        self.next = now + CHECK_EVERY
+        self.next = now + self.every
         try:
             alive = queue_consumers(self.conn, self.queue) > 0
         except Exception:  # the broker is away for a moment: the result consumer reconnects
@@ -206,9 +215,9 @@ class _Watch:
                            f"{self.grace:.0f}s", hint="start `ouhub worker` again, then rerun")
 
 
-def _error(task: RunTask, message: str) -> RunRecord:
+def _error(task: RunTask, message: str, status: str = ERROR) -> RunRecord:
     return RunRecord(run_id=task.run_id, release=task.release, previous=task.previous,
-                     sample=task.sample, status=ERROR, message=message, duration=0.0,
+                     sample=task.sample, status=status, message=message, duration=0.0,
                      command_seconds=None, exit_code=None, host="", worker="", revisions={})
 
 

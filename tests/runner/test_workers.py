@@ -14,11 +14,13 @@ import json
 import os
 import signal
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from ouhub import config as config_mod
+from ouhub.runner.coordinator import dispatch_runs
 from ouhub.store import Store
 from tests.runner.conftest import STANDIN_COMMAND, addons_70
 from tests.support.broker import (
@@ -153,6 +155,26 @@ def test_a_run_that_loses_two_workers_is_stored_as_an_error(hanging):
         assert (stored.status, stored.losses) == ("error", 2)
         assert leftovers(config, store) == []
     assert not any(running(int(p.name)) for p in hung.iterdir())
+
+
+def test_a_queue_left_without_workers_ends_the_round(project, tmp_path):
+    path = project()
+    config = config_mod.load(path)
+    hung = tmp_path / "hung"
+    hung.mkdir()
+    with workers_on(path, config.runner.queue, tmp_path / "logs") as workers, \
+            Store.open(config.store_path) as store, ThreadPoolExecutor(1) as pool:
+        workers.start("a", env={"OUHUB_TEST_HANG": str(hung)})
+        round_ = pool.submit(dispatch_runs, config, store, [("7.0", "s61")], quiet=True,
+                             grace=1.0)
+        workers.wait(lambda: any(hung.iterdir()), 120)
+        workers.kill("a")  # and no other worker comes
+
+        [result] = round_.result(timeout=120)
+
+        assert result.status == "error"
+        assert f"no worker took runs from queue {config.runner.queue}" in result.message
+        assert store.run(result.run_id).status == "error" and leftovers(config, store) == []
 
 
 def test_a_broker_that_is_down_is_a_clear_error_at_the_start(project):
