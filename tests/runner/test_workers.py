@@ -21,6 +21,7 @@ import pytest
 
 from ouhub import config as config_mod
 from ouhub.runner.coordinator import dispatch_runs
+from ouhub.runner.pg import database_exists
 from ouhub.store import Store
 from tests.runner.conftest import STANDIN_COMMAND, addons_70
 from tests.support.broker import (
@@ -134,6 +135,26 @@ def test_a_worker_killed_mid_run_is_redone_elsewhere_stored_once_and_cleaned_up(
         assert stored.worker == run["worker"]
         # the coordinator cleaned up after the dead worker: its upgrade and its scratch copy
         assert not running(orphan) and leftovers(config, store) == []
+
+
+def test_the_next_worker_on_the_host_cleans_up_after_a_dead_one(hanging):
+    config, workers, hung, coordinator = hanging
+    [orphan] = [int(p.name) for p in hung.iterdir()]
+    with Store.open(config.store_path) as store:
+        [scratch] = [d.name for d in store.live_databases() if d.kind == "scratch"]
+    workers.kill("a")
+    coordinator.kill()  # no coordinator left to clean up at the end of its round
+    coordinator.wait(timeout=60)
+    assert running(orphan)
+
+    workers.start("b")  # cleans before it takes runs
+
+    assert not running(orphan)
+    with Store.open(config.store_path) as store:
+        assert store.database_record(scratch).dropped_at is not None
+        assert not database_exists(config.dsn, scratch)
+        [run] = store.runs(kind="run")  # the dead coordinator's run: not left `running`
+        assert run.status != "running"
 
 
 def test_a_run_that_loses_two_workers_is_stored_as_an_error(hanging):
