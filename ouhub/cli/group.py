@@ -186,7 +186,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool)
       maintainers   sync, upstream, upstream merge, discover
       contributors  coverage scan / show / diff
       users         check (a module list or a live database), migrate, explain (a log)
-      the nightly   samples import, run, nightly (all stages), site build
+      the nightly   samples import, run, worker, nightly (all stages), site build
 
     \b
     Example:
