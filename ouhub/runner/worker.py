@@ -67,6 +67,8 @@ def make_app(broker: str, queue: str) -> Celery:
         # publishing a run: a few quick tries, then an error, never a wait without end
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2,
                                    "interval_step": 0.5, "interval_max": 1},
+        # a reply queue nobody reads (its coordinator gone) disappears after an hour unused
+        result_expires=3600,
         # a worker logs through ouhub's logging set-up (stderr, -v/-q), every line redacted
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
