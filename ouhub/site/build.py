@@ -32,6 +32,7 @@ from ouhub.site.incremental import (
     IncrementalBuild,
     data_hash,
     globals_hash,
+    status_key,
 )
 from ouhub.site.pages import STATIC, TEMPLATES, Output, plan
 
@@ -162,7 +163,7 @@ def build_site(config: Any, store: Any, out: Path | None = None,
     except OSError as exc:
         raise SiteError(f"cannot create the site directory {out}: {exc}",
                         hint="pass --out DIR or fix [site] output in the config") from exc
-    status = IncrementalBuild(out, _globals_hash(config))
+    status = IncrementalBuild(out, _globals_hash(config), status_key(config.data_dir))
     status.read()
     store_hash = data_hash(store.site_key())
     # Nothing in the store, the config or ouhub changed since the last build, and its files

@@ -243,6 +243,28 @@ def test_deleted_page_is_rebuilt_and_stale_pages_removed(site):
     assert_valid_hrefs(out)
 
 
+def test_an_edited_status_file_never_makes_the_build_remove_other_files(site):
+    config, store = site
+    build_site(config, store)
+    out = config.site.output
+    (out / "CNAME").write_text("openupgrade.example.org")  # the publisher's own files
+    (out / ".git").mkdir()
+    (out / ".git" / "config").write_text("[core]")
+    status = out / incremental.STATUS_FILE
+    data = json.loads(status.read_text())
+    data["pages"].update({"CNAME": "0" * 64, ".git/config": "0" * 64})
+    status.write_text(json.dumps(data))
+    fill.scan(store, "8.0", "7.0", [fill.module("8.0", "base", "done")], at="2026-02-01")
+    report = build_site(config, store)
+    assert (out / "CNAME").read_text() == "openupgrade.example.org"
+    assert (out / ".git" / "config").read_text() == "[core]"
+    assert report.written == report.pages  # a status file in doubt rebuilds everything
+    # and the next build, from a status file ouhub wrote, removes its own stale pages again
+    fill.scan(store, "7.0", "6.1", [fill.module("7.0", "base", "done")], at="2026-02-01")
+    assert build_site(config, store).removed > 0 and not (out / "modules/crm.html").exists()
+    assert (out / "CNAME").exists()
+
+
 def test_hostile_strings_stay_text(tmp_path):
     config = make_config(tmp_path, ["6.1", "7.0"],
                          site={"code_browser": fill.HOSTILE_URL + "{path}", "title": fill.HOSTILE})
