@@ -87,6 +87,26 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...))
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """CSV on stdout; a text cell that a spreadsheet would run as a formula gets a leading
+    quote, so it is shown as the text it is."""
+    import csv
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(_FORMULA_START):
+            return "'" + value
+        return value
+
+    writer = csv.writer(sys.stdout)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([cell(value) for value in row])
+
+
 def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None
 ) -> None:

@@ -114,8 +114,6 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
       ouhub coverage show 7.0
       ouhub coverage show 17.0 --status todo --format csv > todo.csv
     """
-    import csv
-
     from ouhub.coverage.stage import show_coverage
     from ouhub.vocab import COVERAGE_STATUSES as STATUSES
 
@@ -130,14 +128,13 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
         output.print_json(view.as_dict())
         return
     if fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(("module", "status", "target", "open_changes", "analysis_size",
-                         "analysed_share", "scripts", "declaration", "disagreements", "work"))
-        for m in view.modules:
-            writer.writerow((m.module, m.status, m.target or "", m.open_changes, m.analysis_size,
-                             "" if m.analysed_share is None else m.analysed_share,
-                             len(m.evidence.scripts), m.evidence.declaration or "",
-                             "; ".join(m.disagreements), view.work.get(m.module, "")))
+        output.print_csv(
+            ("module", "status", "target", "open_changes", "analysis_size", "analysed_share",
+             "scripts", "declaration", "disagreements", "work"),
+            ((m.module, m.status, m.target or "", m.open_changes, m.analysis_size,
+              "" if m.analysed_share is None else m.analysed_share, len(m.evidence.scripts),
+              m.evidence.declaration or "", "; ".join(m.disagreements),
+              view.work.get(m.module, "")) for m in view.modules))
         return
     scan = view.scan
     output.print_table(
@@ -158,11 +155,19 @@ def coverage_show(obj: Context, release: str, status_filter: str | None, fmt: st
     _counts_table("totals", [(release, view.totals)])
 
 
+def _scan_ref(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An empty --from/--to would match every revision: a usage error, not a silent pick."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty: give a scan id or a revision id (or its prefix)")
+    return value
+
+
 @coverage_group.command("diff")
 @click.argument("release")
-@click.option("--from", "from_ref", metavar="REV",
+@click.option("--from", "from_ref", metavar="REV", callback=_scan_ref,
               help="Older scan: scan id, or a revision id or its prefix.")
-@click.option("--to", "to_ref", metavar="REV", help="Newer scan (default: the newest).")
+@click.option("--to", "to_ref", metavar="REV", callback=_scan_ref,
+              help="Newer scan (default: the newest).")
 @json_option
 @pass_ctx
 def coverage_diff(obj: Context, release: str, from_ref: str | None, to_ref: str | None,

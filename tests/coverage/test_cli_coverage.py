@@ -133,3 +133,30 @@ def test_declared_goes_with_path(config_file: Path, tmp_path: Path):
     result = ouhub(config_file, "coverage", "scan", "--release", "7.0", "--declared", str(table))
     assert result.exit_code != 0
     assert "--declared goes with --path" in " ".join(result.stderr.split())
+
+
+def test_csv_cells_cannot_be_formulas(tmp_path: Path, config_file: Path):
+    tree = tree_61()
+    for name in ("=HYPERLINK(\"evil\")", "+1", "-2", "@SUM(A1)", "plain"):
+        tree[f"{ADDONS}/{name}/__openerp__.py"] = "{'name': 'x', 'version': '1.0'}"
+    write_tree(tmp_path / "61", tree)
+    assert ouhub(config_file, "coverage", "scan", "--path", str(tmp_path / "61"),
+                 "--release", "6.1").exit_code == 0
+    text = ouhub(config_file, "coverage", "show", "6.1", "--format", "csv").stdout
+    modules = {row["module"] for row in csv.DictReader(io.StringIO(text))}
+    assert {"'=HYPERLINK(\"evil\")", "'+1", "'-2", "'@SUM(A1)", "plain"} <= modules
+    assert not any(cell[:1] in "=+-@" for row in csv.reader(io.StringIO(text))
+                   for cell in row if cell)
+
+
+def test_an_empty_scan_reference_is_refused(tmp_path: Path, config_file: Path):
+    data = tmp_path / "data" / "mirrors"
+    make_branch(data / "6.1" / "server", [tree_61()])
+    make_branch(data / "7.0" / "server", [tree_70()])
+    assert ouhub(config_file, "coverage", "scan").exit_code == 0
+    assert ouhub(config_file, "coverage", "scan", "--release", "7.0", "--force").exit_code == 0
+    for ref in ("", " "):
+        result = ouhub(config_file, "coverage", "diff", "7.0", "--from", ref)
+        assert result.exit_code == 2, result.output
+        assert "--from" in result.stderr and "empty" in result.stderr
+        assert not result.stdout
