@@ -60,6 +60,10 @@ def walk_directory(
 ) -> Tree:
     """Every regular file under ``root`` (following symlinks once; loops become warnings).
 
+    A symlink that resolves outside ``root`` is never followed: a mirrored branch could
+    point ``openupgrade_analysis_work.txt`` at /etc/passwd. It is a warning, by name, and
+    ``read`` refuses a path that resolves outside ``root`` by the time it is read.
+
     Only the files whose name passes ``stat_if`` get their size and time (others 0), and
     only then are the directories' times kept in ``Tree.dirs``: a mirror's cache key is
     its revision, so it needs no stat call at all; a plain directory's key is made of
@@ -93,6 +97,10 @@ def walk_directory(
             relpath = f"{rel}/{name}" if rel else name
             try:
                 is_link = entry.is_symlink()
+                if is_link and not _inside(real := os.path.realpath(entry.path), start):
+                    warnings.append((prefix + relpath,
+                                     f"symlink to {real}, outside the tree: not followed"))
+                    continue
                 if not is_link:
                     # the directory entry's type is enough: a stat call only where needed
                     if entry.is_file(follow_symlinks=False):
@@ -133,7 +141,10 @@ def walk_directory(
     cut = len(prefix)
 
     def read(path: str) -> bytes:
-        with open(os.path.join(base, path[cut:]), "rb") as handle:
+        full = os.path.join(base, path[cut:])
+        if not _inside(os.path.realpath(full), start):  # a link changed since the walk
+            raise PermissionError(errno.EACCES, "resolves outside the tree: not read", path)
+        with open(full, "rb") as handle:
             return handle.read()
 
     return Tree(files, read, warnings, dirs)
@@ -165,13 +176,24 @@ def place_directory(root: Path, walked: Tree) -> tuple[Tree, Placement]:
     if not moved:
         return walked, found
     read = walked.read
+    # the files above ``root`` that placement chose (the apriori.py beside the scripts): read
+    # as such, since the walk's reader refuses what lies outside ``root``
+    chosen = {relative for relative, _ in found.above}
 
     def read_placed(path: str) -> bytes:
-        return read(moved.get(path, path))
+        walked_path = moved.get(path, path)
+        if walked_path in chosen:
+            return (root / walked_path).read_bytes()
+        return read(walked_path)
 
     files.sort(key=lambda f: f.path)
     warnings = [(repository_path(found.prefix + p), m) for p, m in walked.warnings]
     return Tree(files, read_placed, warnings, walked.dirs), found
+
+
+def _inside(real: str, root: str) -> bool:
+    """Whether the resolved path ``real`` lies in the resolved ``root``."""
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _is_ancestor(real: str, directory: str) -> bool:

@@ -12,6 +12,7 @@ from breezy.workingtree import WorkingTree
 
 from examples.demo.vcs import commit_files, make_branch
 from ouhub.coverage import scan as scan_mod
+from ouhub.coverage import tree as tree_mod
 from ouhub.coverage.queries import diff_scans
 from ouhub.coverage.status import (
     APRIORI_TARGET_MISSING,
@@ -78,6 +79,56 @@ def test_directory_scan_decides_every_status(tmp_path: Path, store: Store):
     assert "crm/migrations/7.0.1.0/openupgrade_analysis.txt: binary file" in text
     assert "mystery/migrations/7.0.1.0/openupgrade_analysis.txt: not UTF-8" in text
     assert f"{ADDONS}/loop: symlink loop" in text
+
+
+@pytest.mark.parametrize("stat_files", [False, True])  # a mirror's walk; a --path walk
+def test_links_out_of_the_tree_are_never_followed_and_named(tmp_path: Path, store: Store,
+                                                            stat_files: bool):
+    outside = tmp_path / "outside"
+    (outside / "etc").mkdir(parents=True)
+    secret = outside / "etc" / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (outside / "etc" / "__openerp__.py").write_text("{'name': 'Etc', 'version': '1.0'}")
+    root = write_tree(tmp_path / "70", tree_70())
+    work = root / ADDONS / "crm" / "migrations" / "7.0.9.9"
+    work.mkdir(parents=True)
+    (work / "openupgrade_analysis_work.txt").symlink_to(secret)  # a file link out of the tree
+    (root / ADDONS / "etc").symlink_to(outside / "etc")  # a directory link out of it
+    (root / ADDONS / "slash").symlink_to("/")  # the root directory: out, and no loop
+    (root / ADDONS / "sale_link").symlink_to("sale")  # inside the tree: followed
+
+    walked = tree_mod.walk_directory(root, stat_if=(lambda name: True) if stat_files else None)
+
+    paths = {f.path for f in walked.files}
+    assert f"{ADDONS}/crm/migrations/7.0.9.9/openupgrade_analysis_work.txt" not in paths
+    assert not any(p.startswith((f"{ADDONS}/etc/", f"{ADDONS}/slash/")) for p in paths)
+    assert f"{ADDONS}/sale_link/__openerp__.py" in paths
+    warned = dict(walked.warnings)
+    for name, target in (("crm/migrations/7.0.9.9/openupgrade_analysis_work.txt", secret),
+                         ("etc", outside / "etc"), ("slash", Path("/"))):
+        assert warned[f"{ADDONS}/{name}"] == (
+            f"symlink to {target}, outside the tree: not followed"), warned
+    result = scan_mod.scan_path(store, root, "7.0", previous="6.1")
+    assert "etc" not in statuses(store, "7.0")
+    text = "\n".join(f"{p}: {m}" for p, m in store.coverage_warnings(result.scan_id))
+    assert "outside the tree: not followed" in text and "root:x" not in text
+    crm = {m.module: m for m in store.latest_coverage("7.0")}["crm"]
+    assert "passwd" not in (crm.analysis_source or "")
+
+
+def test_a_link_swapped_after_the_walk_is_not_read(tmp_path: Path):
+    root = write_tree(tmp_path / "70", tree_70())
+    outside = tmp_path / "secret.txt"
+    outside.write_text("root:x:0:0")
+    link = root / ADDONS / "crm" / "__openerp__.py"
+    target = root / ADDONS / "crm" / "manifest.real"
+    link.rename(target)
+    link.symlink_to(target)  # inside: listed by the walk
+    walked = tree_mod.walk_directory(root)
+    link.unlink()
+    link.symlink_to(outside)  # then pointed out of the tree before the scan reads it
+    with pytest.raises(OSError, match="outside the tree"):
+        walked.read(f"{ADDONS}/crm/__openerp__.py")
 
 
 def test_unknown_without_the_previous_release(tmp_path: Path, store: Store):
