@@ -36,7 +36,7 @@ import breezy.git  # noqa: F401  (registers the git formats)
 from breezy import errors as bzr_errors
 from breezy import urlutils
 from breezy.branch import Branch
-from breezy.controldir import ControlDir
+from breezy.controldir import ControlDir, format_registry
 from breezy.revision import NULL_REVISION
 from dulwich import errors as git_errors
 from vcsgraph.errors import GhostRevisionsHaveNoRevno
@@ -75,6 +75,7 @@ class MirrorResult:
     new_revisions: int  # revisions the mirror did not have before (all of them on the first run)
     created: bool = False  # the mirror was branched (first run, --force rebuild, VCS change)
     tried: tuple[str, ...] = ()  # URLs that failed before served_url, with their error
+    adopted: bool = False  # a standalone mirror of the previous layout moved into the shared repo
 
 
 class MirrorLocked(SyncError):
@@ -84,7 +85,7 @@ class MirrorLocked(SyncError):
 def update_mirror(
     urls: Sequence[str], dest: Path, *, vcs: str | None = None, force: bool = False,
     wait: bool = False, lp_cache_dir: Path | None = None,
-    known_head: tuple[str, int | None] | None = None,
+    known_head: tuple[str, int | None] | None = None, shared: Path | None = None,
 ) -> MirrorResult:
     """Branch ``dest`` from the first of ``urls`` that answers, or pull its new revisions.
 
@@ -117,7 +118,8 @@ def update_mirror(
                     continue
                 try:
                     result = _update_from(
-                        source, candidate, source_vcs, dest, force, known_head
+                        source, candidate, source_vcs, dest, force, known_head,
+                        shared if source_vcs == "bzr" else None,
                     )
                 except _TransferFailed as exc:
                     failures.append(f"{candidate}: {exc}")
@@ -196,7 +198,7 @@ def _vcs_of_branch(branch: Branch) -> str:
 
 def _update_from(
     source: Branch, url: str, source_vcs: str, dest: Path, force: bool,
-    known_head: tuple[str, int | None] | None,
+    known_head: tuple[str, int | None] | None, shared: Path | None,
 ) -> MirrorResult:
     with source.lock_read():
         try:
@@ -204,24 +206,30 @@ def _update_from(
         except _SOURCE_ERRORS as exc:
             raise _TransferFailed(_describe(exc, url)) from exc
         if not _exists(dest):
-            return _branch_fresh(source, url, source_vcs, dest, replace=False)
+            with _writing(shared):
+                return _branch_fresh(source, url, source_vcs, dest, replace=False)
         try:
             mirror = _open_healthy(dest)
         except SyncError:
             if not force:
                 raise
             log.warning("rebuilding the damaged mirror %s (--force)", dest)
-            return _branch_fresh(source, url, source_vcs, dest, replace=True)
+            with _writing(shared):
+                return _branch_fresh(source, url, source_vcs, dest, replace=True)
         mirror_vcs = _vcs_of_branch(mirror)
         if mirror_vcs != source_vcs:
             log.warning("%s serves %s but the mirror %s is %s: rebuilding it",
                         url, source_vcs, dest, mirror_vcs)
-            return _branch_fresh(source, url, source_vcs, dest, replace=True)
+            with _writing(shared):
+                return _branch_fresh(source, url, source_vcs, dest, replace=True)
         old_tip = mirror.last_revision()
-        if old_tip == tip:
+        standalone = shared is not None and _has_own_repository(dest)
+        if old_tip == tip and not standalone:
             revno = _revno(mirror, tip, known_head)
             return MirrorResult(url, mirror_vcs, revid_text(tip), revno, 0)
-        return _pull_into_copy(source, url, mirror_vcs, dest, old_tip, force, known_head)
+        with _writing(shared):
+            return _pull_into_copy(source, url, mirror_vcs, dest, old_tip, force, known_head,
+                                   adopt=standalone)
 
 
 def _exists(dest: Path) -> bool:
@@ -275,12 +283,20 @@ def _branch_fresh(
 
 def _pull_into_copy(
     source: Branch, url: str, vcs: str, dest: Path, old_tip: bytes, force: bool,
-    known_head: tuple[str, int | None] | None,
+    known_head: tuple[str, int | None] | None, adopt: bool = False,
 ) -> MirrorResult:
+    """Pull into a copy of the mirror, then swap it in. With ``adopt`` the copy is a branch
+    of the standalone mirror in the shared repository above it (its revisions move there)."""
     work = _tmp_path(dest)
     try:
         try:
-            _link_copy(dest, work)
+            if adopt:
+                log.info("adopting the standalone mirror %s into the shared repository", dest)
+                old = Branch.open(str(dest))
+                old.controldir.sprout(_write_url(work), source_branch=old,
+                                      create_tree_if_local=True)
+            else:
+                _link_copy(dest, work)
         except OSError as exc:
             _raise_if_disk_full(exc, dest)
             raise SyncError(
@@ -310,7 +326,7 @@ def _pull_into_copy(
         _swap_in(work, dest, replace=True)
     finally:
         _rmtree(work)
-    return MirrorResult(url, vcs, revid_text(tip), revno, count)
+    return MirrorResult(url, vcs, revid_text(tip), revno, count, adopted=adopt)
 
 
 @contextmanager
@@ -374,6 +390,47 @@ def _raise_if_disk_full(exc: OSError, dest: Path) -> None:
             "the mirror keeps its old head",
             hint=f"free space on the file system of {dest.parent} and sync again",
         ) from exc
+
+
+# -- the shared bzr repository ------------------------------------------------------------------
+
+
+def _has_own_repository(dest: Path) -> bool:
+    """A standalone bzr branch (the previous layout) rather than one of the shared repository."""
+    return (dest / ".bzr" / "repository").is_dir()
+
+
+@contextmanager
+def _writing(shared: Path | None) -> Iterator[None]:
+    """Around a write into the shared repository, which is made first if missing.
+
+    Writers need no lock of ours: each writes its own pack and breezy locks the repository
+    only to list it in ``pack-names``, stealing that lock from a holder that died (breezy's
+    ``locks.steal_dead``, on by default)."""
+    if shared is not None:
+        from ouhub.sync.gitmirror import repository_lock
+
+        with repository_lock(shared, wait=True):
+            _ensure_shared(shared)
+    yield
+
+
+def _ensure_shared(shared: Path) -> None:
+    if (shared / ".bzr" / "repository" / "format").is_file():
+        return
+    # made aside and renamed into place: a kill leaves no half-made repository
+    work = shared.parent / f".{shared.name}{_TMP_MARK}shared-{os.getpid()}"
+    _rmtree(work)
+    work.mkdir(parents=True)
+    cdir = ControlDir.create(urlutils.local_path_to_url(str(work)),
+                             format=format_registry.make_controldir("2a"))
+    repo = cdir.create_repository(shared=True)
+    repo.set_make_working_trees(True)
+    shared.mkdir(parents=True, exist_ok=True)
+    _rmtree(shared / ".bzr")  # a half-made one, if a kill came before the rename
+    os.rename(work / ".bzr", shared / ".bzr")
+    _rmtree(work)
+    log.info("made the shared bzr repository %s", shared)
 
 
 # -- files: lock, copy, swap --------------------------------------------------------------------

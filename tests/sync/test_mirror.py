@@ -308,3 +308,42 @@ def test_git_revno_counts_on_from_the_stored_head(git_branch, tmp_path):
     make_branch(src, [{"a.py": "x"}] * 1, vcs="git", start=1400000000.0)
     forced = update_mirror([str(src)], dest, force=True, known_head=(step.revid, 100))
     assert forced.revno == 1
+
+
+def test_bzr_mirrors_share_one_repository(bzr_branch, tmp_path):
+    """Two branches sharing history (a release's server and addons, two releases) keep
+    their revisions once, in the shared repository above them."""
+    history = [{f"f{i}.py": os.urandom(20_000).hex()} for i in range(6)]
+    server, _ = bzr_branch("server", history)
+    addons = tmp_path / "branches" / "addons"
+    Branch.open(str(server)).controldir.sprout(str(addons))
+    commit_files(addons, {"addons.py": "x"}, "addons only")
+    shared = tmp_path / "mirrors"
+    one = update_mirror([str(server)], shared / "7.0" / "server", shared=shared)
+    two = update_mirror([str(addons)], shared / "7.0" / "addons", shared=shared)
+    assert (one.new_revisions, two.new_revisions, two.revno) == (6, 7, 7)
+    for name in ("server", "addons"):
+        dest = shared / "7.0" / name
+        assert not (dest / ".bzr" / "repository").exists()
+        repository = Branch.open(str(dest)).repository
+        assert Path(repository.controldir.root_transport.local_abspath(".")) == shared
+        assert WorkingTree.open(str(dest)).last_revision() == Branch.open(str(dest)).last_revision()
+    packs = shared / ".bzr" / "repository" / "packs"
+    stored = sum(p.stat().st_size for p in packs.iterdir())
+    assert stored < 1.3 * sum(len(next(iter(files.values()))) for files in history) / 2
+
+
+def test_a_standalone_mirror_is_adopted_into_the_shared_repository(bzr_branch, tmp_path):
+    src, revids = bzr_branch("server", [{"a.py": "1"}, {"b.py": "2"}])
+    shared = tmp_path / "mirrors"
+    dest = shared / "7.0" / "server"
+    update_mirror([str(src)], dest)  # the previous layout: a branch with its own repository
+    assert (dest / ".bzr" / "repository").is_dir()
+    adopted = update_mirror([str(src)], dest, shared=shared)
+    assert adopted.adopted and adopted.new_revisions == 0 and adopted.revno == 2
+    assert not (dest / ".bzr" / "repository").exists()
+    assert (dest / "b.py").read_text() == "2"
+    commit_files(src, {"c.py": "3"}, "three")
+    later = update_mirror([str(src)], dest, shared=shared)
+    assert not later.adopted and (later.new_revisions, later.revno) == (1, 3)
+    assert sorted(p.name for p in dest.parent.iterdir()) == [".server.lock", "server"]
