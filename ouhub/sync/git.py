@@ -289,6 +289,17 @@ def count_commits(git_dir: Path, include: Sequence[str], exclude: Sequence[str] 
     return int(output(args, git_dir, env=env).strip() or 0)
 
 
+def mainline_since(git_dir: Path, new: str, old: str) -> int | None:
+    """How many commits ``new``'s first-parent history adds on top of ``old``, or None when
+    ``old`` is not on that history (then a revno must be counted from the start)."""
+    lines = output(["rev-list", "--first-parent", "--parents", new, f"^{old}", "--"],
+                   git_dir).splitlines()
+    if not lines:
+        return 0 if new == old else None
+    oldest = lines[-1].split()
+    return len(lines) if len(oldest) > 1 and oldest[1] == old else None
+
+
 # -- trees and files --------------------------------------------------------------------------
 
 

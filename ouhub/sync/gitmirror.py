@@ -49,6 +49,7 @@ class FetchTarget:
     ref: str  # where the synced commit is kept: refs/ouhub/17.0/openupgrade
     urls: tuple[str, ...]  # the configured URL, then its fallbacks (``URL,branch=NAME``)
     checkout: Path | None = None  # a worktree to keep at the synced commit
+    known: tuple[str, int | None] | None = None  # (commit, revno) the last sync stored
 
     @property
     def fetched_ref(self) -> str:
@@ -278,6 +279,19 @@ def _reason(exc: GitError) -> str:
     return f"cannot fetch: {detail}"
 
 
+def _revno(git_dir: Path, sha: str, known: tuple[str, int | None] | None) -> int:
+    """The length of ``sha``'s first-parent history, counted on from the revno the last sync
+    stored when its commit is on that history (a walk of only the new commits)."""
+    if known is not None and known[1] is not None:
+        if known[0] == sha:
+            return known[1]
+        since = git.mainline_since(git_dir, sha, known[0]) \
+            if git.resolve(git_dir, known[0]) else None
+        if since is not None:
+            return known[1] + since
+    return git.count_commits(git_dir, [sha], first_parent=True)
+
+
 # -- deciding and moving the refs ---------------------------------------------------------------
 
 
@@ -349,7 +363,7 @@ def _finish(git_dir: Path, target: FetchTarget, result: TargetResult) -> TargetR
     try:
         new = 0 if sha == result.old else git.count_commits(
             git_dir, [sha], [result.old] if result.old else [])
-        revno = git.count_commits(git_dir, [sha], first_parent=True)
+        revno = _revno(git_dir, sha, target.known)
     except GitError as exc:
         return replace(result, ok=False, error=exc.message, hint=exc.hint)
     result = replace(result, new_commits=new, revno=revno)

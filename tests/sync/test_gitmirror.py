@@ -200,3 +200,25 @@ def test_checkouts_follow_the_synced_commits(pair, tmp_path):
     assert list((wt / "extra" / "17.0").iterdir())
     # the worktrees do not copy the repository: each is only its files and a .git file
     assert (wt / ".git").is_file()
+
+
+def test_revnos_count_on_from_the_stored_one_only_along_the_mainline(pair, tmp_path):
+    repo = tmp_path / "mirror.git"
+    first = sync_repository(repo, targets(pair.openupgrade, releases=["17.0"]))["17.0/openupgrade"]
+    tip = first.sha
+    # a stored revno is trusted for its own commit: nothing is walked
+    known = [FetchTarget(t.key, t.ref, t.urls, known=(tip, 1000))
+             for t in targets(pair.openupgrade, releases=["17.0"])]
+    assert sync_repository(repo, known)["17.0/openupgrade"].revno == 1000
+    new = add_commits(pair.openupgrade, ["17.0"], 3)["17.0"]
+    assert sync_repository(repo, known)["17.0/openupgrade"].revno == 1003
+    # a stored commit off the new mainline (merged in as a second parent) is not counted on
+    side = commit(pair.openupgrade, "17.0", {"side.py": "1"}, parent=tip)
+    merge = commit(pair.openupgrade, "17.0", {"merged.py": "1"}, parent=new)
+    git.run(["update-ref", "refs/heads/17.0", git.run(
+        ["commit-tree", f"{merge}^{{tree}}", "-p", merge, "-p", side, "-m", "merge"],
+        git_dir=pair.openupgrade).stdout.decode().strip()], git_dir=pair.openupgrade)
+    off = [FetchTarget(t.key, t.ref, t.urls, known=(side, 5))
+           for t in targets(pair.openupgrade, releases=["17.0"])]
+    result = sync_repository(repo, off)["17.0/openupgrade"]
+    assert result.revno == first.revno + 5  # 3 added, the merge's first parent, the merge
