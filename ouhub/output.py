@@ -123,8 +123,9 @@ def print_table(
 
 
 def info(message: str) -> None:
-    """A diagnostic line for the person at the terminal (stderr, never parsed)."""
-    _console("stderr").print(message, markup=False)
+    """A diagnostic line for the person at the terminal (stderr, never parsed); one line in
+    a log too (never folded at 80 columns)."""
+    _console("stderr").print(message, markup=False, soft_wrap=True)
 
 
 @contextmanager

@@ -29,11 +29,14 @@ from ouhub.cli.group import Context, json_option, main, pass_ctx
 def sync_command(
     obj: Context, releases: tuple[str, ...], jobs: int, force: bool, wait: bool, as_json: bool
 ) -> None:
-    """Mirror the configured branches into <data_dir>/mirrors/<release>/<branch>.
+    """Mirror the configured branches under <data_dir>/mirrors.
 
-    The first run branches, later runs pull only new revisions. A branch's
-    `fallback` URLs are tried in order when its `url` fails. Exits 1 when any
-    branch failed; the others are still mirrored and the error is stored.
+    Git: one bare repository per remote (mirrors/git/<host>/<path>.git), one fetch
+    for all of its branches, each kept as refs/ouhub/<release>/<branch>. Bzr: a
+    branch at mirrors/<release>/<branch>, its revisions in the shared repository
+    mirrors/. Later runs fetch only new revisions. A branch's `fallback` URLs are
+    tried in order when its `url` fails. Exits 1 when any branch failed; the others
+    are still mirrored and the error is stored.
 
     \b
     Example:
@@ -52,6 +55,9 @@ def sync_command(
         output.print_json({"ok": not failed, "branches": [r.as_dict() for r in results]})
     else:
         output.print_table(TABLE_COLUMNS, table_rows(results), title="sync")
+        for result in results:
+            if result.note:
+                output.info(result.note)
         for result in failed:
             output.info(f"{result.key}: {result.error}")
             if result.hint:

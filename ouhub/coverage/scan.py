@@ -29,13 +29,13 @@ from ouhub.coverage.status import StepInputs, decide_statuses, totals
 from ouhub.coverage.tree import (
     Tree,
     TreeFile,
-    branch_head,
     find_analyses,
     find_apriori,
     find_declared,
     find_modules,
+    mirror_head,
     place_directory,
-    read_branch,
+    read_mirror,
     reads_content,
     text_reader,
     walk_directory,
@@ -266,13 +266,8 @@ def scan_release(config: Config, store: Store, release: Release | str,
     revisions: dict[str, str] = {}
     missing: list[tuple[str, str]] = []
     for branch in release.branches:
-        path = config.mirror_path(branch)
-        if not path.exists():
-            missing.append((branch.key, f"no mirror at {path}; run `ouhub sync --release "
-                                        f"{release.name}`"))
-            continue
         try:
-            revisions[branch.name] = branch_head(path)
+            revisions[branch.name] = mirror_head(config, branch)
         except CoverageError as exc:
             missing.append((branch.key, exc.message))
     if not revisions:
@@ -290,23 +285,24 @@ def scan_release(config: Config, store: Store, release: Release | str,
         if hit is not None:
             return hit
     files: list[TreeFile] = []
-    readers: dict[str, Callable[[str], bytes]] = {}
+    trees: dict[str, Tree] = {}
     walk_warnings: list[tuple[str, str]] = list(missing)
-    for branch in release.branches:
-        if branch.name not in revisions:
-            continue
-        tree = read_branch(config.mirror_path(branch), f"{branch.name}/")
-        files.extend(tree.files)
-        readers[branch.name] = tree.read
-        walk_warnings.extend(tree.warnings)
+    try:
+        for branch in release.branches:
+            if branch.name not in revisions:
+                continue
+            tree = trees[branch.name] = read_mirror(config, branch, f"{branch.name}/")
+            files.extend(tree.files)
+            walk_warnings.extend(tree.warnings)
 
-    def read(path: str) -> bytes:
-        return readers[path.partition("/")[0]](path)
+        def read(path: str) -> bytes:
+            return trees[path.partition("/")[0]].read(path)
 
-    result = scan_tree(
-        Tree(files, read, walk_warnings), release.name, release.previous, before.whole, first,
-        before.seen,
-    )
+        result = scan_tree(Tree(files, read, walk_warnings), release.name, release.previous,
+                           before.whole, first, before.seen)
+    finally:
+        for tree in trees.values():
+            tree.close()
     return _store(store, release.name, release.previous, MIRRORS, key, revisions, result, started)
 
 

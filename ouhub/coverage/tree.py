@@ -1,10 +1,14 @@
 """The trees a coverage scan reads, and what it finds in them.
 
-A tree is a directory (walked once, symlink loops and unreadable entries kept as
-warnings) or a mirror's branch (its working tree when at the head, else its head
-revision). In a tree: the module folders (a manifest each), the apriori file, the
-declared table of a step, and each module's analysis; every problem met reading
-them is a warning, none stops the scan.
+A scan reads a tree through one small interface, ``Tree``: the list of its files, and
+``read(path)`` for the few it needs (manifests, analyses, apriori, declared tables).
+Three sources give one: a directory (``walk_directory``: walked once, symlink loops and
+unreadable entries kept as warnings), a git mirror at its synced commit (``git_tree``:
+``git ls-tree -r`` and one ``git cat-file --batch``, no working tree), and a bzr mirror
+(``read_branch``: its working tree when at the head, else its head revision). In a tree:
+the module folders (a manifest each), the apriori file, the declared table of a step,
+and each module's analysis; every problem met reading them is a warning, none stops
+the scan.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ouhub.config import Branch, Config
 from ouhub.coverage import analysis as analysis_mod
 from ouhub.coverage import apriori as apriori_mod
 from ouhub.coverage import declared as declared_mod
@@ -45,14 +50,20 @@ class TreeFile:
         return (self.size, self.mtime_ns) if self.mtime_ns else None
 
 
+def _nothing_to_close() -> None:
+    return None
+
+
 @dataclass
 class Tree:
-    """The files of one tree and how to read them; walking problems land in ``warnings``."""
+    """A tree source: its files, and ``read(path)`` for one of them (OSError if it cannot);
+    walking problems land in ``warnings``; ``close()`` ends what reading holds open."""
 
     files: list[TreeFile]
     read: Callable[[str], bytes]
     warnings: list[tuple[str, str]] = field(default_factory=list)
     dirs: list[tuple[str, int]] = field(default_factory=list)  # (relative path, mtime_ns)
+    close: Callable[[], None] = _nothing_to_close
 
 
 def walk_directory(
@@ -201,15 +212,80 @@ def _is_ancestor(real: str, directory: str) -> bool:
     return here == real or here.startswith(real.rstrip(os.sep) + os.sep)
 
 
+def git_tree(git_dir: Path, rev: str, prefix: str = "") -> Tree:
+    """The files of commit ``rev`` from the object store: listed by ``git ls-tree -r``, read
+    through one ``git cat-file --batch`` started at the first read (symlinks and submodules
+    are not files of the tree, as in a bzr revision)."""
+    from ouhub.sync import git
+
+    try:
+        entries = git.list_tree(git_dir, rev)
+    except git.GitError as exc:
+        raise CoverageError(f"cannot list {rev} in {git_dir}: {git.reason(exc.stderr)}",
+                            hint="run `ouhub sync --force` to rebuild the mirror") from exc
+    oids = {prefix + e.path: e.oid for e in entries if e.mode in ("100644", "100755")}
+    files = [TreeFile(path, 0, 0) for path in sorted(oids)]
+    reader: list[git.ObjectReader] = []
+
+    def read(path: str) -> bytes:
+        if not reader:
+            reader.append(git.ObjectReader(git_dir).__enter__())
+        try:
+            return reader[0].read(oids[path])
+        except KeyError:
+            raise FileNotFoundError(errno.ENOENT, f"not in {rev}", path) from None
+        except git.GitError as exc:
+            raise OSError(errno.EIO, exc.message, path) from exc
+
+    def close() -> None:
+        if reader:
+            reader.pop().close()
+
+    return Tree(files, read, close=close)
+
+
+def mirror_head(config: Config, branch: Branch) -> str:
+    """The revision a branch's mirror was synced to; CoverageError when there is none."""
+    found = _git_mirror(config, branch)
+    if found is not None:
+        return found[1]
+    path = config.mirror_path(branch)
+    if not path.exists():
+        raise CoverageError(f"no mirror of {branch.key} (run `ouhub sync --release "
+                            f"{branch.release}`)")
+    return branch_head(path)
+
+
+def read_mirror(config: Config, branch: Branch, prefix: str) -> Tree:
+    """A branch's mirror at its synced revision, as a tree source."""
+    found = _git_mirror(config, branch)
+    if found is not None:
+        return git_tree(found[0], found[1], prefix)
+    return read_branch(config.mirror_path(branch), prefix)
+
+
+def _git_mirror(config: Config, branch: Branch) -> tuple[Path, str] | None:
+    """(repository, synced commit) of a branch mirrored with git, else None."""
+    if branch.vcs == "bzr":
+        return None
+    from ouhub.sync import git, gitmirror
+
+    git_dir = gitmirror.git_dir_for(config, branch.url)
+    sha = git.resolve(git_dir, gitmirror.synced_ref(branch)) if git_dir.is_dir() else None
+    if sha is None and branch.vcs == "git":
+        raise CoverageError(f"no mirror of {branch.key} in {git_dir} (run `ouhub sync "
+                            f"--release {branch.release}`)")
+    return (git_dir, sha) if sha else None
+
+
 def branch_head(path: Path) -> str:
-    """The head revision of the branch at ``path`` (a mirror), as text."""
+    """The head revision of the bzr branch at ``path`` (a mirror), as text."""
     import breezy.bzr  # noqa: F401  (registers the bzr formats)
-    import breezy.git  # noqa: F401  (registers the git format)
-    from breezy.branch import Branch
+    from breezy.branch import Branch as BzrBranch
     from breezy.errors import NotBranchError
 
     try:
-        return Branch.open(str(path)).last_revision().decode("utf-8", "replace")
+        return BzrBranch.open(str(path)).last_revision().decode("utf-8", "replace")
     except NotBranchError as exc:
         raise CoverageError(
             f"{path} is not a branch", hint="run `ouhub sync` to (re)create the mirror"
@@ -217,13 +293,14 @@ def branch_head(path: Path) -> str:
 
 
 def read_branch(path: Path, prefix: str) -> Tree:
-    """The mirror's files: its working tree when it is at the head, else the head revision."""
-    from breezy.branch import Branch
+    """A bzr mirror's files: its working tree when it is at the head, else the head revision."""
+    import breezy.bzr  # noqa: F401  (registers the bzr formats)
+    from breezy.branch import Branch as BzrBranch
     from breezy.errors import NotBranchError, NoWorkingTree
     from breezy.workingtree import WorkingTree
 
     try:
-        branch = Branch.open(str(path))
+        branch = BzrBranch.open(str(path))
     except NotBranchError as exc:
         raise CoverageError(
             f"{path} is not a branch", hint="run `ouhub sync` to (re)create the mirror"

@@ -24,6 +24,7 @@ class SyncState:
     last_success: str | None
     last_attempt: str
     last_error: str | None
+    mirror: str | None = None  # git: the repository shared by the remote's branches
 
     @property
     def ok(self) -> bool:

@@ -199,6 +199,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "0020_sync_git_mirrors",
+        # git mirrors are read with git itself: a synced commit is its sha (breezy wrote
+        # "git-v1:<sha>"), and a branch's mirror may be a repository shared by its remote's
+        # branches, named here so that `ouhub status --json` says where a release's files are
+        """
+        ALTER TABLE sync_state ADD COLUMN mirror TEXT;
+        UPDATE sync_state SET revid = substr(revid, 8) WHERE revid LIKE 'git-v1:%';
+        """,
+    ),
+    (
         "0030_workers",
         # runs done by Celery workers: which worker, how many workers were lost with the run;
         # each upgrade's process group, so that what a killed ouhub leaves running is found

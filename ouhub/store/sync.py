@@ -11,21 +11,22 @@ from ouhub.store.db import Database, utcnow
 class SyncQueries(Database):
     def record_sync_success(
         self, release: str, branch: str, url: str, *, served_url: str, vcs: str, revid: str,
-        revno: int | None, new_revisions: int, at: str | None = None,
+        revno: int | None, new_revisions: int, mirror: str | None = None, at: str | None = None,
     ) -> None:
-        """A branch mirrored: its head now, and no error."""
+        """A branch mirrored: its head now (in ``mirror``), and no error."""
         at = at or utcnow()
         with self.transaction():
             self._execute(
                 "INSERT INTO sync_state (release, branch, url, served_url, vcs, revid, revno, "
-                "new_revisions, last_success, last_attempt, last_error) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) "
+                "new_revisions, last_success, last_attempt, last_error, mirror) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) "
                 "ON CONFLICT (release, branch) DO UPDATE SET url = excluded.url, "
                 "served_url = excluded.served_url, vcs = excluded.vcs, revid = excluded.revid, "
                 "revno = excluded.revno, new_revisions = excluded.new_revisions, "
                 "last_success = excluded.last_success, last_attempt = excluded.last_attempt, "
-                "last_error = NULL",
-                (release, branch, url, served_url, vcs, revid, revno, new_revisions, at, at),
+                "last_error = NULL, mirror = excluded.mirror",
+                (release, branch, url, served_url, vcs, revid, revno, new_revisions, at, at,
+                 mirror),
             )
 
     def record_sync_failure(

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ouhub.config import Branch, Config
 from ouhub.errors import SyncError
 from ouhub.sync import git
 from ouhub.sync.git import GitError, RefUpdate
@@ -34,7 +35,53 @@ from ouhub.sync.git import GitError, RefUpdate
 log = logging.getLogger("ouhub.sync")
 
 SYNCED = "refs/ouhub/"
+UPSTREAM = "refs/ouhub-upstream/"
 FETCHED = "refs/ouhub-fetched/"
+
+
+# -- where a branch lives -----------------------------------------------------------------------
+
+
+def git_dir_for(config: Config, url: str) -> Path:
+    """The bare repository of the remote that ``url`` (``URL[,branch=NAME]``) names."""
+    return git.repository_dir(config.mirrors_dir / "git", git.parse_url(url).url)
+
+
+def synced_ref(branch: Branch) -> str:
+    """The ref holding the commit a branch was last synced to (in ``git_dir_for(branch.url)``)."""
+    return f"{SYNCED}{branch.release}/{branch.name}"
+
+
+def upstream_ref(branch: Branch) -> str:
+    """The ref holding a branch's upstream (in ``git_dir_for(branch.upstream)``)."""
+    return f"{UPSTREAM}{branch.release}/{branch.name}"
+
+
+def vcs_of(url: str, configured: str | None = None) -> str:
+    """"git" or "bzr": as configured, else what the URL is (a local path is looked at, a
+    remote without a telling name is asked with ``git ls-remote``; bzr otherwise, which
+    breezy then opens or names as not a branch)."""
+    if configured:
+        return configured
+    remote = git.parse_url(url).url
+    if remote.startswith(("lp:", "bzr:", "bzr+")):
+        return "bzr"
+    if remote.startswith("file://") or "://" not in remote:
+        path = Path(remote.removeprefix("file://"))
+        if (path / ".bzr").exists():
+            return "bzr"
+        return "git" if git.is_repository(path) or git.is_repository(path / ".git") else "bzr"
+    try:
+        git.run(["ls-remote", "--quiet", remote, "HEAD"])
+    except SyncError:
+        return "bzr"
+    return "git"
+
+
+def previous_layout(path: Path) -> bool:
+    """Whether ``path`` holds a git mirror of the previous layout (a repository of its own,
+    made by breezy per release and branch), rather than a worktree of the shared one."""
+    return (path / ".git").is_dir()
 
 
 class RepositoryLocked(SyncError):
@@ -50,6 +97,7 @@ class FetchTarget:
     urls: tuple[str, ...]  # the configured URL, then its fallbacks (``URL,branch=NAME``)
     checkout: Path | None = None  # a worktree to keep at the synced commit
     known: tuple[str, int | None] | None = None  # (commit, revno) the last sync stored
+    previous: Path | None = None  # a mirror of the previous layout to adopt, if one is there
 
     @property
     def fetched_ref(self) -> str:
@@ -72,6 +120,7 @@ class TargetResult:
     hint: str | None = None
     tried: tuple[str, ...] = ()  # URLs that failed before served_url, with their reason
     locked: bool = False
+    note: str | None = None  # what became of a mirror of the previous layout
 
 
 def sync_repository(
@@ -85,6 +134,8 @@ def sync_repository(
     try:
         with repository_lock(git_dir, wait=wait):
             _prepare(git_dir, force)
+            notes = {t.key: _adopt(git_dir, t) for t in targets
+                     if t.previous is not None and previous_layout(t.previous)}
             old = git.refs(git_dir, SYNCED)
             served, failures = _fetch_all(git_dir, targets)
             fetched = git.refs(git_dir, FETCHED)
@@ -95,7 +146,8 @@ def sync_repository(
                 )
             _move_refs(git_dir, targets, results)
             for target in targets:
-                results[target.key] = _finish(git_dir, target, results[target.key])
+                results[target.key] = replace(_finish(git_dir, target, results[target.key]),
+                                              note=notes.get(target.key))
     except SyncError as exc:
         locked = isinstance(exc, RepositoryLocked)
         for target in targets:
@@ -136,6 +188,24 @@ def _create(git_dir: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
     git.init_bare(work)
     os.rename(work, git_dir)
+
+
+def _adopt(git_dir: Path, target: FetchTarget) -> str:
+    """Bring a mirror of the previous layout into the repository (a local fetch: its commit
+    becomes the target's synced tip, so the URL sends only what it lacks), then remove it.
+    One that cannot be read is moved aside, never deleted; the URL then sends everything."""
+    old = target.previous
+    assert old is not None
+    try:
+        if git.resolve(git_dir, target.ref) is None:
+            git.fetch(git_dir, str(old), [f"+HEAD:{target.ref}"])
+    except GitError as exc:
+        aside = old.with_name(f"{old.name}.previous-layout")
+        os.rename(old, aside)
+        return (f"{target.key}: the mirror of the previous layout {old} could not be read "
+                f"({git.reason(exc.stderr)}): moved to {aside}, fetched again from the URL")
+    shutil.rmtree(old)
+    return f"{target.key}: the mirror of the previous layout {old} was adopted into {git_dir}"
 
 
 def remove_leftovers(git_dir: Path) -> None:

@@ -1,7 +1,8 @@
-"""Mirror one branch (bzr, or git through breezy's git support) into a local directory.
+"""Mirror one bzr branch into a local directory, with breezy (git mirrors: ``gitmirror.py``).
 
-A mirror is a standalone branch with a working tree, so other stages can read
-its files and run a server from it. It is never written in place: every
+A mirror is a branch with a working tree, so other stages can read its files and run
+a server from it; its revisions live in the shared repository above it (``shared``),
+once for all the branches that share them. It is never written in place: every
 update is built in a sibling temporary directory and swapped in with one
 atomic rename (Linux ``renameat2(RENAME_EXCHANGE)``, or a plain rename when
 the mirror is new). A SIGKILL at any moment therefore leaves the mirror at
@@ -32,14 +33,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import breezy.bzr  # noqa: F401  (registers the bzr formats and bzr:// transports)
-import breezy.git  # noqa: F401  (registers the git formats)
 from breezy import errors as bzr_errors
 from breezy import urlutils
 from breezy.branch import Branch
 from breezy.controldir import ControlDir, format_registry
 from breezy.revision import NULL_REVISION
-from dulwich import errors as git_errors
-from vcsgraph.errors import GhostRevisionsHaveNoRevno
 
 from ouhub.errors import SyncError
 from ouhub.fsutil import FileLock, LockHeld
@@ -51,17 +49,10 @@ _TMP_MARK = ".sync-"
 _IMMUTABLE = (
     (".bzr", "repository", "packs"),
     (".bzr", "repository", "indices"),
-    (".git", "objects"),
 )
-_METADATA = (".bzr", ".git")
+_METADATA = (".bzr",)
 # What a remote may fail with while being opened or read: the next URL is tried.
-# What a damaged git mirror fails with when opened (besides breezy's and OS errors).
-_GIT_DAMAGE = (
-    git_errors.FileFormatException, git_errors.ChecksumMismatch, git_errors.NotGitRepository,
-    git_errors.ObjectFormatException, git_errors.PackedRefsException, git_errors.RefFormatError,
-    git_errors.ApplyDeltaError,
-)
-_SOURCE_ERRORS = (bzr_errors.BzrError, OSError, git_errors.GitProtocolError, EOFError)
+_SOURCE_ERRORS = (bzr_errors.BzrError, OSError, EOFError)
 
 
 @dataclass(frozen=True)
@@ -84,8 +75,7 @@ class MirrorLocked(SyncError):
 
 def update_mirror(
     urls: Sequence[str], dest: Path, *, vcs: str | None = None, force: bool = False,
-    wait: bool = False, lp_cache_dir: Path | None = None,
-    known_head: tuple[str, int | None] | None = None, shared: Path | None = None,
+    wait: bool = False, lp_cache_dir: Path | None = None, shared: Path | None = None,
 ) -> MirrorResult:
     """Branch ``dest`` from the first of ``urls`` that answers, or pull its new revisions.
 
@@ -94,8 +84,6 @@ def update_mirror(
     a damaged one. ``wait`` waits for another sync's lock instead of failing.
     ``lp:`` names are resolved by ``ouhub.sync.launchpad.resolve_lp`` (launchpadlib's
     cache in ``lp_cache_dir``; service root from $OUHUB_LP_SERVICE_ROOT or production).
-    ``known_head`` is the (revision id, revno) the last sync stored: a git mirror's revno
-    is then counted from it instead of from the first commit (see ``_revno``).
     """
     if not urls:
         raise SyncError(f"no URL to mirror into {dest}", hint="give the branch a url in the config")
@@ -118,8 +106,7 @@ def update_mirror(
                     continue
                 try:
                     result = _update_from(
-                        source, candidate, source_vcs, dest, force, known_head,
-                        shared if source_vcs == "bzr" else None,
+                        source, candidate, source_vcs, dest, force, shared,
                     )
                 except _TransferFailed as exc:
                     failures.append(f"{candidate}: {exc}")
@@ -197,8 +184,7 @@ def _vcs_of_branch(branch: Branch) -> str:
 
 
 def _update_from(
-    source: Branch, url: str, source_vcs: str, dest: Path, force: bool,
-    known_head: tuple[str, int | None] | None, shared: Path | None,
+    source: Branch, url: str, source_vcs: str, dest: Path, force: bool, shared: Path | None,
 ) -> MirrorResult:
     with source.lock_read():
         try:
@@ -225,10 +211,10 @@ def _update_from(
         old_tip = mirror.last_revision()
         standalone = shared is not None and _has_own_repository(dest)
         if old_tip == tip and not standalone:
-            revno = _revno(mirror, tip, known_head)
+            revno = _revno(mirror)
             return MirrorResult(url, mirror_vcs, revid_text(tip), revno, 0)
         with _writing(shared):
-            return _pull_into_copy(source, url, mirror_vcs, dest, old_tip, force, known_head,
+            return _pull_into_copy(source, url, mirror_vcs, dest, old_tip, force,
                                    adopt=standalone)
 
 
@@ -254,7 +240,7 @@ def _open_healthy(dest: Path) -> Branch:
         return branch
     except SyncError:
         raise
-    except (bzr_errors.BzrError, OSError, ValueError, KeyError, *_GIT_DAMAGE) as exc:
+    except (bzr_errors.BzrError, OSError, ValueError, KeyError) as exc:
         detail = str(exc).strip().splitlines()
         raise SyncError(
             f"mirror {dest} is damaged: {type(exc).__name__}: {detail[0] if detail else ''}",
@@ -274,7 +260,7 @@ def _branch_fresh(
         branch = _open_healthy(work)
         tip = branch.last_revision()
         count = _count_new(branch, tip, NULL_REVISION)
-        revno = _revno(branch, tip, None)
+        revno = _revno(branch)
         _swap_in(work, dest, replace=replace)
     finally:
         _rmtree(work)
@@ -283,7 +269,7 @@ def _branch_fresh(
 
 def _pull_into_copy(
     source: Branch, url: str, vcs: str, dest: Path, old_tip: bytes, force: bool,
-    known_head: tuple[str, int | None] | None, adopt: bool = False,
+    adopt: bool = False,
 ) -> MirrorResult:
     """Pull into a copy of the mirror, then swap it in. With ``adopt`` the copy is a branch
     of the standalone mirror in the shared repository above it (its revisions move there)."""
@@ -322,7 +308,7 @@ def _pull_into_copy(
         branch = getattr(target, "branch", target)
         tip = branch.last_revision()
         count = _count_new(branch, tip, old_tip)
-        revno = _revno(branch, tip, known_head)
+        revno = _revno(branch)
         _swap_in(work, dest, replace=True)
     finally:
         _rmtree(work)
@@ -354,23 +340,9 @@ def _count_new(branch: Branch, tip: bytes, old_tip: bytes) -> int:
         return len(graph.find_unique_ancestors(tip, [old_tip]))
 
 
-def _revno(branch: Branch, tip: bytes, known_head: tuple[str, int | None] | None) -> int | None:
-    """``tip``'s revno: the length of its left-hand ancestry (None past a ghost).
-
-    A bzr branch stores it. A git branch has none, and breezy walks the whole history
-    to count it (minutes on OCA/OpenUpgrade); a revno belongs to its revision, so the
-    walk stops at the head the last sync stored.
-    """
-    if _vcs_of_branch(branch) == "bzr":
-        return branch.last_revision_info()[0]
-    known = [(NULL_REVISION, 0)]
-    if known_head is not None and known_head[1] is not None:
-        known.append((known_head[0].encode("utf-8"), known_head[1]))
-    with branch.lock_read():
-        try:
-            return branch.repository.get_graph().find_distance_to_null(tip, known)
-        except GhostRevisionsHaveNoRevno:
-            return None
+def _revno(branch: Branch) -> int:
+    """A bzr branch's revno: the length of its mainline, which the branch stores."""
+    return branch.last_revision_info()[0]
 
 
 def revid_text(revid: bytes | str) -> str:

@@ -15,24 +15,27 @@ from pathlib import Path
 import pytest
 
 from examples.demo.gitrepo import FastImport
-from ouhub.sync import git
+from ouhub import config as config_mod
+from ouhub.sync import git, gitmirror
 from tests.support.gitrepos import fsck
 
 ROOT = Path(__file__).resolve().parents[2]
 BRANCHES = ("17.0", "18.0", "19.0")
-SYNC = """
-import sys
-from pathlib import Path
-from ouhub.sync.gitmirror import FetchTarget, sync_repository
-source, repo = sys.argv[1], Path(sys.argv[2])
-results = sync_repository(repo, [
-    FetchTarget(f"{b}/openupgrade", f"refs/ouhub/{b}/openupgrade", (f"{source},branch={b}",),
-                checkout=repo.parent / "checkouts" / b)
-    for b in ("17.0", "18.0", "19.0")])
-bad = [r.error for r in results.values() if not r.ok]
-print("\\n".join(bad), file=sys.stderr)
-sys.exit(1 if bad else 0)
-"""
+
+
+def project(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A config of three releases of one git repository, each run by the runner (so each
+    has a checkout); the source, the config and the mirror's repository."""
+    source = tmp_path / "source.git"
+    lines = ['data_dir = "data"']
+    for branch in BRANCHES:
+        lines += [f'[releases."{branch}"]', f'[releases."{branch}".branches.openupgrade]',
+                  f'url = "{source},branch={branch}"']
+    lines += ["[runner.commands]"] + [f'"{b}" = "true {{mirror_openupgrade}}"' for b in BRANCHES]
+    config = tmp_path / "ouhub.toml"
+    config.write_text("\n".join(lines) + "\n")
+    repo = gitmirror.git_dir_for(config_mod.load(config), str(source))
+    return source, config, repo
 
 
 def grow(source: Path, rng: random.Random, commits: int = 6) -> dict[str, str]:
@@ -49,11 +52,11 @@ def grow(source: Path, rng: random.Random, commits: int = 6) -> dict[str, str]:
     return {b: fi.marks[m] for b, m in marks.items()}
 
 
-def start_sync(source: Path, repo: Path) -> subprocess.Popen:
+def start_sync(config: Path) -> subprocess.Popen:
     # its own session, so that the kill takes git's processes with it, as a host going down does
-    return subprocess.Popen([sys.executable, "-c", SYNC, str(source), str(repo)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ouhub", "--config", str(config), "-q", "sync", "-j", "1"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
 def pack_being_written(repo: Path) -> bool:
@@ -71,8 +74,8 @@ def assert_each_ref_old_or_new(repo: Path, old: dict[str, str], new: dict[str, s
     return {b: tips.get(f"refs/ouhub/{b}/openupgrade") for b in BRANCHES}
 
 
-def assert_completes(source: Path, repo: Path, final: dict[str, str]) -> None:
-    proc = start_sync(source, repo)
+def assert_completes(config: Path, repo: Path, final: dict[str, str]) -> None:
+    proc = start_sync(config)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     assert git.refs(repo, "refs/ouhub/") == {
@@ -82,7 +85,8 @@ def assert_completes(source: Path, repo: Path, final: dict[str, str]) -> None:
                  or p.name.startswith(("tmp_", "incoming-"))]
     assert leftovers == []
     for branch in BRANCHES:  # the checkouts followed
-        head = git.run(["rev-parse", "HEAD"], cwd=repo.parent / "checkouts" / branch).stdout
+        where = config.parent / "data" / "mirrors" / branch / "openupgrade"
+        head = git.run(["rev-parse", "HEAD"], cwd=where).stdout
         assert head.decode().strip() == final[branch]
 
 
@@ -98,14 +102,14 @@ def fetched(repo: Path, new: dict[str, str]) -> bool:
 @pytest.mark.slow
 def test_sigkill_during_sync_leaves_old_or_new_tips_and_next_sync_completes(tmp_path):
     rng = random.Random(42)
-    source, repo = tmp_path / "source.git", tmp_path / "mirror" / "ou.git"
+    source, config, repo = project(tmp_path)
     old: dict[str, str] = {}
     moments = [("at once", 0.0), ("mid-pack", pack_being_written), ("after the fetch", fetched),
-               ("a while in", 0.3), ("mid-pack", pack_being_written), ("after the fetch", fetched)]
+               ("a while in", 0.8)]
     interrupted = []
     for moment, when in moments:
         new = grow(source, rng)
-        proc = start_sync(source, repo)
+        proc = start_sync(config)
         deadline = time.monotonic() + 60
         if callable(when):
             while proc.poll() is None and time.monotonic() < deadline and not (
@@ -122,7 +126,7 @@ def test_sigkill_during_sync_leaves_old_or_new_tips_and_next_sync_completes(tmp_
         old = tips
     assert {"mid-pack", "after the fetch"} & set(interrupted), \
         f"no kill landed inside a sync (only {interrupted}); the test proved nothing"
-    assert_completes(source, repo, new)
+    assert_completes(config, repo, new)
 
 
 def git_children(pid: int) -> list[int]:
@@ -147,13 +151,13 @@ def git_children(pid: int) -> list[int]:
 @pytest.mark.slow
 def test_a_fetch_killed_mid_pack_is_a_clear_failure_and_the_next_sync_completes(tmp_path):
     rng = random.Random(7)
-    source, repo = tmp_path / "source.git", tmp_path / "mirror" / "ou.git"
+    source, config, repo = project(tmp_path)
     first = grow(source, rng)
-    assert_completes(source, repo, first)
+    assert_completes(config, repo, first)
     killed = 0
     for _ in range(2):
         new = grow(source, rng, commits=12)
-        proc = start_sync(source, repo)
+        proc = start_sync(config)
         deadline = time.monotonic() + 60
         while proc.poll() is None and not pack_being_written(repo) \
                 and time.monotonic() < deadline:
@@ -170,6 +174,6 @@ def test_a_fetch_killed_mid_pack_is_a_clear_failure_and_the_next_sync_completes(
             killed += 1
             assert proc.returncode == 1
             assert "cannot fetch" in err.decode()  # the failure is said, per branch
-        assert_completes(source, repo, new)
+        assert_completes(config, repo, new)
         first = new
     assert killed >= 1, "no fetch was killed mid-pack; the test proved nothing"

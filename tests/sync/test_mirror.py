@@ -1,4 +1,5 @@
-"""update_mirror on real bzr and git branches: first branch, incremental pulls, faults."""
+"""update_mirror on real bzr branches: first branch, incremental pulls, faults, the shared
+repository. (Git mirrors: test_gitmirror.py.)"""
 
 from __future__ import annotations
 
@@ -34,10 +35,10 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("vcs", ["bzr", "git"])
-def test_first_sync_branches_then_pulls_revision_by_revision(vcs, bzr_branch, bzr_server, tmp_path):
-    src, revids = bzr_branch("server", [{"a.py": "1"}, {"b.py": "2"}], vcs=vcs)
-    url = bzr_server.url_of("server") if vcs == "bzr" else str(src)
+def test_first_sync_branches_then_pulls_revision_by_revision(bzr_branch, bzr_server, tmp_path):
+    vcs = "bzr"
+    src, revids = bzr_branch("server", [{"a.py": "1"}, {"b.py": "2"}])
+    url = bzr_server.url_of("server")
     dest = tmp_path / "mirrors" / "7.0" / "server"
 
     first = update_mirror([url], dest)
@@ -115,9 +116,9 @@ def test_wrong_vcs_is_refused(bzr_branch, tmp_path):
         update_mirror([str(src)], tmp_path / "m", vcs="bzr")
 
 
-@pytest.mark.parametrize("vcs", ["bzr", "git"])
-def test_diverged_history_keeps_the_old_mirror_until_force(vcs, bzr_branch, tmp_path):
-    src, revids = bzr_branch("server", [{"a.py": "1"}, {"a.py": "2"}], vcs=vcs)
+def test_diverged_history_keeps_the_old_mirror_until_force(bzr_branch, tmp_path):
+    vcs = "bzr"
+    src, revids = bzr_branch("server", [{"a.py": "1"}, {"a.py": "2"}])
     dest = tmp_path / "m"
     update_mirror([str(src)], dest)
     old = head(dest)
@@ -134,17 +135,12 @@ def test_diverged_history_keeps_the_old_mirror_until_force(vcs, bzr_branch, tmp_
     assert head(dest) == (1, forced.revid) and (dest / "a.py").read_text() == "other"
 
 
-@pytest.mark.parametrize(("vcs", "damage"), [
-    ("bzr", "pack-names"), ("bzr", "branch-format"), ("bzr", "last-revision"), ("git", "objects"),
-])
-def test_damaged_mirror_is_detected_and_force_rebuilds_it(vcs, damage, bzr_branch, tmp_path):
-    src, revids = bzr_branch("server", [{"a.py": "1"}, {"a.py": "2"}], vcs=vcs)
+@pytest.mark.parametrize("damage", ["pack-names", "branch-format", "last-revision"])
+def test_damaged_mirror_is_detected_and_force_rebuilds_it(damage, bzr_branch, tmp_path):
+    src, revids = bzr_branch("server", [{"a.py": "1"}, {"a.py": "2"}])
     dest = tmp_path / "m"
     update_mirror([str(src)], dest)
-    if damage == "objects":
-        shutil.rmtree(dest / ".git" / "objects")
-        (dest / ".git" / "objects").mkdir()
-    elif damage == "pack-names":
+    if damage == "pack-names":
         (dest / ".bzr" / "repository" / "pack-names").write_bytes(b"garbage\n")
     elif damage == "branch-format":
         (dest / ".bzr" / "branch-format").unlink()
@@ -286,28 +282,6 @@ def test_lp_name_resolves_to_its_bazaar_url_and_mirrors(
     result = update_mirror(["lp:openupgrade-server/7.0"], tmp_path / "m", lp_cache_dir=lp_cache)
     assert result.served_url == bzr_server.url_of("~openupgrade-committers/openupgrade-server/7.0")
     assert head(tmp_path / "m") == (1, revids[0].decode())
-
-
-def test_git_revno_counts_on_from_the_stored_head(git_branch, tmp_path):
-    """A git mirror's revno is counted from the head the last sync stored, not from the
-    first commit (breezy walks the whole history for it: minutes on OCA/OpenUpgrade)."""
-    src, _ = git_branch("ou", [{"a.py": "1"}, {"a.py": "2"}])
-    dest = tmp_path / "m"
-    first = update_mirror([str(src)], dest)
-    assert first.revno == 2
-    known = (first.revid, first.revno)
-    assert update_mirror([str(src)], dest, known_head=known).revno == 2
-    commit_files(src, {"b.py": "3"}, "three")
-    step = update_mirror([str(src)], dest, known_head=known)
-    assert step.revno == 3 == head(dest)[0]
-    # The walk stopped at the stored head: a (deliberately wrong) stored revno shows through.
-    commit_files(src, {"b.py": "4"}, "four")
-    assert update_mirror([str(src)], dest, known_head=(step.revid, 100)).revno == 101
-    # A stored head that is not on the new mainline (a forced re-mirror) is ignored.
-    shutil.rmtree(src)
-    make_branch(src, [{"a.py": "x"}] * 1, vcs="git", start=1400000000.0)
-    forced = update_mirror([str(src)], dest, force=True, known_head=(step.revid, 100))
-    assert forced.revno == 1
 
 
 def test_bzr_mirrors_share_one_repository(bzr_branch, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 from pathlib import Path
 
 from breezy.branch import Branch
@@ -13,8 +14,11 @@ from examples.demo.vcs import commit_files
 from ouhub import config as config_mod
 from ouhub.cli import main
 from ouhub.store import Store
+from ouhub.sync import gitmirror
+from ouhub.sync.mirror import update_mirror
 from ouhub.sync.stage import run_sync
 from tests.support.config import write_config
+from tests.support.gitrepos import commit, git_repo, sha_of
 
 
 def closed_port() -> int:
@@ -27,43 +31,61 @@ def tip(path: Path) -> str:
     return Branch.open(str(path)).last_revision().decode()
 
 
-def build_project(bzr_branch, git_branch, bzr_server, tmp_path):
-    """6.1 and 7.0 in bzr (server, addons) over bzr://, 8.0 as one git repository."""
+def build_project(bzr_branch, bzr_server, tmp_path):
+    """6.1 and 7.0 in bzr (server, addons) over bzr://, 8.0 and 9.0 as two branches of one
+    git repository."""
     sources = {}
     for release in ("6.1", "7.0"):
         for name in ("server", "addons"):
             path, _ = bzr_branch(f"{release}-{name}", [{f"{name}.py": release}, {"x": "1"}])
             sources[(release, name)] = path
-    sources[("8.0", "openupgrade")], _ = git_branch("ou-8.0", [{"a.py": "1"}] * 1)
+    ou = tmp_path / "ou.git"
+    git_repo(ou, {"8.0": [{"a.py": "1"}], "9.0": [{"a.py": "1"}, {"a.py": "2"}, {"b.py": "3"}]})
     config_path = write_config(tmp_path, {
         "6.1": {n: {"url": bzr_server.url_of(f"6.1-{n}")} for n in ("server", "addons")},
         "7.0": {n: {"url": bzr_server.url_of(f"7.0-{n}")} for n in ("server", "addons")},
-        "8.0": {"openupgrade": {"url": str(sources[("8.0", "openupgrade")]), "vcs": "git"}},
+        "8.0": {"openupgrade": {"url": f"{ou},branch=8.0"}},
+        "9.0": {"openupgrade": {"url": f"{ou},branch=9.0"}},
     })
-    return config_mod.load(config_path), sources
+    return config_mod.load(config_path), sources, ou
 
 
-def test_sync_mirrors_every_release_then_reports_nothing_new(
-    bzr_branch, git_branch, bzr_server, tmp_path
-):
-    config, sources = build_project(bzr_branch, git_branch, bzr_server, tmp_path)
+def synced(config, result) -> str:
+    """The commit (git) or revision (bzr) a branch's mirror holds."""
+    branch = config.release(result.release).branch(result.branch)
+    if result.vcs == "git":
+        return sha_of(gitmirror.git_dir_for(config, branch.url), gitmirror.synced_ref(branch))
+    return tip(config.mirror_path(branch))
+
+
+def test_sync_mirrors_every_release_then_reports_nothing_new(bzr_branch, bzr_server, tmp_path):
+    config, sources, ou = build_project(bzr_branch, bzr_server, tmp_path)
     with Store.open(config.store_path) as store:
         first = run_sync(config, store, jobs=4, quiet=True)
-        assert [(r.release, r.branch, r.ok) for r in first] == [
-            ("6.1", "server", True), ("6.1", "addons", True), ("7.0", "server", True),
-            ("7.0", "addons", True), ("8.0", "openupgrade", True),
+        assert [(r.release, r.branch, r.ok, r.vcs) for r in first] == [
+            ("6.1", "server", True, "bzr"), ("6.1", "addons", True, "bzr"),
+            ("7.0", "server", True, "bzr"), ("7.0", "addons", True, "bzr"),
+            ("8.0", "openupgrade", True, "git"), ("9.0", "openupgrade", True, "git"),
         ]
-        assert [r.new_revisions for r in first] == [2, 2, 2, 2, 1]
+        assert [r.new_revisions for r in first] == [2, 2, 2, 2, 1, 3]
         for result in first:
-            branch = config.release(result.release).branch(result.branch)
-            assert tip(config.mirror_path(branch)) == tip(sources[(result.release, result.branch)])
+            source = sources.get((result.release, result.branch))
+            expected = tip(source) if source else sha_of(ou, f"refs/heads/{result.release}")
+            assert synced(config, result) == expected == result.revid
             state = store.sync_state(result.release, result.branch)
             assert state.revid == result.revid and state.last_error is None
-            assert state.vcs == ("git" if result.release == "8.0" else "bzr")
+            assert state.vcs == result.vcs and state.mirror == result.path
             assert state.last_success == state.last_attempt
+        # the two git releases share one repository, the bzr branches one shared repository
+        repository = config.data_dir / "mirrors" / "git" / "local" / str(ou)[1:]
+        assert first[4].path == first[5].path == str(repository)
+        assert first[5].ref == "refs/ouhub/9.0/openupgrade" and first[5].revno == 3
+        assert sorted(p.name for p in config.mirrors_dir.iterdir()) == \
+            [".bzr", "6.1", "7.0", "git"]
+        assert not (config.mirrors_dir / "7.0" / "server" / ".bzr" / "repository").exists()
 
         second = run_sync(config, store, jobs=4, quiet=True)
-        assert [r.new_revisions for r in second] == [0] * 5
+        assert [r.new_revisions for r in second] == [0] * 6
 
         commit_files(sources[("7.0", "addons")], {"new.py": "n"}, "one more")
         third = run_sync(config, store, releases=["7.0"], jobs=2, quiet=True)
@@ -159,3 +181,60 @@ def test_a_mirror_locked_by_another_sync_is_reported_not_stored(bzr_branch, tmp_
             assert store.sync_state("7.0", "server") is None  # the other sync records its own
     finally:
         os.close(fd)
+
+
+def test_mirrors_of_the_previous_layout_are_adopted_and_said_once(bzr_branch, tmp_path):
+    """A data dir of the previous layout: a breezy-made git mirror per release, a bzr branch
+    with its own repository. The first sync adopts both (one line each), and fetches only
+    what they lack."""
+    ou = tmp_path / "ou.git"
+    shas = git_repo(ou, {"8.0": [{"a.py": "1"}, {"a.py": "2"}, {"a.py": "3"}]})["8.0"]
+    server, _ = bzr_branch("server", [{"s.py": "1"}])
+    config_path = write_config(tmp_path, {
+        "7.0": {"server": {"url": str(server)}},
+        "8.0": {"openupgrade": {"url": f"{ou},branch=8.0"}},
+    })
+    config = config_mod.load(config_path)
+    old_git = config.mirror_path(config.release("8.0").branch("openupgrade"))
+    git_run = ["git", "clone", "--quiet", "--branch", "8.0", str(ou), str(old_git)]
+    subprocess.run(git_run, check=True)
+    subprocess.run(["git", "-C", str(old_git), "reset", "--quiet", "--hard", shas[0]], check=True)
+    update_mirror([str(server)], config.mirror_path(config.release("7.0").branch("server")))
+
+    result = CliRunner().invoke(main, ["--config", str(config_path), "-q", "sync", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if "previous layout" in line]
+    assert notes == [
+        f"7.0/server: the standalone mirror of the previous layout "
+        f"{config.mirror_path(config.release('7.0').branch('server'))} was adopted into the "
+        f"shared repository {config.mirrors_dir}",
+        f"8.0/openupgrade: the mirror of the previous layout {old_git} was adopted into "
+        f"{gitmirror.git_dir_for(config, str(ou))}",
+    ]
+    assert "8.0 " in result.stdout and not old_git.exists()
+    with Store.open(config.store_path) as store:
+        assert store.sync_state("8.0", "openupgrade").new_revisions == 2  # on top of the old one
+    again = CliRunner().invoke(main, ["--config", str(config_path), "-q", "sync"])
+    assert again.exit_code == 0 and "previous layout" not in again.stderr
+
+
+def test_releases_the_runner_runs_get_a_checkout_at_the_synced_commit(tmp_path):
+    ou = tmp_path / "ou.git"
+    git_repo(ou, {"8.0": [{"openerp/addons/base/__openerp__.py": "{}"}],
+                  "9.0": [{"openerp/addons/base/__openerp__.py": "{}"}]})
+    config_path = write_config(tmp_path, {
+        "8.0": {"openupgrade": {"url": f"{ou},branch=8.0"}},
+        "9.0": {"openupgrade": {"url": f"{ou},branch=9.0"}},
+    })
+    config_path.write_text(config_path.read_text() + '[runner.commands]\n"9.0" = '
+                           '"{mirror_openupgrade}/openerp-server -d {database}"\n')
+    config = config_mod.load(config_path)
+    with Store.open(config.store_path) as store:
+        run_sync(config, store, quiet=True)
+        checkout = config.mirror_path(config.release("9.0").branch("openupgrade"))
+        assert (checkout / "openerp" / "addons" / "base" / "__openerp__.py").is_file()
+        assert not config.mirror_path(config.release("8.0").branch("openupgrade")).exists()
+        new = commit(ou, "9.0", {"openerp/addons/sale/__openerp__.py": "{}"})
+        [result] = run_sync(config, store, releases=["9.0"], quiet=True)
+        assert result.revid == new
+        assert (checkout / "openerp" / "addons" / "sale" / "__openerp__.py").is_file()
