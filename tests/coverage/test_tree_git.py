@@ -1,0 +1,93 @@
+"""The scan of a git mirror reads the synced commit from the object store, and finds what a
+scan of the same files on disk finds."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from ouhub import config as config_mod
+from ouhub.coverage import scan as scan_mod
+from ouhub.coverage.tree import git_tree, walk_directory
+from ouhub.store import Store
+from ouhub.sync.stage import run_sync
+from tests.coverage.trees import ADDONS, tree_61, tree_70
+from tests.support.gitrepos import commit, git_repo
+
+
+def project(tmp_path: Path) -> tuple[config_mod.Config, Path]:
+    ou = tmp_path / "ou.git"
+    git_repo(ou, {"6.1": [tree_61()], "7.0": [tree_70()]})
+    config = config_mod.from_dict({
+        "data_dir": str(tmp_path / "data"),
+        "releases": {
+            "6.1": {"branches": {"server": {"url": f"{ou},branch=6.1"}}},
+            "7.0": {"previous": "6.1", "branches": {"server": {"url": f"{ou},branch=7.0"}}},
+        },
+    })
+    return config, ou
+
+
+def checkout(ou: Path, rev: str, where: Path) -> Path:
+    where.mkdir(parents=True)
+    archive = subprocess.run(["git", f"--git-dir={ou}", "archive", rev], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    return where
+
+
+def test_a_git_mirror_is_scanned_from_its_synced_commit_like_its_files_on_disk(tmp_path):
+    config, ou = project(tmp_path)
+    with Store.open(config.store_path) as store:
+        assert all(r.ok for r in run_sync(config, store, quiet=True))
+        assert not config.mirror_path(config.release("7.0").branch("server")).exists()  # no files
+        results = scan_mod.scan_releases(config, store)
+        assert all(r.ok for r in results), [r.error for r in results]
+        from_git = {m.module: (m.status, m.evidence.scripts) for m in store.latest_coverage("7.0")}
+        assert from_git["base"][0] == "done" and from_git["sale"][0] == "nothing_to_do"
+        assert results[1].revisions == {"server": store.sync_state("7.0", "server").revid}
+        assert results[1].summary["scripts_by_stage"] == {"pre": 1, "post": 2, "end": 1}
+
+        disk = Store.open(tmp_path / "disk.sqlite")
+        scan_mod.scan_path(disk, checkout(ou, "6.1", tmp_path / "61"), "6.1", first_release=True)
+        on_disk = scan_mod.scan_path(disk, checkout(ou, "7.0", tmp_path / "70"), "7.0", "6.1")
+        assert on_disk.totals == results[1].totals
+        mirror_warnings = [(p.removeprefix("server/"), w.replace("server/", ""))
+                           for p, w in results[1].warnings]
+        assert sorted(on_disk.warnings) == sorted(mirror_warnings) and mirror_warnings
+        disk.close()
+
+        # a new commit is a new revision: scanned again, and the cache answers after that
+        commit(ou, "7.0", {f"{ADDONS}/account/migrations/7.0.1.1/post-migration.py":
+                           "def migrate(cr, version):\n    pass\n"})
+        run_sync(config, store, quiet=True)
+        third = scan_mod.scan_release(config, store, "7.0")
+        assert not third.cached
+        assert {m.module: m.status for m in store.latest_coverage("7.0")}["account"] == "done"
+        assert scan_mod.scan_release(config, store, "7.0").cached
+
+
+def test_the_git_tree_source_lists_and_reads_like_the_directory_one(tmp_path):
+    _, ou = project(tmp_path)
+    on_disk = walk_directory(checkout(ou, "7.0", tmp_path / "70"), "server/")
+    in_git = git_tree(ou, "refs/heads/7.0", "server/")
+    try:
+        assert [f.path for f in in_git.files] == [f.path for f in on_disk.files]
+        for path in (f"server/{ADDONS}/base/__openerp__.py", f"server/{ADDONS}/crm/migrations/"
+                     "7.0.1.0/openupgrade_analysis.txt"):
+            assert in_git.read(path) == on_disk.read(path)
+        try:
+            in_git.read("server/no/such/file.py")
+        except FileNotFoundError as exc:
+            assert "not in refs/heads/7.0" in str(exc)
+        else:
+            raise AssertionError("a missing file must be an OSError, as on disk")
+    finally:
+        in_git.close()
+
+
+def test_a_release_never_synced_says_to_sync(tmp_path):
+    config, _ = project(tmp_path)
+    with Store.open(config.store_path) as store:
+        result = scan_mod.scan_release(config, store, "7.0")
+        assert result.error and "run `ouhub sync --release 7.0`" in result.error
