@@ -383,7 +383,8 @@ def _resolve(base: Path, value: str) -> Path:
     return path if path.is_absolute() else (base / path)
 
 
-def _vcs_of(url: str) -> str | None:
+def vcs_of_url(url: str) -> str | None:
+    """The VCS a URL names by its form alone (lp:, bzr://, .git, ,branch=), else None."""
     if url.startswith(("lp:", "bzr://", "bzr+ssh://")) or "bazaar.launchpad.net" in url:
         return "bzr"
     if url.startswith("git://") or url.endswith(".git") or ".git," in url or url.startswith("git+"):
@@ -490,7 +491,7 @@ def _branch(problems: _Problems, keys: tuple, release: str, name: str, body: Any
     upstream = body.get("upstream")
     if upstream is not None and not _expect(problems, keys + ("upstream",), upstream, str, "a URL"):
         upstream = None
-    vcs = body.get("vcs", _vcs_of(url))
+    vcs = body.get("vcs", vcs_of_url(url))
     if vcs is not None and vcs not in VCS_KINDS:
         problems.add(keys + ("vcs",), f"expected one of {', '.join(VCS_KINDS)}, got {vcs!r}")
         vcs = None

@@ -117,7 +117,7 @@ def upstream_group(ctx: click.Context, releases: tuple[str, ...], as_json: bool)
     """Upstream revisions not merged into each branch: count, oldest, authors, modules.
 
     Mirrors each branch's `upstream`, compares it with the branch's mirror (run
-    `ouhub sync` first) using breezy's missing-revisions logic, stores the lag and
+    `ouhub sync` first) with git (git branches) or breezy (bzr), stores the lag and
     prints it. Exits 1 when some branch could not be checked.
 
     \b
@@ -165,15 +165,20 @@ def upstream_merge(
 ) -> None:
     """Merge the upstream mirror into a working tree of the branch's mirror.
 
-    On conflicts, lists the conflicted files by module, leaves the tree for you
-    to resolve and exits 1. On a clean merge, commits with a message listing the
-    merged revisions; pushes only with --push.
+    Git: a worktree of the release's repository, on the branch
+    ouhub-merge/<release>/<branch>; bzr: a branch of the mirror. On conflicts,
+    lists the conflicted files by module, leaves the tree for you to resolve and
+    exits 1. On a clean merge, commits with a message listing the merged
+    revisions (git: the worktree is then removed, the commit stays on the
+    branch); pushes only with --push.
 
     \b
     Example:
       ouhub upstream merge --release 7.0 --branch server
       ouhub upstream merge --release 7.0 --branch server \\
           --push bzr+ssh://bazaar.launchpad.net/~openupgrade-committers/openupgrade-server/7.0
+      ouhub upstream merge --release 17.0 --branch openupgrade \\
+          --push git@github.com:OCA/OpenUpgrade.git,branch=17.0
     """
     from ouhub.sync.upstream import merge_upstream
 
@@ -184,15 +189,16 @@ def upstream_merge(
             [(module, "\n".join(files)) for module, files in outcome.conflicts.items()],
             title=f"merge of {len(outcome.merged)} upstream revisions: conflicts",
         )
-        output.info(f"the merge is left in {outcome.workdir}: resolve there, then "
-                    "`brz resolve` and `brz commit`")
+        then = "`git add` the files and `git commit`" if outcome.vcs == "git" else \
+            "`brz resolve` and `brz commit`"
+        output.info(f"the merge is left in {outcome.workdir}: resolve there, then {then}")
         sys.exit(1)
     if not outcome.merged and outcome.committed is None:
         output.stdout.print(f"nothing to merge: {release}/{branch_name} has every upstream "
                             "revision", markup=False)
     else:
         output.stdout.print(outcome.message.rstrip(), markup=False)
-        output.info(f"committed {outcome.committed} in {outcome.workdir}")
+        output.info(f"committed {outcome.committed} in {outcome.kept_in or outcome.workdir}")
     if outcome.pushed_to:
         output.info(f"pushed to {outcome.pushed_to}")
     else:

@@ -240,9 +240,9 @@ def fetch(git_dir: Path, url: str, refspecs: Sequence[str]) -> None:
          "--no-recurse-submodules", url, *refspecs], git_dir=git_dir)
 
 
-def refs(git_dir: Path, prefix: str) -> dict[str, str]:
-    """The refs under ``prefix`` (``refs/ouhub/``) and the commits they name."""
-    text = output(["for-each-ref", "--format=%(refname) %(objectname)", prefix], git_dir)
+def refs(git_dir: Path, *prefixes: str) -> dict[str, str]:
+    """The refs under ``prefixes`` (``refs/ouhub/``) and the commits they name."""
+    text = output(["for-each-ref", "--format=%(refname) %(objectname)", *prefixes], git_dir)
     pairs = (line.split(" ", 1) for line in text.splitlines() if line)
     return {name: sha for name, sha in pairs}
 

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ouhub.config import Branch, Config
+from ouhub.config import Branch, Config, vcs_of_url
 from ouhub.errors import SyncError
 from ouhub.sync import git
 from ouhub.sync.git import GitError, RefUpdate
@@ -61,11 +61,10 @@ def vcs_of(url: str, configured: str | None = None) -> str:
     """"git" or "bzr": as configured, else what the URL is (a local path is looked at, a
     remote without a telling name is asked with ``git ls-remote``; bzr otherwise, which
     breezy then opens or names as not a branch)."""
-    if configured:
-        return configured
+    named = configured or vcs_of_url(url)
+    if named:
+        return named
     remote = git.parse_url(url).url
-    if remote.startswith(("lp:", "bzr:", "bzr+")):
-        return "bzr"
     if remote.startswith("file://") or "://" not in remote:
         path = Path(remote.removeprefix("file://"))
         if (path / ".bzr").exists():
@@ -136,7 +135,7 @@ def sync_repository(
             _prepare(git_dir, force)
             notes = {t.key: _adopt(git_dir, t) for t in targets
                      if t.previous is not None and previous_layout(t.previous)}
-            old = git.refs(git_dir, SYNCED)
+            old = git.refs(git_dir, SYNCED, UPSTREAM)
             served, failures = _fetch_all(git_dir, targets)
             fetched = git.refs(git_dir, FETCHED)
             for target in targets:

@@ -8,6 +8,8 @@ or ``__terp__.py``); ``module_roots`` finds them in a list of paths and
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from ouhub.records import UnmergedRevision
 from ouhub.vocab import MANIFEST_NAMES
@@ -63,6 +65,32 @@ def merge_message(upstream_url: str, revisions: Iterable[UnmergedRevision]) -> s
     lines = [f"Merge upstream {upstream_url} ({len(revisions)} {plural})", ""]
     for rev in revisions:
         modules = f" [{', '.join(rev.modules)}]" if rev.modules else ""
-        lines.append(f"- r{rev.revno or '?'} {rev.date[:10]} {rev.author}: "
+        lines.append(f"- {_name(rev)} {rev.date[:10]} {rev.author}: "
                      f"{first_line(rev.message)}{modules}")
     return "\n".join(lines) + "\n"
+
+
+def _name(rev: UnmergedRevision) -> str:
+    """How a person names a revision: its bzr revno, else a git commit's short sha."""
+    if rev.revno:
+        return f"r{rev.revno}"
+    is_sha = len(rev.revid) == 40 and all(c in "0123456789abcdef" for c in rev.revid)
+    return rev.revid[:12] if is_sha else "r?"
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    """What `ouhub upstream merge` did in its working tree."""
+
+    workdir: Path
+    merged: tuple[UnmergedRevision, ...] = ()
+    conflicts: dict[str, list[str]] = field(default_factory=dict)  # module -> files
+    committed: str | None = None  # the merge commit's revision id
+    message: str = ""
+    pushed_to: str | None = None
+    vcs: str = "bzr"
+    kept_in: str | None = None  # where the commit is once the working tree is gone (git)
+
+    @property
+    def ok(self) -> bool:
+        return not self.conflicts

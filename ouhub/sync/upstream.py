@@ -1,8 +1,10 @@
 """Upstream lag and assisted merges: `ouhub upstream` and `ouhub upstream merge`.
 
-For each branch with an ``upstream``, the upstream is mirrored next to the
-OpenUpgrade mirror (``<data>/mirrors/upstream/<release>/<branch>``) and breezy's own
-missing-revisions logic (``breezy.missing.find_unmerged``, the code behind
+Git branches go through ``ouhub.sync.gitupstream`` (each upstream a ref of its remote's
+repository, one fetch per remote, the lag from ``git log``). For a bzr branch the
+upstream is mirrored next to the OpenUpgrade mirror
+(``<data>/mirrors/upstream/<release>/<branch>``, in the shared repository) and breezy's
+own missing-revisions logic (``breezy.missing.find_unmerged``, the code behind
 ``brz missing``) lists the upstream revisions the OpenUpgrade branch has not merged,
 merged revisions included. Records and messages come from ``ouhub.sync.lag``.
 """
@@ -10,13 +12,10 @@ merged revisions included. Records and messages come from ``ouhub.sync.lag``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import breezy.bzr  # noqa: F401  (registers the bzr formats)
-import breezy.git  # noqa: F401  (registers the git formats)
 from breezy import errors as bzr_errors
 from breezy.branch import Branch as VcsBranch
 from breezy.missing import find_unmerged
@@ -27,8 +26,9 @@ from ouhub.config import Branch, Config
 from ouhub.errors import OuhubError, SyncError
 from ouhub.records import BranchLag, UnmergedRevision
 from ouhub.store import Store, utcnow
+from ouhub.sync import gitmirror, gitupstream
 from ouhub.sync.history import changed_paths, iso_date
-from ouhub.sync.lag import group_by_module, merge_message, module_roots, modules_of
+from ouhub.sync.lag import MergeOutcome, group_by_module, merge_message, module_roots, modules_of
 from ouhub.sync.mirror import revid_text, update_mirror
 from ouhub.sync.stage import selected_branches
 
@@ -49,6 +49,19 @@ def _open_branch(path: Path, what: str, hint: str) -> VcsBranch:
 def upstream_branches(config: Config, releases: Iterable[str] = ()) -> list[Branch]:
     """The configured branches that have an upstream (of the given releases, else all)."""
     return [b for b in selected_branches(config, list(releases) or None) if b.upstream]
+
+
+def _is_git(branch: Branch) -> bool:
+    """Whether a branch and its upstream are git (both must be: one history compares them)."""
+    mine = gitmirror.vcs_of(branch.url, branch.vcs)
+    theirs = gitmirror.vcs_of(branch.upstream or "")
+    if mine != theirs:
+        raise SyncError(
+            f"{branch.key} is a {mine} branch but its upstream {branch.upstream} is {theirs}",
+            hint=f'give [releases."{branch.release}".branches.{branch.name}] an upstream of '
+                 "the same kind, or none",
+        )
+    return mine == "git"
 
 
 # -- lag ----------------------------------------------------------------------------------------
@@ -88,7 +101,7 @@ def unmerged_revisions(local: VcsBranch, remote: VcsBranch) -> list[UnmergedRevi
 
 
 def compute_lag(config: Config, branch: Branch, served_url: str | None = None) -> BranchLag:
-    """The lag of a branch's mirror behind its upstream mirror (both already on disk)."""
+    """The lag of a bzr branch's mirror behind its upstream mirror (both already on disk)."""
     local = _open_branch(
         config.mirror_path(branch), f"the mirror of {branch.key}",
         f"run `ouhub sync --release {branch.release}` first",
@@ -107,18 +120,29 @@ def compute_lag(config: Config, branch: Branch, served_url: str | None = None) -
     )
 
 
-def _mirror_upstream(config: Config, branch: Branch) -> Any:
+def _mirror_upstream(config: Config, branch: Branch) -> str:
     from ouhub.sync.launchpad import cache_dir_for
 
     # lp: upstreams (lp:openobject-server/7.0) resolve through the data dir's cache too
     return update_mirror(
-        [branch.upstream], config.upstream_mirror_path(branch), lp_cache_dir=cache_dir_for(config)
-    )
+        [branch.upstream or ""], config.upstream_mirror_path(branch), vcs="bzr",
+        lp_cache_dir=cache_dir_for(config), shared=config.mirrors_dir,
+    ).served_url
+
+
+def _lag(config: Config, branch: Branch, fetched: dict[str, gitmirror.TargetResult]) -> BranchLag:
+    """One branch's lag: its upstream fetched (git: already, with the others) and compared."""
+    if not _is_git(branch):
+        return compute_lag(config, branch, served_url=_mirror_upstream(config, branch))
+    result = fetched.get(branch.key)
+    if result is None or not result.ok:
+        raise SyncError(result.error if result else f"{branch.upstream} was not fetched",
+                        hint=result.hint if result else None)
+    return gitupstream.compute_lag(config, branch, served_url=result.served_url)
 
 
 def run_upstream(
     config: Config, store: Store, releases: Iterable[str] = (), *, quiet: bool = False,
-    mirror: Callable[[Config, Branch], Any] = _mirror_upstream,
 ) -> list[BranchLag]:
     """Mirror each upstream, compute and store each branch's lag; one failure stops nothing.
     The upstream stage's entry point, which records its stage event."""
@@ -126,10 +150,17 @@ def run_upstream(
     lags: list[BranchLag] = []
     with store.stage_event("upstream") as event, \
             output.progress("upstream", len(branches), quiet=quiet) as advance:
+        git_branches = []
         for branch in branches:
             try:
-                result = mirror(config, branch)
-                lag = compute_lag(config, branch, served_url=getattr(result, "served_url", None))
+                if _is_git(branch):
+                    git_branches.append(branch)
+            except SyncError:
+                pass  # said again, and stored, below
+        fetched = gitupstream.fetch_upstreams(config, git_branches)
+        for branch in branches:
+            try:
+                lag = _lag(config, branch, fetched)
                 store.record_upstream_lag(lag)
             except OuhubError as exc:
                 message = exc.message + (f" ({exc.hint})" if exc.hint else "")
@@ -150,22 +181,6 @@ def run_upstream(
 
 
 # -- assisted merge -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MergeOutcome:
-    """What `ouhub upstream merge` did in its working tree."""
-
-    workdir: Path
-    merged: tuple[UnmergedRevision, ...] = ()
-    conflicts: dict[str, list[str]] = field(default_factory=dict)  # module -> files
-    committed: str | None = None  # the merge commit's revision id
-    message: str = ""
-    pushed_to: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.conflicts
 
 
 def default_workdir(config: Config, branch: Branch) -> Path:
@@ -236,6 +251,8 @@ def merge_upstream(
             hint=f'add upstream = "URL" to [releases."{release}".branches.{branch_name}]',
         )
     workdir = Path(workdir) if workdir else default_workdir(config, branch)
+    if _is_git(branch):
+        return gitupstream.merge_upstream(config, branch, workdir, push)
     remote = _open_branch(
         config.upstream_mirror_path(branch), f"the upstream mirror of {branch.key}",
         f"run `ouhub upstream --release {release}` first",
