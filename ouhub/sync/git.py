@@ -421,11 +421,12 @@ _LOG_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%at%x00%B"
 
 def log(git_dir: Path, include: Sequence[str], exclude: Sequence[str] = (),
         paths: Sequence[str] = (), *, files: bool = True, reverse: bool = False,
-        env: Mapping[str, str] | None = None) -> list[Commit]:
+        max_count: int | None = None, env: Mapping[str, str] | None = None) -> list[Commit]:
     """``git log include ^exclude -- paths``: newest first (oldest first with ``reverse``),
     each with the files it touched when ``files`` (renames as a removal and an addition)."""
     args = ["log", "-z", "--no-renames", "--no-color", _LOG_FORMAT, "--topo-order",
             *(["--name-only"] if files else []), *(["--reverse"] if reverse else []),
+            *([f"--max-count={max_count}"] if max_count is not None else []),
             *include, *(f"^{rev}" for rev in exclude), "--", *paths]
     return parse_log(run(args, git_dir=git_dir, env=env).stdout)
 
@@ -457,13 +458,22 @@ def parse_log(out: bytes) -> list[Commit]:
     return commits
 
 
-def commits_touching(git_dir: Path, old: str | None, new: str, folder: str) -> list[Commit]:
-    """The commits between two revisions (in ``new``, not in ``old``) that touch ``folder``,
-    newest first, with author and message (``Commit.summary`` is the first line).
+def commits_touching(git_dir: Path, old: str | None, new: str, paths: Sequence[str],
+                     limit: int | None = None) -> tuple[list[Commit], int]:
+    """The commits in ``new`` and not in ``old`` (merged ones included) that touch
+    ``paths`` (folders, or git pathspecs such as ``:(glob)**/scripts/sale/**``), newest
+    first with author and message (``Commit.summary``: the first line), at most ``limit``
+    of them; and how many there are in all.
 
     For suspect commits: what changed a module's folder between a passing and a failing run.
     """
-    return log(git_dir, [new], [old] if old else [], [folder.rstrip("/") + "/"], files=False)
+    exclude = [old] if old else []
+    commits = log(git_dir, [new], exclude, paths, files=False, max_count=limit)
+    if limit is None or len(commits) < limit:
+        return commits, len(commits)
+    total = int(output(["rev-list", "--count", new, *(f"^{r}" for r in exclude), "--",
+                        *paths], git_dir).strip())
+    return commits, total
 
 
 def alternates_env(*git_dirs: Path) -> dict[str, str]:

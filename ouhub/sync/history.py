@@ -2,8 +2,11 @@
 
 A regression's suspect commits are the revisions of the release's branches between the
 last run where the module passed and the first where it failed, that touch the module's
-folder. This is the one place that reads them from the mirrors; it takes the revision ids
-the sync stored (breezy's, as ``revid_text`` writes them).
+folder. This is the one place that reads them from the mirrors (``mirror_of`` says where
+a branch's is); it takes the revision ids the sync stored: a git commit's sha (or breezy's
+``git-v1:<sha>`` of stores made before git mirrors were read with git), a bzr revision id.
+Git mirrors are read with ``git log`` (``ouhub.sync.git.commits_touching``), bzr ones with
+breezy.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ouhub.config import Branch, Config
 from ouhub.errors import SyncError
 from ouhub.records import Commit
 from ouhub.sync.lag import first_line, module_of, module_roots
@@ -38,14 +42,60 @@ def touches(path: str, module: str, roots: frozenset[str]) -> bool:
     return module_of(path, roots) == module or f"/scripts/{module}/" in f"/{path}"
 
 
+def mirror_of(config: Config, branch: Branch) -> Path:
+    """Where a branch's history is: its remote's git repository, or its bzr mirror."""
+    from ouhub.sync import gitmirror
+
+    if gitmirror.vcs_of(branch.url, branch.vcs) == "git":
+        return gitmirror.git_dir_for(config, branch.url)
+    return config.mirror_path(branch)
+
+
 def commits_touching(
     mirror: Path, since: str, until: str, module: str, limit: int = SUSPECTS_LIMIT
 ) -> CommitRange:
     """The commits after ``since`` up to ``until`` (merged ones included) that touch
     ``module``, newest first."""
+    since, until = since.removeprefix(_GIT_PREFIX), until.removeprefix(_GIT_PREFIX)
     if since == until:
         return CommitRange((), 0)
+    git_dir = _git_dir(Path(mirror))
+    if git_dir is not None:
+        return _git_commits(git_dir, since, until, module, limit)
     return _breezy_commits(mirror, since, until, module, limit)
+
+
+def _git_dir(mirror: Path) -> Path | None:
+    """The repository of a git mirror (bare, a worktree of one, or a checkout), else None."""
+    from ouhub.sync import git
+
+    if git.is_repository(mirror):
+        return mirror
+    if (mirror / ".git").exists():
+        common = git.run(["rev-parse", "--git-common-dir"], cwd=mirror).stdout.decode().strip()
+        return (mirror / common).resolve()
+    return None
+
+
+def _git_commits(git_dir: Path, since: str, until: str, module: str,
+                 limit: int) -> CommitRange:
+    from ouhub.sync import git
+
+    for rev in (since, until):
+        if git.resolve(git_dir, rev) is None:
+            raise SyncError(f"revision {rev} is not in the mirror at {git_dir}",
+                            hint="the branch was replaced since (sync --force); the "
+                                 "suspect commits of this range cannot be read")
+    roots = module_roots(e.path for e in git.list_tree(git_dir, until))
+    # the module's folders as `touches` sees them: a folder of that name holding a manifest,
+    # an addons/<module>/ folder (a module since deleted), its openupgrade_scripts/ folder
+    paths = [f"{root}/" for root in sorted(roots) if root.rpartition("/")[2] == module]
+    paths += [f":(glob)**/addons/{module}/**", f":(glob)addons/{module}/**",
+              f":(glob)**/scripts/{module}/**"]
+    found, total = git.commits_touching(git_dir, since, until, paths, limit)
+    return CommitRange(tuple(
+        Commit(c.sha, c.sha, c.author, iso_date(c.timestamp), first_line(c.message))
+        for c in found), total)
 
 
 def iso_date(timestamp: float) -> str:

@@ -130,12 +130,14 @@ def test_commits_touching_a_module_folder(tmp_path):
         {"addons/stock/stock.py": "1"},
         {"addons/sale/sale.py": "2", "addons/sale_stock/x.py": "1"},
     ]})["main"]
-    found = git.commits_touching(repo, shas[0], shas[-1], "addons/sale")
-    assert [c.sha for c in found] == [shas[3], shas[1]]  # not sale_stock's folder alone
+    found, total = git.commits_touching(repo, shas[0], shas[-1], ["addons/sale/"])
+    assert [c.sha for c in found] == [shas[3], shas[1]] and total == 2  # not sale_stock alone
     assert found[0].author == "Ann Dev <ann@example.org>"
     assert found[0].summary == "main commit 4"
-    assert [c.sha for c in git.commits_touching(repo, None, shas[-1], "addons/stock/")] == \
-        [shas[2], shas[0]]
+    found, total = git.commits_touching(repo, None, shas[-1], ["addons/stock/"], limit=1)
+    assert [c.sha for c in found] == [shas[2]] and total == 2
+    glob = git.commits_touching(repo, None, shas[-1], [":(glob)**/sale_stock/**"])
+    assert [c.sha for c in glob[0]] == [shas[3]]
 
 
 def test_update_refs_only_from_the_value_read(tmp_path):

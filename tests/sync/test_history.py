@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 from breezy.workingtree import WorkingTree
 
+from examples.demo.gitrepo import FastImport
 from examples.demo.vcs import commit_files, init_branch
 from ouhub.errors import SyncError
 from ouhub.sync.history import commits_touching, touches
 from ouhub.sync.lag import module_roots
 from ouhub.sync.mirror import revid_text
+from tests.support.gitrepos import commit as commit_git
+from tests.support.gitrepos import git_repo
 
 MANIFEST = "{'name': 'x', 'version': '1.1', 'depends': ['base']}\n"
 
@@ -88,9 +91,36 @@ def test_a_git_branch_names_commits_by_sha(tmp_path):
     start = commit(tree, {"addons/sale/__manifest__.py": MANIFEST}, "start", "A <a@x>", 0)
     fix = commit(tree, {"addons/sale/migrations/12.0.1.1/pre-migration.py": "x"},
                  "[12.0][FIX] sale", "B <b@x>", 1)
+    # revision ids as a store made before git mirrors were read with git keeps them
     (found,) = commits_touching(tree.basedir, revid_text(start), revid_text(fix), "sale").commits
-    assert found.revid.startswith("git-v1:") and found.revision == found.revid[len("git-v1:"):]
+    assert revid_text(fix) == f"git-v1:{found.revid}" and found.revision == found.revid
     assert len(found.revision) == 40 and found.summary == "[12.0][FIX] sale"
+
+
+def test_a_git_mirror_of_the_shared_repository(tmp_path):
+    """What the sync keeps (a bare repository per remote) read with git: merged commits
+    included, scripts under openupgrade_scripts/ count, a sibling module does not."""
+    repo = tmp_path / "ou.git"
+    shas = git_repo(repo, {"17.0": [
+        {"addons/sale/__manifest__.py": MANIFEST, "addons/sale_crm/__manifest__.py": MANIFEST,
+         "openupgrade_scripts/__manifest__.py": MANIFEST},
+        {"openupgrade_scripts/scripts/sale/17.0.1.1/post-migration.py": "x"},
+        {"addons/sale_crm/x.py": "1"},
+        {"addons/sale/i18n/fr.po": "msgid"},
+    ]})["17.0"]
+    side = commit_git(repo, "17.0", {"addons/sale/side.py": "1"}, "sale: side", parent=shas[1])
+    with FastImport(repo) as fi:
+        mark = fi.commit("refs/heads/17.0", {"addons/sale/side.py": "1"}, "merge side",
+                         parents=[shas[3], side])
+    tip = fi.marks[mark]
+    found = commits_touching(repo, shas[0], tip, "sale")
+    assert [c.summary for c in found.commits] == [
+        "merge side", "sale: side", "17.0 commit 4", "17.0 commit 2"]  # as brz log sorts
+    assert found.commits[2].revision == shas[3] and found.total == 4
+    limited = commits_touching(repo, f"git-v1:{shas[0]}", tip, "sale", limit=1)
+    assert len(limited.commits) == 1 and limited.total == 4
+    with pytest.raises(SyncError, match="not in the mirror"):
+        commits_touching(repo, "0" * 40, tip, "sale")
 
 
 @pytest.mark.parametrize("path, module, expected", [
