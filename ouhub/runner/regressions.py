@@ -45,7 +45,7 @@ def read_suspects(config: Config, store: Store, releases: Iterable[str] | None =
 
 def suspect_ranges(config: Config, regression: ModuleFailures) -> list[SuspectRange]:
     """Per branch of the release, the commits between the bracketing runs touching the module."""
-    from ouhub.sync.history import commits_touching
+    from ouhub.sync.history import commits_touching, mirror_of
 
     assert regression.last_passed is not None and regression.broke_at is not None
     since_revisions = dict(regression.last_passed.revisions)
@@ -64,7 +64,7 @@ def suspect_ranges(config: Config, regression: ModuleFailures) -> list[SuspectRa
                                 f" recorded no revision of {branch.name}"))
             continue
         try:
-            found = commits_touching(config.mirror_path(branch), revid_of(since), revid_of(until),
+            found = commits_touching(mirror_of(config, branch), revid_of(since), revid_of(until),
                                      regression.module)
         except OuhubError as exc:
             log.warning("suspects of %s in %s: %s", regression.module, branch.key, exc.message)
