@@ -1,11 +1,26 @@
-"""bench/sync.py: `ouhub sync` against a plain loop of breezy branch/pull calls.
+"""bench/sync.py: ouhub's sync against plain git, and against a plain loop of breezy calls.
 
-20 bzr branches of 200 revisions each, served over bzr:// by a breezy smart
-server in its own process. Three mirror sets receive the same work: one by
-the plain loop (``sprout`` then ``WorkingTree.pull``), one by ouhub serially,
-one by ouhub with --jobs 4. Printed: each ouhub time as a ratio of the plain
-loop's time measured in the same run (< 1 is faster). Targets from issue 3:
-nothing new <= 1.2x serially, < 1x with 4 jobs. No assertions.
+The OCA case (issue 12), OpenUpgrade's shape generated with `git fast-import` (cached in
+bench/.cache/sync): an OpenUpgrade repository of twelve release branches (8.0 to 19.0)
+holding its upstream's history, about 100,000 commits and 4,600 files, and an upstream
+of 100,001 commits whose release branches are 200 commits ahead of OpenUpgrade's merges.
+Served as file:// URLs (git's pack protocol, no network). Side by side in one run, with
+their targets: the first sync of the twelve branches vs one `git clone --mirror`; 40 new
+commits on every branch vs one `git fetch`; the disk of the mirrors vs the clone; peak
+memory (printed); the coverage scan of a release at its synced commit vs an os.walk of a
+checkout that reads the same files; the upstream lag of one release (printed, < 2 s).
+ouhub's times are its entry points' (run in a child process for its peak memory; the
+CLI's start-up, about 0.3 s, is not counted); each figure is the best of a few rounds,
+the machine being shared.
+
+The bzr case: 20 bzr branches of 200 revisions each, served over bzr:// by a breezy
+smart server in its own process. Three mirror sets receive the same work: one by the
+plain loop (``sprout`` then ``WorkingTree.pull``), one by ouhub serially, one by ouhub
+with --jobs 4. Printed: each ouhub time as a ratio of the plain loop's time measured in
+the same run (< 1 is faster). Targets from issue 3: nothing new <= 1.2x serially, < 1x
+with 4 jobs. No assertions.
+
+    python -m bench.sync [oca|bzr]
 """
 
 from __future__ import annotations
@@ -24,6 +39,7 @@ from breezy.branchbuilder import BranchBuilder
 from breezy.transport import get_transport_from_path
 from breezy.workingtree import WorkingTree
 
+from bench._sync_oca import oca_case
 from ouhub import config as config_mod
 from ouhub.store import Store
 from ouhub.sync.stage import run_sync
@@ -99,7 +115,13 @@ def ouhub_setup(root: Path, name: str, urls: list[str]) -> tuple[config_mod.Conf
     return config, Store.open(config.store_path)
 
 
-def main(branches: int = 20, revisions: int = 200) -> None:
+def main(*cases: str) -> None:
+    for case in cases or ("oca", "bzr"):
+        {"oca": oca_case, "bzr": bzr_case}[case]()
+
+
+def bzr_case(branches: int = 20, revisions: int = 200) -> None:
+    print("-- bzr: 20 branches over bzr:// (ouhub vs a plain loop of breezy calls)", flush=True)
     with tempfile.TemporaryDirectory(prefix="ouhub-bench-sync-") as tmp:
         root = Path(tmp)
         sources = root / "sources"
@@ -160,4 +182,4 @@ def _measure(root: Path, sources: Path, names: list[str], urls: list[str]) -> No
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:3]))
+    main(*sys.argv[1:])

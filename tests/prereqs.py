@@ -41,6 +41,8 @@ def main(argv: list[str]) -> None:
         print("prereqs: no PostgreSQL on 127.0.0.1:5432; tests will start a throwaway cluster")
     if not pgcluster.find_pg_program("initdb") or not shutil.which("pg_restore"):
         apt_install("postgresql", "postgresql-client")
+    if not shutil.which("git"):  # git mirrors are made and read with the git program
+        apt_install("git")
     if "postgres" in argv:
         return
     ensure_rabbitmq()

@@ -291,7 +291,8 @@ def scan_release(config: Config, store: Store, release: Release | str,
         for branch in release.branches:
             if branch.name not in revisions:
                 continue
-            tree = trees[branch.name] = read_mirror(config, branch, f"{branch.name}/")
+            tree = trees[branch.name] = read_mirror(config, branch, f"{branch.name}/",
+                                                    revisions[branch.name])
             files.extend(tree.files)
             walk_warnings.extend(tree.warnings)
 

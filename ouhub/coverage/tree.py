@@ -256,12 +256,17 @@ def mirror_head(config: Config, branch: Branch) -> str:
     return branch_head(path)
 
 
-def read_mirror(config: Config, branch: Branch, prefix: str) -> Tree:
-    """A branch's mirror at its synced revision, as a tree source."""
-    found = _git_mirror(config, branch)
-    if found is not None:
-        return git_tree(found[0], found[1], prefix)
+def read_mirror(config: Config, branch: Branch, prefix: str, revision: str) -> Tree:
+    """A branch's mirror at ``revision`` (what ``mirror_head`` said), as a tree source."""
+    if branch.vcs != "bzr" and _is_sha(revision):
+        from ouhub.sync import gitmirror
+
+        return git_tree(gitmirror.git_dir_for(config, branch.url), revision, prefix)
     return read_branch(config.mirror_path(branch), prefix)
+
+
+def _is_sha(revision: str) -> bool:
+    return len(revision) == 40 and all(c in "0123456789abcdef" for c in revision)
 
 
 def _git_mirror(config: Config, branch: Branch) -> tuple[Path, str] | None:
