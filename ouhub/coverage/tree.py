@@ -214,8 +214,9 @@ def _is_ancestor(real: str, directory: str) -> bool:
 
 def git_tree(git_dir: Path, rev: str, prefix: str = "") -> Tree:
     """The files of commit ``rev`` from the object store: listed by ``git ls-tree -r``, read
-    through one ``git cat-file --batch`` started at the first read (symlinks and submodules
-    are not files of the tree, as in a bzr revision)."""
+    through one ``git cat-file --batch`` started at the first read, which fetches every file
+    a scan reads (``reads_content``) in one exchange (symlinks and submodules are not files
+    of the tree, as in a bzr revision)."""
     from ouhub.sync import git
 
     try:
@@ -226,14 +227,22 @@ def git_tree(git_dir: Path, rev: str, prefix: str = "") -> Tree:
     oids = {prefix + e.path: e.oid for e in entries if e.mode in ("100644", "100755")}
     files = [TreeFile(path, 0, 0) for path in sorted(oids)]
     reader: list[git.ObjectReader] = []
+    fetched: dict[str, bytes | git.GitError] = {}
 
     def read(path: str) -> bytes:
+        if path not in oids:
+            raise FileNotFoundError(errno.ENOENT, f"not in {rev}", path)
         if not reader:
             reader.append(git.ObjectReader(git_dir).__enter__())
+            wanted = [oid for p, oid in oids.items() if reads_content(p.rpartition("/")[2])]
+            fetched.update(reader[0].read_many(wanted))
         try:
-            return reader[0].read(oids[path])
-        except KeyError:
-            raise FileNotFoundError(errno.ENOENT, f"not in {rev}", path) from None
+            found = fetched.pop(oids[path], None)
+            if found is None:
+                return reader[0].read(oids[path])
+            if isinstance(found, git.GitError):
+                raise found
+            return found
         except git.GitError as exc:
             raise OSError(errno.EIO, exc.message, path) from exc
 

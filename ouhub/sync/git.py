@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,17 @@ def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**os.environ, **_ENV, **(extra or {})}
 
 
+def _argv(args: Sequence[str], git_dir: Path | None) -> list[str]:
+    return [GIT, *([f"--git-dir={git_dir}"] if git_dir is not None else []), *args]
+
+
+def _not_installed(exc: FileNotFoundError, argv: list[str], where: Path | None) -> SyncError:
+    if where is not None and not Path(where).exists():
+        return GitError(argv, where, -1, f"fatal: {where} does not exist")
+    return SyncError("the git program is not installed (needed to mirror git branches)",
+                     hint="install git (apt-get install git) and sync again")
+
+
 def run(
     args: Sequence[str], *, git_dir: Path | None = None, cwd: Path | None = None,
     input: bytes | None = None, ok: Iterable[int] = (0,), env: Mapping[str, str] | None = None,
@@ -117,7 +129,7 @@ def run(
     """Run ``git [--git-dir=DIR] ARGS`` and return the finished process; ``GitError`` if its
     exit code is not in ``ok``. ``git_dir`` names the repository explicitly, so that a
     damaged one is never mistaken for a repository further up."""
-    argv = [GIT, *([f"--git-dir={git_dir}"] if git_dir is not None else []), *args]
+    argv = _argv(args, git_dir)
     where = cwd if cwd is not None else git_dir
     logger.debug("%s> %r", where or ".", argv)
     try:
@@ -125,16 +137,25 @@ def run(
             argv, cwd=where, input=input, capture_output=True, env=environment(env), check=False,
         )
     except FileNotFoundError as exc:
-        if where is not None and not Path(where).exists():
-            raise GitError(argv, where, -1, f"fatal: {where} does not exist") from exc
-        raise SyncError("the git program is not installed (needed to mirror git branches)",
-                        hint="install git (apt-get install git) and sync again") from exc
+        raise _not_installed(exc, argv, where) from exc
     if proc.returncode not in tuple(ok):
         stderr = proc.stderr.decode("utf-8", "replace")
         logger.info("%s> %r failed with exit code %d: %s", where or ".", argv, proc.returncode,
-                 reason(stderr))
+                    reason(stderr))
         raise GitError(argv, where, proc.returncode, stderr)
     return proc
+
+
+def start(args: Sequence[str], git_dir: Path,
+          env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``run``'s long-lived form: a git process to talk to through its stdin and stdout."""
+    argv = _argv(args, git_dir)
+    logger.debug("%s> %r", git_dir, argv)
+    try:
+        return subprocess.Popen(argv, cwd=git_dir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=environment(env))
+    except FileNotFoundError as exc:
+        raise _not_installed(exc, argv, git_dir) from exc
 
 
 def output(args: Sequence[str], git_dir: Path, **kwargs: object) -> str:
@@ -289,6 +310,14 @@ def count_commits(git_dir: Path, include: Sequence[str], exclude: Sequence[str] 
     return int(output(args, git_dir, env=env).strip() or 0)
 
 
+def ahead_behind(git_dir: Path, old: str, new: str) -> tuple[int, int]:
+    """(commits of ``new`` not in ``old``, commits of ``old`` not in ``new``) in one walk:
+    ``old`` is an ancestor of ``new`` when the second is 0."""
+    left, right = output(["rev-list", "--left-right", "--count", f"{old}...{new}", "--"],
+                         git_dir).split()
+    return int(right), int(left)
+
+
 def mainline_since(git_dir: Path, new: str, old: str) -> int | None:
     """How many commits ``new``'s first-parent history adds on top of ``old``, or None when
     ``old`` is not on that history (then a revno must be counted from the start)."""
@@ -339,16 +368,12 @@ class ObjectReader:
 
     def __init__(self, git_dir: Path, env: Mapping[str, str] | None = None):
         self.git_dir = git_dir
-        self._argv = [GIT, f"--git-dir={git_dir}", "cat-file", "--batch"]
+        self._args = ["cat-file", "--batch"]
         self._env = env
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> ObjectReader:
-        logger.debug("%s> %r", self.git_dir, self._argv)
-        self._proc = subprocess.Popen(
-            self._argv, cwd=self.git_dir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=environment(self._env),
-        )
+        self._proc = start(self._args, self.git_dir, self._env)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -372,23 +397,58 @@ class ObjectReader:
 
     def read(self, oid: str) -> bytes:
         """The content of object ``oid`` (a blob's bytes); GitError if it is missing."""
-        proc = self._proc
-        if proc is None:
-            raise RuntimeError("ObjectReader used outside its `with` block")
-        assert proc.stdin is not None and proc.stdout is not None
+        proc = self._running()
+        assert proc.stdin is not None
         try:
             proc.stdin.write(oid.encode() + b"\n")
             proc.stdin.flush()
-            header = proc.stdout.readline()
         except BrokenPipeError:
-            header = b""
+            pass
+        return self._answer(oid)
+
+    def read_many(self, oids: Sequence[str]) -> dict[str, bytes | GitError]:
+        """The contents of many objects in one exchange (each asked before any is read: one
+        wait for git instead of one per object); a missing one maps to its GitError."""
+        proc = self._running()
+        assert proc.stdin is not None
+        ask = b"".join(oid.encode() + b"\n" for oid in oids)
+
+        def write() -> None:  # from a thread: git answers while we still ask, pipes stay open
+            try:
+                proc.stdin.write(ask)
+                proc.stdin.flush()
+            except BrokenPipeError:
+                pass
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        found: dict[str, bytes | GitError] = {}
+        try:
+            for oid in oids:
+                try:
+                    found[oid] = self._answer(oid)
+                except GitError as exc:
+                    found[oid] = exc
+        finally:
+            writer.join()
+        return found
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            raise RuntimeError("ObjectReader used outside its `with` block")
+        return self._proc
+
+    def _answer(self, oid: str) -> bytes:
+        proc = self._running()
+        assert proc.stdout is not None
+        header = proc.stdout.readline()
         fields = header.split()
         if len(fields) != 3:
             detail = header.decode("utf-8", "replace").strip()
             if not detail and proc.poll() is not None and proc.stderr is not None:
                 detail = proc.stderr.read().decode("utf-8", "replace").strip()  # git has ended
             detail = detail or "no answer"
-            raise GitError(self._argv, self.git_dir, proc.poll() or 0, detail,
+            raise GitError(_argv(self._args, self.git_dir), self.git_dir, proc.poll() or 0, detail,
                            message=f"cannot read object {oid} from {self.git_dir}: {detail}",
                            hint="the mirror may be damaged: sync it again with --force")
         size = int(fields[2])

@@ -23,6 +23,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -138,14 +139,17 @@ def sync_repository(
             old = git.refs(git_dir, SYNCED, UPSTREAM)
             served, failures = _fetch_all(git_dir, targets)
             fetched = git.refs(git_dir, FETCHED)
-            for target in targets:
-                results[target.key] = _decide(
-                    git_dir, target, old.get(target.ref), fetched.get(target.fetched_ref),
-                    served.get(target.key), failures.get(target.key, []), force,
-                )
-            _move_refs(git_dir, targets, results)
-            for target in targets:
-                results[target.key] = replace(_finish(git_dir, target, results[target.key]),
+            # one git process per target and question: a few at once (mostly walks of
+            # the commit-graph, and the time to start a process)
+            with ThreadPoolExecutor(max_workers=4, thread_name_prefix="ouhub-git") as pool:
+                results.update(zip((t.key for t in targets), pool.map(
+                    lambda t: _decide(git_dir, t, old.get(t.ref), fetched.get(t.fetched_ref),
+                                      served.get(t.key), failures.get(t.key, []), force),
+                    targets), strict=True))
+                _move_refs(git_dir, targets, results)
+                counted = list(pool.map(lambda t: _count(git_dir, t, results[t.key]), targets))
+            for target, result in zip(targets, counted, strict=True):  # worktrees: one by one
+                results[target.key] = replace(_checkout(git_dir, target, result),
                                               note=notes.get(target.key))
     except SyncError as exc:
         locked = isinstance(exc, RepositoryLocked)
@@ -348,14 +352,15 @@ def _reason(exc: GitError) -> str:
     return f"cannot fetch: {detail}"
 
 
-def _revno(git_dir: Path, sha: str, known: tuple[str, int | None] | None) -> int:
+def _revno(git_dir: Path, sha: str, known: tuple[str, int | None] | None,
+           old: str | None) -> int:
     """The length of ``sha``'s first-parent history, counted on from the revno the last sync
     stored when its commit is on that history (a walk of only the new commits)."""
     if known is not None and known[1] is not None:
         if known[0] == sha:
             return known[1]
-        since = git.mainline_since(git_dir, sha, known[0]) \
-            if git.resolve(git_dir, known[0]) else None
+        present = known[0] == old or git.resolve(git_dir, known[0]) is not None
+        since = git.mainline_since(git_dir, sha, known[0]) if present else None
         if since is not None:
             return known[1] + since
     return git.count_commits(git_dir, [sha], first_parent=True)
@@ -376,8 +381,11 @@ def _decide(
                             tried=tried)
     base = TargetResult(target.key, ok=True, sha=fetched, old=old, served_url=served_url,
                         created=old is None, tried=tried)
-    if old is None or old == fetched or git.is_ancestor(git_dir, old, fetched):
+    if old is None or old == fetched:
         return base
+    ahead, behind = git.ahead_behind(git_dir, old, fetched)
+    if behind == 0:  # the old tip is in the new one's history: a fast-forward
+        return replace(base, new_commits=ahead)
     if force:
         log.warning("%s: %s was rewritten; moving the mirror from %s to %s (--force)",
                     target.key, served_url, old[:12], fetched[:12])
@@ -424,19 +432,25 @@ def _move_refs(git_dir: Path, targets: Sequence[FetchTarget],
             )
 
 
-def _finish(git_dir: Path, target: FetchTarget, result: TargetResult) -> TargetResult:
-    """Counts for a synced target, and its checkout brought to the synced commit."""
+def _count(git_dir: Path, target: FetchTarget, result: TargetResult) -> TargetResult:
+    """The new commits and the revno of a synced target."""
     if not result.ok or result.sha is None:
         return result
     sha = result.sha
     try:
-        new = 0 if sha == result.old else git.count_commits(
-            git_dir, [sha], [result.old] if result.old else [])
-        revno = _revno(git_dir, sha, target.known)
+        new = result.new_commits if result.old else git.count_commits(git_dir, [sha])
+        if result.old and sha != result.old and not result.new_commits:  # forced over a rewrite
+            new = git.count_commits(git_dir, [sha], [result.old])
+        revno = _revno(git_dir, sha, target.known, result.old)
     except GitError as exc:
         return replace(result, ok=False, error=exc.message, hint=exc.hint)
-    result = replace(result, new_commits=new, revno=revno)
-    if target.checkout is not None:
+    return replace(result, new_commits=new, revno=revno)
+
+
+def _checkout(git_dir: Path, target: FetchTarget, result: TargetResult) -> TargetResult:
+    """A synced target's worktree brought to its commit, if it has one."""
+    sha = result.sha
+    if result.ok and sha is not None and target.checkout is not None:
         try:
             git.checkout(git_dir, target.checkout, sha)
         except SyncError as exc:
