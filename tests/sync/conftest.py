@@ -3,6 +3,7 @@ the 1.5 MB WADL (about a second), so the server and its client cache are shared.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,3 +54,20 @@ def lp_server() -> Iterator[LaunchpadServer]:
 def lp_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One launchpadlib cache for the package, so its connection is reused."""
     return tmp_path_factory.mktemp("lpcache")
+
+
+@pytest.fixture
+def tiny_fs(tmp_path: Path) -> Iterator[Path]:
+    """A real 2 MB tmpfs (needs root and mount rights, as in the CI container); where it
+    cannot be mounted, the disk-full tests that simulate the fault cover it."""
+    point = tmp_path / "tiny"
+    point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(point)], capture_output=True
+    )
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.decode().strip()})")
+    try:
+        yield point
+    finally:
+        subprocess.run(["umount", "-l", str(point)], check=False)

@@ -222,3 +222,15 @@ def test_revnos_count_on_from_the_stored_one_only_along_the_mainline(pair, tmp_p
            for t in targets(pair.openupgrade, releases=["17.0"])]
     result = sync_repository(repo, off)["17.0/openupgrade"]
     assert result.revno == first.revno + 5  # 3 added, the merge's first parent, the merge
+
+
+def test_a_full_disk_keeps_every_old_tip(pair, tiny_fs):
+    repo = tiny_fs / "mirror.git"
+    small = targets(pair.openupgrade, releases=["17.0"])
+    first = sync_repository(repo, small)["17.0/openupgrade"]
+    assert first.ok
+    commit(pair.openupgrade, "17.0", {"big.bin": os.urandom(3 * 1024 * 1024)})
+    result = sync_repository(repo, small)["17.0/openupgrade"]
+    assert not result.ok and result.error.startswith("disk full while fetching")
+    assert "free space" in result.hint
+    assert git.refs(repo, "refs/ouhub/") == {"refs/ouhub/17.0/openupgrade": first.sha}

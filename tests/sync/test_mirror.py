@@ -8,7 +8,6 @@ import fcntl
 import os
 import shutil
 import socket
-import subprocess
 import threading
 from pathlib import Path
 
@@ -220,23 +219,6 @@ def test_disk_full_through_a_failing_transport(bzr_branch, tmp_path, monkeypatch
         assert sorted(p.name for p in tmp_path.iterdir()) == [".m.lock", "branches"]
     finally:
         bzr_transport.unregister_transport("enospc+", _FullDiskTransport)
-
-
-@pytest.fixture
-def tiny_fs(tmp_path):
-    """A real 2 MB tmpfs (needs root and mount rights, as in the CI container)."""
-    point = tmp_path / "tiny"
-    point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(point)], capture_output=True
-    )
-    if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.decode().strip()}); "
-                    "test_disk_full_through_a_failing_transport covers the fault")
-    try:
-        yield point
-    finally:
-        subprocess.run(["umount", "-l", str(point)], check=False)
 
 
 def test_disk_full_on_a_real_tiny_file_system(bzr_branch, tiny_fs):
