@@ -16,7 +16,7 @@ from ouhub.cli import main
 from ouhub.store import Store
 from ouhub.sync import gitmirror
 from ouhub.sync.mirror import update_mirror
-from ouhub.sync.stage import run_sync
+from ouhub.sync.stage import run_sync, sync_branch
 from tests.support.config import write_config
 from tests.support.gitrepos import commit, git_repo, sha_of
 
@@ -238,3 +238,20 @@ def test_releases_the_runner_runs_get_a_checkout_at_the_synced_commit(tmp_path):
         [result] = run_sync(config, store, releases=["9.0"], quiet=True)
         assert result.revid == new
         assert (checkout / "openerp" / "addons" / "sale" / "__openerp__.py").is_file()
+
+
+def test_one_branch_of_either_kind_syncs_alone(bzr_branch, tmp_path):
+    """What a worker does for a run: fetch just the branches of its release."""
+    ou = tmp_path / "ou.git"
+    shas = git_repo(ou, {"8.0": [{"a.py": "1"}, {"a.py": "2"}]})["8.0"]
+    server, _ = bzr_branch("server", [{"s.py": "1"}])
+    config = config_mod.load(write_config(tmp_path, {
+        "7.0": {"server": {"url": str(server)}},
+        "8.0": {"openupgrade": {"url": f"{ou},branch=8.0"}},
+    }))
+    git_result = sync_branch(config, config.release("8.0").branch("openupgrade"),
+                             known_head=(shas[0], 1))
+    assert git_result.ok and git_result.vcs == "git" and git_result.revid == shas[1]
+    assert git_result.revno == 2 and git_result.new_revisions == 2  # counted on from the first
+    bzr_result = sync_branch(config, config.release("7.0").branch("server"))
+    assert bzr_result.ok and bzr_result.vcs == "bzr" and bzr_result.revno == 1
