@@ -26,7 +26,8 @@ ENV_CONFIG = "OUHUB_CONFIG"
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MAX_CONFIG_BYTES = 1 << 20  # the real project's config, every release from 6.0 to 19.0: 10 KB
 DEFAULT_QUEUE = "ouhub-runs"
-DEFAULT_LOG_LIMIT = 1_000_000  # characters of an upgrade log a worker sends back (head + tail)
+DEFAULT_LOG_LIMIT = 1_000_000  # characters of an upgrade log kept, and sent back by a worker
+# (head + tail)
 BROKER_SCHEMES = ("amqp://", "amqps://")
 DUMP_URL_SCHEMES = ("http://", "https://")
 VCS_KINDS = ("bzr", "git")

@@ -3,7 +3,9 @@
 The upgrade command prints to ``output.log`` and the server logs to ``server.log``
 (its ``--logfile``); both can be gigabytes. They are read a piece at a time (a line,
 or 64 KB of a longer one), passwords hidden even across pieces, parsed as a stream,
-and written into the one kept log, ``upgrade.log``; the raw files are then removed.
+and written into the one kept log, ``upgrade.log``, capped to ``[runner] log_limit``
+characters (its head and its tail: what ran, and the last traceback); the raw files
+are then removed.
 A full disk is a RunnerError that names the file, so the run ends ``error``.
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from ouhub.errors import RunnerError
 from ouhub.redact import redact_text
+from ouhub.runner.logcap import cap_log
 from ouhub.runner.logparse import LogReport, parse_log_lines
 
 PIECE_CHARS = 1 << 16  # one read: a line, or this much of a longer one
@@ -85,18 +88,18 @@ def parse_step_logs(output: Path, server: Path, secrets: Sequence[str]) -> LogRe
 
 def write_kept_log(
     log_path: Path, head: Iterable[str], output: Path, middle: Iterable[str], server: Path,
-    secrets: Sequence[str],
+    secrets: Sequence[str], limit: int,
 ) -> None:
-    """Write ``upgrade.log``: ``head``, the output, ``middle``, the server log (if any); then
-    remove the raw files."""
+    """Write ``upgrade.log``: ``head``, the output, ``middle``, the server log (if any), at
+    most ``limit`` characters of it; then remove the raw files."""
     parts: list[Iterable[str]] = [head, redacted(read_pieces(output), secrets), middle]
     if server.exists():
         parts += [[f"# ---- server log ({server.name}) ----\n"],
                   redacted(read_pieces(server), secrets)]
     try:
+        kept = cap_log(chain.from_iterable(parts), limit)
         with log_path.open("w", encoding="utf-8") as fh:
-            for piece in chain.from_iterable(parts):
-                fh.write(piece)
+            fh.write(kept)
     except OSError as exc:
         raise disk_error(exc, log_path) from exc
     output.unlink(missing_ok=True)

@@ -240,7 +240,8 @@ def execute_step(
     else:
         end = f"\n# ouhub: exit code {result.returncode}\n"
     report = parse_step_logs(output_path, server_log, [password])
-    write_kept_log(log_path, head, output_path, [end], server_log, [password])
+    write_kept_log(log_path, head, output_path, [end], server_log, [password],
+                   config.runner.log_limit)
     try:
         after = module_rows(config.dsn, database)
     except OuhubError as exc:
