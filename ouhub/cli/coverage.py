@@ -49,16 +49,20 @@ def coverage_group() -> None:
 @click.option("--declared", "declared", type=click.Path(dir_okay=False), metavar="FILE",
               help="With --path: the declared coverage table of the step (a tree without "
                    "its own, such as a wheel).")
+@click.option("--publish", is_flag=True,
+              help="With --path: make this scan the release's coverage even though its "
+                   "mirrors were scanned.")
 @click.option("--force", is_flag=True, help="Rescan even when the revisions are unchanged.")
 @json_option
 @pass_ctx
 def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
-                  previous: str | None, declared: str | None, force: bool,
+                  previous: str | None, declared: str | None, publish: bool, force: bool,
                   as_json: bool) -> None:
     """Scan the release trees: modules, migration scripts, analysis, declared coverage.
 
     A release whose revisions did not change since its last scan is answered from
-    the store. Problems in a tree (malformed manifest, binary file, symlink loop)
+    the store. The mirrors' scan is the release's coverage; a --path scan is only
+    when the mirrors were never scanned, or with --publish. Problems in a tree (malformed manifest, binary file, symlink loop)
     are recorded as warnings; a release that cannot be scanned at all exits 1.
 
     \b
@@ -72,7 +76,7 @@ def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
     from ouhub.coverage.stage import run_coverage
 
     report = run_coverage(obj.config, obj.store, releases, path=path, previous=previous,
-                          force=force, quiet=obj.quiet, declared=declared)
+                          force=force, quiet=obj.quiet, declared=declared, publish=publish)
     if as_json:
         output.print_json([r.as_dict() for r in report.results])
     else:

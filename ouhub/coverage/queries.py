@@ -63,11 +63,12 @@ def diff_scans(store: Store, release: str, old: str | None = None,
                new: str | None = None, configured: tuple[str, ...] = (),
                ) -> tuple[CoverageScan, CoverageScan, list[StatusChange]]:
     """Modules whose status differs between two scans (default: the last two) of a release."""
-    history = store.coverage_history(release)
+    history = store.coverage_history(release)  # the release's coverage over time
     if not history:
         raise never_scanned(release, configured)
-    before = _pick_scan(history, old, -2 if len(history) > 1 else -1)
-    after = _pick_scan(history, new, -1)
+    everything = store.coverage_history(release, everything=True)  # what a reference names
+    before = _pick_scan(everything if old else history, old, -2 if len(history) > 1 else -1)
+    after = _pick_scan(everything if new else history, new, -1)
     a = {m.module: m.status for m in store.coverage_of_scan(before.id or 0)}
     b = {m.module: m.status for m in store.coverage_of_scan(after.id or 0)}
     return before, after, status_changes(a, b)

@@ -2,9 +2,11 @@
 
 The trees are the release's mirrors (every configured branch, read from the
 mirror's working tree, or from the branch's head revision when the mirror has
-no up-to-date working tree), or any directory given with ``--path``. A scan is
-cached by (release, source, revisions): an unchanged release is answered from
-the store without reading a file. Every problem met in a tree (a symlink loop, a
+no up-to-date working tree), or any directory given with ``--path``. The mirrors' newest
+scan is the release's coverage; a ``--path`` scan is only when published (the release's
+mirrors were never scanned, or ``--publish``): a checkout under test never replaces
+what the mirrors say. A scan is cached by (release, source, revisions): an unchanged
+release is answered from the store without reading a file. Every problem met in a tree (a symlink loop, a
 binary or non-UTF-8 file, an unreadable file, a malformed manifest) is recorded
 as a warning of the scan; none stops it. The store is written in one
 transaction, so a failed scan leaves the stored scans as they were.
@@ -17,7 +19,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,7 @@ class ScanResult:
     files_read: tuple[str, ...] = ()
     duration: float = 0.0
     error: str | None = None  # the release could not be scanned at all
+    published: bool = True  # the release's coverage now (see the module's docstring)
 
     @property
     def ok(self) -> bool:
@@ -78,7 +81,7 @@ class ScanResult:
             "scan_id": self.scan_id, "cached": self.cached, "revisions": self.revisions,
             "totals": self.totals, "summary": self.summary, "duration": round(self.duration, 4),
             "warnings": [{"path": p, "message": m} for p, m in self.warnings],
-            "error": self.error,
+            "error": self.error, "published": self.published,
         }
 
 
@@ -234,26 +237,26 @@ def _cached(store: Store, release: str, previous: str | None, source: str, key: 
         return None
     return ScanResult(
         release, previous, source, found.id, True, revisions, found.totals, found.summary,
-        duration=time.perf_counter() - started,
+        duration=time.perf_counter() - started, published=found.published,
     )
 
 
 def _store(
     store: Store, release: str, previous: str | None, source: str, key: str,
-    revisions: dict[str, str], result: TreeScan, started: float,
+    revisions: dict[str, str], result: TreeScan, started: float, published: bool = True,
 ) -> ScanResult:
     duration = time.perf_counter() - started
     counts = totals(result.modules)  # type: ignore[arg-type]
     scan = CoverageScan(
         id=None, release=release, previous=previous, source=source, revisions_key=key,
         revisions=revisions, scanned_at=utcnow(), duration=round(duration, 4), totals=counts,
-        summary=result.summary,
+        summary=result.summary, published=published,
     )
     with store.transaction():
         scan_id = store.record_coverage_scan(scan, result.modules, result.warnings)
     return ScanResult(
         release, previous, source, scan_id, False, revisions, counts, result.summary,
-        tuple(result.warnings), tuple(result.files_read), duration,
+        tuple(result.warnings), tuple(result.files_read), duration, published=published,
     )
 
 
@@ -310,6 +313,7 @@ def scan_release(config: Config, store: Store, release: Release | str,
 def scan_path(
     store: Store, path: str | Path, release: str, previous: str | None = None,
     force: bool = False, first_release: bool = False, declared: str | Path | None = None,
+    publish: bool = False,
 ) -> ScanResult:
     """Scan any directory as the tree of ``release``, or answer from the cache.
 
@@ -322,6 +326,9 @@ def scan_path(
     the last walk, are compared by stat calls alone. A changed one is walked and scanned,
     and only the analysis files that changed are parsed again. ``declared`` is a declared
     table for a tree without its own (a wheel): it counts in the cache key by its content.
+
+    The scan is the release's coverage only when the release's mirrors were never scanned,
+    or with ``publish`` (which stores it anew, so that it is the newest).
     """
     started = time.perf_counter()
     root = Path(path).resolve()
@@ -330,6 +337,8 @@ def scan_path(
             f"{path}: no such directory", hint="give --path a checkout or an unpacked package"
         )
     before = _previous_release(store, previous)
+    published = publish or not store.has_mirror_scan(release)
+    force = force or publish
     source = str(root)
     table = read_declared(declared, previous, release) if declared is not None else None
     given = {"declared": hashlib.sha1(table[1].encode()).hexdigest()} if table else {}
@@ -340,7 +349,7 @@ def scan_path(
             key = _key(stamped[0], before.scan, first_release)
             hit = _cached(store, release, previous, source, key, stamped[0], started)
             if hit is not None:
-                return hit
+                return _is_coverage(store, hit)
     walked_at = time.time_ns()
     walked = walk_directory(root, stat_if=reads_content)
     tree, placed = place_directory(root, walked)
@@ -354,16 +363,24 @@ def scan_path(
         hit = _cached(store, release, previous, source, key, revisions, started)
         if hit is not None:
             store.record_coverage_stamp(source, revisions, stamp)
-            return hit
+            return _is_coverage(store, hit)
     cache = ParseCache.loads(store.coverage_parse_cache(source))
     result = scan_tree(tree, release, previous, before.whole, first_release, before.seen, cache,
                        table)
     result.summary["placed_as"] = placed.name
     result.summary["parsed"] = {"analyses": cache.misses, "reused": cache.hits}
-    scanned = _store(store, release, previous, source, key, revisions, result, started)
+    scanned = _store(store, release, previous, source, key, revisions, result, started,
+                     published)
     store.record_coverage_stamp(source, revisions, stamp)
     store.record_coverage_parse_cache(source, cache.dumps())
     return scanned
+
+
+def _is_coverage(store: Store, result: ScanResult) -> ScanResult:
+    """A scan answered from the cache, saying whether it is the release's coverage now (a
+    published scan that a newer mirror scan superseded is not)."""
+    latest = store.latest_coverage_scan(result.release)
+    return replace(result, published=latest is not None and latest.id == result.scan_id)
 
 
 def read_declared(path: str | Path, previous: str | None, release: str) -> tuple[str, str]:

@@ -39,7 +39,7 @@ class CoverageScanReport:
 def run_coverage(
     config: Config, store: Store, releases: Sequence[str] = (), *, path: str | Path | None = None,
     previous: str | None = None, force: bool = False, quiet: bool = False,
-    declared: str | Path | None = None,
+    declared: str | Path | None = None, publish: bool = False,
 ) -> CoverageScanReport:
     """Scan the named releases' mirrors (default: all), or with ``path`` that directory as
     the tree of the one release named (with ``declared``, that declared table); records
@@ -47,6 +47,10 @@ def run_coverage(
     if path is not None and len(releases) != 1:
         raise CoverageError("--path needs exactly one --release",
                             hint="e.g. ouhub coverage scan --path DIR --release 17.0")
+    if publish and path is None:
+        raise CoverageError("--publish goes with --path: a scan of the mirrors is always the "
+                            "release's coverage",
+                            hint="e.g. ouhub coverage scan --path DIR --release 17.0 --publish")
     if declared is not None and path is None:
         raise CoverageError("--declared goes with --path: a mirror holds its own table",
                             hint="e.g. ouhub coverage scan --path DIR --release 19.0 "
@@ -63,7 +67,7 @@ def run_coverage(
                 previous = config.releases[release].previous
                 first = previous is None  # the configured chain starts here: no step
             results = [scan_path(store, path, release, previous, force=force,
-                                 first_release=first, declared=declared)]
+                                 first_release=first, declared=declared, publish=publish)]
         else:
             with output.progress("coverage scan", len(names), quiet) as advance:
                 results = scan_releases(config, store, names, force=force, advance=advance)
@@ -78,6 +82,10 @@ def _notes(store: Store, results: Sequence[ScanResult]) -> list[str]:
     for result in results:
         if result.error:
             notes.append(f"error: {result.error}")
+        elif not result.published:
+            notes.append(f"{result.release}: the scan of {result.source} is stored, not "
+                         f"published: the scan of the mirrors stays {result.release}'s coverage "
+                         "(show, check, status, the site); add --publish to make this one it")
         elif result.summary.get("first_release"):
             notes.append(f"{result.release} is the first configured release: no step leads "
                          "to it, so its modules are recorded as new")

@@ -43,6 +43,7 @@ class CoverageScan:
     duration: float
     totals: dict[str, int]  # status -> number of modules
     summary: dict[str, Any]  # scripts_by_stage, disagreements, warnings, files_read, ...
+    published: bool = True  # the release's coverage (mirrors; --path only when published)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
-"""The coverage stage's scans (0003, 0006, 0010): per release, each scan's modules and warnings;
-per scanned source, its stamp and its analyses' parse results."""
+"""The coverage stage's scans (0003, 0006, 0010, 0050): per release, each scan's modules and
+warnings; per scanned source, its stamp and its analyses' parse results.
+
+A release's coverage is its newest *published* scan: every scan of the mirrors is, a scan
+of a directory (``--path``) only when it was published (0050). Show, check, status, the
+site and the next release's scan read that one; a scan's id is no longer enough."""
 
 from __future__ import annotations
 
@@ -35,12 +39,13 @@ class CoverageQueries(Database):
             )
             scan_id = self._execute(
                 "INSERT INTO coverage_scans (release, previous, source, revisions_key, revisions, "
-                "scanned_at, duration, totals, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "scanned_at, duration, totals, summary, published) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     scan.release, scan.previous, scan.source, scan.revisions_key,
                     json.dumps(scan.revisions, sort_keys=True), scan.scanned_at, scan.duration,
                     json.dumps(scan.totals, sort_keys=True),
-                    json.dumps(scan.summary, sort_keys=True),
+                    json.dumps(scan.summary, sort_keys=True), int(scan.published),
                 ),
             ).lastrowid
             self._conn.executemany(
@@ -70,16 +75,26 @@ class CoverageQueries(Database):
         return _coverage_scan(row) if row else None
 
     def latest_coverage_scan(self, release: str) -> CoverageScan | None:
-        """The newest scan of a release, whatever its source (mirrors or a directory)."""
+        """The release's coverage: its newest published scan."""
         row = self._execute(
-            "SELECT * FROM coverage_scans WHERE release = ? ORDER BY id DESC LIMIT 1", (release,)
+            "SELECT * FROM coverage_scans WHERE release = ? AND published = 1 "
+            "ORDER BY id DESC LIMIT 1", (release,)
         ).fetchone()
         return _coverage_scan(row) if row else None
 
-    def coverage_history(self, release: str) -> list[CoverageScan]:
-        """Every stored scan of a release, oldest first: scan time, revisions, counts per status."""
+    def has_mirror_scan(self, release: str) -> bool:
+        """Whether the release's mirrors were ever scanned (then they are its coverage)."""
+        return self._execute(
+            "SELECT 1 FROM coverage_scans WHERE release = ? AND source = 'mirrors' LIMIT 1",
+            (release,),
+        ).fetchone() is not None
+
+    def coverage_history(self, release: str, everything: bool = False) -> list[CoverageScan]:
+        """The published scans of a release (``everything``: the unpublished --path scans too),
+        oldest first: scan time, revisions, counts per status."""
         rows = self._execute(
-            "SELECT * FROM coverage_scans WHERE release = ? ORDER BY id", (release,)
+            "SELECT * FROM coverage_scans WHERE release = ? "
+            + ("" if everything else "AND published = 1 ") + "ORDER BY id", (release,)
         )
         return [_coverage_scan(r) for r in rows]
 
@@ -97,8 +112,8 @@ class CoverageQueries(Database):
         """The last ``scans`` scans of a release, oldest first: (id, scanned_at, module ->
         status), for the site's feeds of coverage changes."""
         chosen = self._execute(
-            "SELECT id, scanned_at FROM coverage_scans WHERE release = ? ORDER BY id DESC "
-            "LIMIT ?", (release, int(scans)),
+            "SELECT id, scanned_at FROM coverage_scans WHERE release = ? AND published = 1 "
+            "ORDER BY id DESC LIMIT ?", (release, int(scans)),
         ).fetchall()
         out = []
         for scan_id, scanned_at in reversed(chosen):
@@ -188,7 +203,7 @@ def _coverage_scan(row: sqlite3.Row) -> CoverageScan:
         id=row["id"], release=row["release"], previous=row["previous"], source=row["source"],
         revisions_key=row["revisions_key"], revisions=json.loads(row["revisions"]),
         scanned_at=row["scanned_at"], duration=row["duration"], totals=json.loads(row["totals"]),
-        summary=json.loads(row["summary"]),
+        summary=json.loads(row["summary"]), published=bool(row["published"]),
     )
 
 

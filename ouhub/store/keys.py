@@ -13,7 +13,7 @@ class ReadQueries(Database):
         (module, status, target, evidence JSON, disagreements JSON), by module."""
         return self._tuples().execute(
             "SELECT module, status, target, evidence, disagreements FROM coverage_modules "
-            "WHERE scan_id = (SELECT id FROM coverage_scans WHERE release = ? "
+            "WHERE scan_id = (SELECT id FROM coverage_scans WHERE release = ? AND published = 1 "
             "ORDER BY id DESC LIMIT 1) ORDER BY module",
             (release,),
         ).fetchall()
@@ -25,7 +25,8 @@ class ReadQueries(Database):
         # its time and totals tell it apart.
         scans = self._execute(
             "SELECT 'scan', release, id, scanned_at || ' ' || totals, revisions_key "
-            "FROM coverage_scans WHERE id IN (SELECT MAX(id) FROM coverage_scans GROUP BY release)"
+            "FROM coverage_scans WHERE id IN (SELECT MAX(id) FROM coverage_scans "
+            "WHERE published = 1 GROUP BY release)"
         ).fetchall()
         runs = self._execute(
             "SELECT 'runs', release, MAX(id), COUNT(*), MAX(finished_at) FROM runs "

@@ -318,6 +318,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "0050_coverage_published",
+        # which scans are a release's coverage: every scan of the mirrors, and a scan of a
+        # directory (--path) only when published (no mirror scan then, or --publish)
+        """
+        ALTER TABLE coverage_scans ADD COLUMN published INTEGER NOT NULL DEFAULT 1;
+        """,
+    ),
+    (
         "0060_failures",
         # each failed module outcome's fingerprint; the fingerprints themselves; a
         # regression's suspect commits, read from the mirrors once per branch and stored

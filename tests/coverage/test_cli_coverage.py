@@ -160,3 +160,47 @@ def test_an_empty_scan_reference_is_refused(tmp_path: Path, config_file: Path):
         assert result.exit_code == 2, result.output
         assert "--from" in result.stderr and "empty" in result.stderr
         assert not result.stdout
+
+
+def test_a_path_scan_never_replaces_the_mirrors_coverage_unless_published(tmp_path: Path,
+                                                                          config_file: Path):
+    data = tmp_path / "data" / "mirrors"
+    make_branch(data / "6.1" / "server", [tree_61()])
+    make_branch(data / "7.0" / "server", [tree_70()])
+    assert ouhub(config_file, "coverage", "scan").exit_code == 0
+    mirrors = json.loads(ouhub(config_file, "coverage", "show", "7.0", "--format", "json").stdout)
+
+    local = tree_70()
+    local[f"{ADDONS}/my_experiment/__openerp__.py"] = "{'name': 'x', 'version': '1.0'}"
+    checkout = write_tree(tmp_path / "checkout", local)
+    scanned = ouhub(config_file, "coverage", "scan", "--path", str(checkout), "--release",
+                    "7.0", "--json")
+    assert scanned.exit_code == 0, scanned.output
+    assert json.loads(scanned.stdout)[0]["published"] is False
+    told = ouhub(config_file, "coverage", "scan", "--path", str(checkout), "--release", "7.0")
+    assert "not published" in " ".join(told.stderr.split())
+    assert "--publish" in told.stderr
+
+    def shown() -> set[str]:
+        report = json.loads(ouhub(config_file, "coverage", "show", "7.0", "--format",
+                                  "json").stdout)
+        return {m["module"] for m in report["modules"]}
+
+    assert shown() == {m["module"] for m in mirrors["modules"]}  # still the mirrors'
+    again = ouhub(config_file, "coverage", "scan", "--json")  # nothing changed in the mirrors
+    assert all(r["cached"] for r in json.loads(again.stdout))
+    assert "my_experiment" not in shown()
+    status = json.loads(ouhub(config_file, "status", "--json").stdout)
+    seven = {r["name"]: r for r in status["releases"]}["7.0"]
+    assert seven["last_scan"]["totals"] == {k: v for k, v in mirrors["totals"].items() if v}
+    checked = ouhub(config_file, "check", "--from", "6.1", "--to", "7.0", "--modules",
+                    "my_experiment", "--json")
+    assert json.loads(checked.stdout)["modules"][0]["verdict"] == "not_covered"
+
+    published = ouhub(config_file, "coverage", "scan", "--path", str(checkout), "--release",
+                      "7.0", "--publish", "--json")
+    assert json.loads(published.stdout)[0]["published"] is True
+    assert "my_experiment" in shown()
+    checked = ouhub(config_file, "check", "--from", "6.1", "--to", "7.0", "--modules",
+                    "my_experiment", "--json")
+    assert json.loads(checked.stdout)["modules"][0]["verdict"] != "not_covered"
