@@ -32,7 +32,8 @@ class CheckCommand(click.Command):
 @click.option("--modules-file", metavar="FILE",
               help="A file of module names (newlines, commas or spaces; # comments); - for stdin.")
 @click.option("--database", metavar="DSN",
-              help="A live database to read the installed modules from (read-only).")
+              help="A live database to read the installed modules from (read-only): a DSN, "
+                   "or a database name on the config's server.")
 @click.option("--data", "data_file", metavar="FILE",
               help="Check against a site's api/check-data.json instead of the store.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
@@ -49,7 +50,7 @@ def check_command(
     A verdict per module and upgrade step (ok, at_risk, blocked, not_covered),
     each with its reasons and evidence, from the stored coverage and the last
     nightly runs. Exit 0 all ok, 1 something at risk, 2 something blocked or
-    not covered, 3 a usage or connection error. --database only reads, inside
+    not covered, 3 any error (usage, connection, store, a bug). --database only reads, inside
     a read-only transaction.
 
     \b

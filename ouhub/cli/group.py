@@ -1,8 +1,9 @@
 """The `ouhub` click group: the Context every command gets, the one error boundary, the
 crash log, and the option decorators the commands share.
 
-Exit codes: 0 success; 1 the work ran and something failed (a branch, a run);
-2 bad config or usage; 3 `check` usage or connection errors (see `ouhub check --help`).
+Exit codes: 0 success; 1 the work ran and something failed (a branch, a run, the store);
+2 bad config or usage; 128 + the signal for SIGTERM/SIGINT; `check`: 3 for every error
+(see `ouhub check --help`).
 """
 
 from __future__ import annotations

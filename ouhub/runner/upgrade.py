@@ -26,7 +26,7 @@ from ouhub.errors import OuhubError, RunnerError
 from ouhub.redact import redact_argv
 from ouhub.runner.outcome import RunOutcome, decide_run
 from ouhub.runner.pg import Databases, IrModule, hostname, module_rows, pg_env, server_params
-from ouhub.runner.proc import MARKER_ENV, run_command
+from ouhub.runner.proc import MARKER_ENV, kill_marked, marked_processes, run_command
 from ouhub.runner.runlog import parse_step_logs, write_kept_log
 from ouhub.versions import full_version, release_of_version, version_tuple
 from ouhub.vocab import ERROR, MANIFEST_NAMES
@@ -225,7 +225,10 @@ def execute_step(
     marker = secrets.token_hex(16)
     env[MARKER_ENV] = marker
 
+    group: list[int] = []
+
     def started(pgid: int) -> None:
+        group.append(pgid)
         dbs.store.record_upgrade_process(marker, host=hostname(), pgid=pgid,
                                          owner_pid=os.getpid(), database=database)
 
@@ -234,6 +237,13 @@ def execute_step(
                              timeout=config.runner.timeout, secrets=[password], what="upgrade",
                              on_start=started)
     finally:
+        # run_command killed the group; a child that left it (setsid, a daemon) but kept
+        # the marker in its environment goes too (one that cleared it cannot be found)
+        left = marked_processes(marker) if group else []
+        if left:
+            log.warning("killing what the upgrade left outside its process group: pids %s",
+                        ", ".join(map(str, left)))
+            kill_marked(marker, group[0])
         dbs.store.end_upgrade_process(marker)
     if result.timed_out:
         end = f"\n# ouhub: timed out after {config.runner.timeout:g}s; process group killed\n"

@@ -384,3 +384,22 @@ def test_status_shows_a_run_whose_process_is_gone_as_interrupted(setup, pg_serve
         assert seven["last_run"]["status"] == "interrupted"
     finally:
         store.finish_run(run_id, status="error", duration=0.0, exit_code=None, message="test")
+
+
+def test_a_child_that_leaves_the_process_group_is_still_killed(setup, dump_61):
+    pidfile = dump_61.parent / "escaped.pid"
+    config, store = setup(sale_script=(
+        "import subprocess\n"
+        "def migrate(cr, version):\n"
+        "    child = subprocess.Popen(['setsid', 'sleep', '300'])  # a new session: not our group\n"
+        f"    open({str(pidfile)!r}, 'w').write(str(child.pid))\n"))
+    try:
+        result = run_sample(config, store, "7.0", "s61")
+        escaped = int(pidfile.read_text())
+        assert result.status == "passed", result.message
+        alive = running(escaped)
+    finally:
+        if pidfile.exists() and running(int(pidfile.read_text())):
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        pidfile.unlink(missing_ok=True)
+    assert not alive  # it kept ouhub's marker in its environment
