@@ -89,13 +89,14 @@ def _git_commits(git_dir: Path, since: str, until: str, module: str,
     roots = module_roots(e.path for e in git.list_tree(git_dir, until))
     # the module's folders as `touches` sees them: a folder of that name holding a manifest,
     # an addons/<module>/ folder (a module since deleted), its openupgrade_scripts/ folder
-    paths = [f"{root}/" for root in sorted(roots) if root.rpartition("/")[2] == module]
+    folders = [root for root in sorted(roots) if root.rpartition("/")[2] == module]
+    paths = [f"{root}/" for root in folders]
     paths += [f":(glob)**/addons/{module}/**", f":(glob)addons/{module}/**",
               f":(glob)**/scripts/{module}/**"]
     found, total = git.commits_touching(git_dir, since, until, paths, limit)
     return CommitRange(tuple(
         Commit(c.sha, c.sha, c.author, iso_date(c.timestamp), first_line(c.message))
-        for c in found), total)
+        for c in found), total, folders[0] if folders else None)
 
 
 def iso_date(timestamp: float) -> str:

@@ -117,6 +117,7 @@ def test_a_git_mirror_of_the_shared_repository(tmp_path):
     assert [c.summary for c in found.commits] == [
         "merge side", "sale: side", "17.0 commit 4", "17.0 commit 2"]  # as brz log sorts
     assert found.commits[2].revision == shas[3] and found.total == 4
+    assert found.folder == "addons/sale"  # what a suspect commit's code-browser link shows
     limited = commits_touching(repo, f"git-v1:{shas[0]}", tip, "sale", limit=1)
     assert len(limited.commits) == 1 and limited.total == 4
     with pytest.raises(SyncError, match="not in the mirror"):
