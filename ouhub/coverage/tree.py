@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import posixpath
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -216,7 +217,8 @@ def git_tree(git_dir: Path, rev: str, prefix: str = "") -> Tree:
     """The files of commit ``rev`` from the object store: listed by ``git ls-tree -r``, read
     through one ``git cat-file --batch`` started at the first read, which fetches every file
     a scan reads (``reads_content``) in one exchange (symlinks and submodules are not files
-    of the tree, as in a bzr revision)."""
+    of the tree, as in a bzr revision; a symlink whose target leaves the tree is a warning,
+    by name, as in a directory)."""
     from ouhub.sync import git
 
     try:
@@ -226,6 +228,8 @@ def git_tree(git_dir: Path, rev: str, prefix: str = "") -> Tree:
                             hint="run `ouhub sync --force` to rebuild the mirror") from exc
     oids = {prefix + e.path: e.oid for e in entries if e.mode in ("100644", "100755")}
     files = [TreeFile(path, 0, 0) for path in sorted(oids)]
+    warnings = _links_out(git_dir, {e.path: e.oid for e in entries if e.mode == "120000"},
+                          prefix)
     reader: list[git.ObjectReader] = []
     fetched: dict[str, bytes | git.GitError] = {}
 
@@ -250,7 +254,25 @@ def git_tree(git_dir: Path, rev: str, prefix: str = "") -> Tree:
         if reader:
             reader.pop().close()
 
-    return Tree(files, read, close=close)
+    return Tree(files, read, warnings, close=close)
+
+
+def _links_out(git_dir: Path, links: dict[str, str], prefix: str) -> list[tuple[str, str]]:
+    """The warnings for the symlinks of a git tree (path -> blob of the target) that leave it."""
+    if not links:
+        return []
+    from ouhub.sync import git
+
+    with git.ObjectReader(git_dir) as reader:
+        targets = reader.read_many(sorted(set(links.values())))
+    warnings = []
+    for path, oid in sorted(links.items()):
+        found = targets.get(oid)
+        target = found.decode("utf-8", "surrogateescape") if isinstance(found, bytes) else "?"
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        if target.startswith("/") or joined == ".." or joined.startswith("../"):
+            warnings.append((prefix + path, f"symlink to {target}, outside the tree: not followed"))
+    return warnings
 
 
 def mirror_head(config: Config, branch: Branch) -> str:

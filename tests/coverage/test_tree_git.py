@@ -91,3 +91,33 @@ def test_a_release_never_synced_says_to_sync(tmp_path):
     with Store.open(config.store_path) as store:
         result = scan_mod.scan_release(config, store, "7.0")
         assert result.error and "run `ouhub sync --release 7.0`" in result.error
+
+
+def test_links_out_of_a_git_tree_are_never_followed_and_named(tmp_path):
+    work = tmp_path / "work"
+    for path, content in tree_70().items():
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_bytes(content if isinstance(content, bytes) else content.encode())
+    analysis = work / ADDONS / "crm" / "migrations" / "7.0.9.9" / "openupgrade_analysis_work.txt"
+    analysis.parent.mkdir(parents=True)
+    analysis.symlink_to("/etc/passwd")  # mode 120000 in git: the target is the blob
+    (work / ADDONS / "etc").symlink_to("/etc")
+    (work / ADDONS / "up").symlink_to("../../..")
+    (work / ADDONS / "sale_link").symlink_to("sale")  # inside: no warning
+    for args in (["init", "-q"], ["add", "-A"],
+                 ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "links"]):
+        subprocess.run(["git", *args], cwd=work, check=True)
+    tree = git_tree(work / ".git", "HEAD", "server/")
+    try:
+        warned = dict(tree.warnings)
+        assert warned == {
+            f"server/{ADDONS}/crm/migrations/7.0.9.9/openupgrade_analysis_work.txt":
+                "symlink to /etc/passwd, outside the tree: not followed",
+            f"server/{ADDONS}/etc": "symlink to /etc, outside the tree: not followed",
+            f"server/{ADDONS}/up": "symlink to ../../.., outside the tree: not followed",
+        }
+        paths = {f.path for f in tree.files}
+        assert not any(p.endswith(("7.0.9.9/openupgrade_analysis_work.txt", "/etc", "/up"))
+                       for p in paths)
+    finally:
+        tree.close()
