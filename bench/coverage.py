@@ -29,27 +29,32 @@ CACHE = Path(__file__).resolve().parent / ".cache" / "coverage"
 
 
 def mirror_config(versions: dict[str, str]):
-    """A config whose git mirrors hold the unpacked wheels (committed once, then reused)."""
-    from examples.demo.vcs import commit_files, init_branch
+    """A config whose git mirror (one repository, a ref per release, as `ouhub sync` keeps
+    it) holds the unpacked wheels (committed once with git fast-import, then reused)."""
+    from examples.demo.gitrepo import FastImport, git
+    from ouhub.sync.gitmirror import git_dir_for, synced_ref
 
+    url = "https://github.com/OCA/OpenUpgrade.git"
     config = from_dict({
-        "data_dir": str(CACHE / "data"),
+        "data_dir": str(CACHE / "data-git"),
         "releases": {
-            release: {"branches": {"openupgrade": {
-                "url": "https://github.com/OCA/OpenUpgrade.git", "vcs": "git"}}}
+            release: {"branches": {"openupgrade": {"url": f"{url},branch={release}"}}}
             for release in versions
         },
     })
+    repository = git_dir_for(config, url)
     for release, version in versions.items():
-        mirror = config.mirror_path(config.release(release).branch("openupgrade"))
-        if (mirror / ".git").exists():
+        ref = synced_ref(config.release(release).branch("openupgrade"))
+        if repository.is_dir() and git(repository, "for-each-ref", ref):
             continue
         root = real_tree(release)
         files = {
             str(path.relative_to(root)): path.read_bytes()
             for path in root.rglob("*") if path.is_file()
         }
-        commit_files(init_branch(mirror, "git"), files, f"{PACKAGE} {version}")
+        repository.parent.mkdir(parents=True, exist_ok=True)
+        with FastImport(repository) as fi:
+            fi.commit(ref, files, f"{PACKAGE} {version}")
     return config
 
 
