@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,18 @@ def test_a_full_disk_keeps_every_old_tip(pair, tiny_fs):
     assert not result.ok and result.error.startswith("disk full while fetching")
     assert "free space" in result.hint
     assert git.refs(repo, "refs/ouhub/") == {"refs/ouhub/17.0/openupgrade": first.sha}
+
+
+def test_a_mirror_of_the_previous_layout_that_cannot_be_read_is_moved_aside(pair, tmp_path):
+    old = tmp_path / "mirrors" / "17.0" / "openupgrade"
+    (old / ".git").mkdir(parents=True)  # a breezy-made repository, damaged
+    (old / "notes.txt").write_text("kept")
+    [target] = targets(pair.openupgrade, releases=["17.0"])
+    result = sync_repository(tmp_path / "mirror.git", [replace(target, previous=old)])[
+        "17.0/openupgrade"]
+    aside = old.with_name("openupgrade.previous-layout")
+    assert result.ok and result.created  # fetched again from the URL
+    assert result.note.startswith(f"17.0/openupgrade: the mirror of the previous layout {old} "
+                                  "could not be read (")
+    assert result.note.endswith(f"): moved to {aside}, fetched again from the URL")
+    assert (aside / "notes.txt").read_text() == "kept" and not old.exists()

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from examples.demo.vcs import commit_files
 from ouhub import config as config_mod
 from ouhub.cli import main
+from ouhub.runner.upgrade import addons_dirs, command_values
 from ouhub.store import Store
 from ouhub.sync import gitmirror
 from ouhub.sync.mirror import update_mirror
@@ -238,6 +239,10 @@ def test_releases_the_runner_runs_get_a_checkout_at_the_synced_commit(tmp_path):
         [result] = run_sync(config, store, releases=["9.0"], quiet=True)
         assert result.revid == new
         assert (checkout / "openerp" / "addons" / "sale" / "__openerp__.py").is_file()
+    # what the runner gives the upgrade server: the worktree and its module folders
+    values = command_values(config, "9.0", "db", tmp_path / "log", config.data_dir)
+    assert values["mirror_openupgrade"] == str(checkout)
+    assert addons_dirs(config, "9.0") == [checkout / "openerp" / "addons"]
 
 
 def test_one_branch_of_either_kind_syncs_alone(bzr_branch, tmp_path):
