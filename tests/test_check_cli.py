@@ -438,3 +438,18 @@ def test_a_bug_in_check_exits_3_and_logs_in_the_data_dir(
     assert result.exit_code == 3, result.output
     assert (tmp_path / "state" / "ouhub" / "ouhub-crash.log").exists()
     assert list(elsewhere.iterdir()) == []
+
+
+def test_escape_sequences_in_the_evidence_never_reach_the_terminal(tmp_path: Path) -> None:
+    vectors = json.loads((Path(__file__).parent / "check_vectors.json").read_text())
+    data = vectors["data"]["chain"]
+    account = data["steps"]["7.0"]["modules"]["account"]  # at risk: its reasons are shown
+    account["run"]["evidence"] = ["ProgrammingError: x\x1b]0;owned\x07\x1b[2J"]
+    path = tmp_path / "check-data.json"
+    path.write_text(json.dumps(data))
+    for fmt in ("table", "markdown", "json"):
+        result = invoke(None, "--data", str(path), "--from", "6.1", "--to", "7.0",
+                        "--modules", "account", "--format", fmt)
+        assert result.exit_code == 1, result.output
+        assert "]0;owned" in result.stdout and "\x1b" not in result.stdout
+        assert "\x07" not in result.stdout

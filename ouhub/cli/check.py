@@ -77,5 +77,5 @@ def check_command(
     if result.detected and fmt == "table" and not as_json:
         output.info(f"database release {result.report.source} "
                     f"(base {result.found.base_version})")
-    sys.stdout.write(text)
+    sys.stdout.write(output.terminal_safe(text))  # evidence holds server log lines
     sys.exit(result.report.exit_code)

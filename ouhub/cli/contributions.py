@@ -101,5 +101,6 @@ def contributions_show(obj: Context, release: str | None, module: str | None,
     for drift in report.drift:
         if (release is None or drift.release == release) and (
                 module is None or drift.module == module):
-            click.echo(f"drift {drift.release} {drift.module}: {drift.kind.replace('_', ' ')}"
-                       f" (tracking issue line {drift.line}: {drift.text})")
+            output.stdout.print(f"drift {drift.release} {drift.module}: "
+                                f"{drift.kind.replace('_', ' ')} (tracking issue line "
+                                f"{drift.line}: {drift.text})")

@@ -105,7 +105,7 @@ def discover_cmd(
     if as_json:
         output.print_json(found.as_dict())
     elif not write:
-        sys.stdout.write(render_releases(found))
+        sys.stdout.write(output.terminal_safe(render_releases(found)))
 
 
 @main.group("upstream", invoke_without_command=True)
