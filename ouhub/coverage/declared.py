@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-
-from docutils.parsers.rst.tableparser import GridTableParser, TableMarkupError
-from docutils.statemachine import StringList
+from typing import TYPE_CHECKING
 
 from ouhub.vocab import DONE, NOTHING_TO_DO, PARTIAL
+
+if TYPE_CHECKING:
+    from docutils.statemachine import StringList
 
 _BORDER = re.compile(r"^\+(?:[-=]+\+)+$")
 _HEAD_BORDER = re.compile(r"^\+(?:=+\+)+$")
@@ -230,6 +231,10 @@ def _docutils_table(lines: list[str]) -> tuple[list, list, list] | None:
     """docutils' own reading of a grid table, or None when it is not a clean one."""
     if len({len(line) for line in lines}) != 1:
         return None  # ragged lines: docutils' directive refuses them too
+    # docutils (~25 ms to import) only when a tree has a table: most trees have none
+    from docutils.parsers.rst.tableparser import GridTableParser, TableMarkupError
+    from docutils.statemachine import StringList
+
     try:
         return GridTableParser().parse(StringList(lines))
     except (TableMarkupError, IndexError):
