@@ -4,12 +4,14 @@ Everything printed is data (module names, commit authors, log lines): rich's mar
 and emoji codes are off, and control characters are dropped (``terminal_safe``), so
 that ``[/bold]`` in an author's name cannot crash a command, ``root:x:0`` stays as
 it is, and an escape sequence in a server log cannot retitle or clear the terminal.
+
+Start-up matters here (every command imports this module): rich is imported when a
+table is drawn or a progress bar shown, logging when it is set up, json when JSON is
+printed.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import re
 import sys
@@ -20,8 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-log = logging.getLogger("ouhub")
 
 # C0 controls but tab and newline, DEL, and C1 controls (0x9b is a one-byte CSI)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -58,11 +58,6 @@ def _console(name: str) -> Console:
     return console
 
 
-class _SafeFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return terminal_safe(super().format(record))
-
-
 def __getattr__(name: str) -> Any:
     """``output.stdout`` and ``output.stderr``: the rich consoles, made on first use."""
     if name in ("stdout", "stderr"):
@@ -71,10 +66,16 @@ def __getattr__(name: str) -> Any:
 
 
 def setup_logging(verbose: int, quiet: bool) -> None:
+    import logging
+
+    class SafeFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return terminal_safe(super().format(record))
+
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else
                                            logging.INFO if verbose else logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("ouhub").setLevel(level)
     # breezy and launchpadlib are chatty at INFO; keep them for -vv.
@@ -84,6 +85,8 @@ def setup_logging(verbose: int, quiet: bool) -> None:
 
 def print_json(data: Any) -> None:
     """Machine-readable output: sorted keys, ISO dates, one document on stdout."""
+    import json
+
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
@@ -132,12 +135,15 @@ def info(message: str) -> None:
 def progress(description: str, total: int | None, quiet: bool = False) -> Iterator[Any]:
     """A progress bar on a terminal; plain log lines elsewhere. Yields ``advance(label)``."""
     if quiet or not _console("stderr").is_terminal:
+        import logging
+
         done = 0
 
         def advance(label: str = "") -> None:
             nonlocal done
             done += 1
-            log.info("%s: %s/%s %s", description, done, total or "?", label)
+            logging.getLogger("ouhub").info("%s: %s/%s %s", description, done, total or "?",
+                                            label)
 
         yield advance
         return
