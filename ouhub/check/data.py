@@ -9,7 +9,7 @@ Built from the store (``build_check_data``), cached in the data dir
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ouhub.errors import CheckError
@@ -162,9 +162,11 @@ def _open_work(config: Any, store: Any) -> dict[str, dict[str, list[dict[str, An
     return found
 
 
-def cached_check_data(config: Any, store: Any) -> dict[str, Any]:
+def cached_check_data(config: Any, reader: Any, store: Callable[[], Any]) -> dict[str, Any]:
     """The check data of every step, from a cache file in the data dir while the store's
-    scans and finished runs are unchanged (the key), else built and cached anew.
+    scans and finished runs are unchanged (the key, from ``reader``: the store's reads for
+    check and the site, which create none of the stages' records), else built from
+    ``store()`` and cached anew.
 
     The cache is marshal, not JSON: it is read on every check and marshal reads this
     plain tree of dicts, lists and strings about twice as fast. It is private to this
@@ -179,7 +181,7 @@ def cached_check_data(config: Any, store: Any) -> dict[str, Any]:
     log = logging.getLogger(__name__)
     key = json.dumps([SCHEMA_VERSION, list(sys.version_info[:2]), marshal.version,
                       [[r.name, r.previous] for r in config.releases.values()],
-                      store.check_data_key()])
+                      reader.check_data_key()])
     path = config.data_dir / "cache" / CACHE_NAME
     try:
         with open(path, "rb") as fh:
@@ -190,7 +192,7 @@ def cached_check_data(config: Any, store: Any) -> dict[str, Any]:
         pass
     except (OSError, ValueError, EOFError, TypeError, AttributeError, KeyError) as exc:
         log.info("ignoring the check data cache %s: %s", path, exc)
-    data = build_check_data(config, store)
+    data = build_check_data(config, store())
     try:
         write_atomic(path, marshal.dumps({"key": key, "data": data}))
     except (OSError, ValueError) as exc:  # a cache we cannot write only costs time

@@ -69,7 +69,8 @@ def check_command(
         database = database_dsn(database, lambda: obj.config.dsn)
     with without_gc():
         result = check(target, source, modules, modules_file, database, data_file,
-                       stored=lambda: cached_check_data(obj.config, obj.store))
+                       stored=lambda: cached_check_data(obj.config, obj.reader,
+                                                        lambda: obj.store))
         text = render(result.report, result.found, result.detected,
                       "json" if as_json else fmt)
     if result.found.skipped:

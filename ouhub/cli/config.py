@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ouhub import config as config_mod
 from ouhub import output
 from ouhub.cli.group import Context, json_option, main, pass_ctx
 
@@ -25,6 +24,8 @@ def config_check(obj: Context, as_json: bool) -> None:
     Example:
       ouhub --config examples/openupgrade.toml config check
     """
+    from ouhub.redact import redact_dsn
+
     data = obj.config.redacted()
     if as_json:
         output.print_json(data)
@@ -32,7 +33,7 @@ def config_check(obj: Context, as_json: bool) -> None:
     cfg = obj.config
     output.stdout.print(f"config {cfg.path}: ok", markup=False)
     output.stdout.print(f"data dir: {cfg.data_dir}", markup=False)
-    output.stdout.print(f"runner database: {config_mod.redact_dsn(cfg.dsn)}", markup=False)
+    output.stdout.print(f"runner database: {redact_dsn(cfg.dsn)}", markup=False)
     rows = []
     for release in cfg.releases.values():
         for branch in release.branches:

@@ -9,53 +9,79 @@ Exit codes: 0 success; 1 the work ran and something failed (a branch, a run, the
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import signal
-import sqlite3
 import sys
 import threading
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ouhub import __version__, output
-from ouhub import config as config_mod
 from ouhub.errors import Interrupted, OuhubError
-from ouhub.store import Store
 
-log = logging.getLogger("ouhub")
+if TYPE_CHECKING:
+    from ouhub.config import Config
+    from ouhub.store import Store
+    from ouhub.store.keys import ReadQueries
 
 
 class Context:
-    """What every command gets: the config and the store, loaded on first use."""
+    """What every command gets: the config and the store, loaded on first use.
+
+    They are imported here too, not by `import ouhub.cli`: `ouhub --help` reads neither,
+    and the config (tomllib, its frozen dataclasses) and the store are most of ouhub's
+    own start-up (bench/startup.py)."""
 
     def __init__(self, config_path: str | None, verbose: int, quiet: bool):
-        self.config_path = config_mod.find_config(config_path)
+        self._given_config = config_path
         self.verbose = verbose
         self.quiet = quiet
-        self._config: config_mod.Config | None = None
+        self._config: Config | None = None
         self._store: Store | None = None
+        self._reader: ReadQueries | None = None
 
     @property
-    def config(self) -> config_mod.Config:
+    def config_path(self) -> Path:
+        """--config, else $OUHUB_CONFIG, else ./ouhub.toml."""
+        from ouhub.config import find_config
+
+        return find_config(self._given_config)
+
+    @property
+    def config(self) -> Config:
         if self._config is None:
-            self._config = config_mod.load(self.config_path)
+            from ouhub.config import load
+
+            self._config = load(self.config_path)
         return self._config
 
     @property
     def store(self) -> Store:
         if self._store is None:
+            from ouhub.store import Store
+
             self._store = Store.open(self.config.store_path)
         return self._store
 
+    @property
+    def reader(self) -> ReadQueries:
+        """The store's reads for check and the site alone: opening it creates none of the
+        stages' records (~17 frozen dataclasses, a third of a check's start-up)."""
+        if self._reader is None:
+            from ouhub.store.keys import ReadQueries
+
+            self._reader = ReadQueries.open(self.config.store_path)
+        return self._reader
+
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
+        for opened in (self._reader, self._store):
+            if opened is not None:
+                opened.close()
 
 
 class OuhubGroup(click.Group):
@@ -94,7 +120,8 @@ def _expected(exc: Exception, ctx: click.Context) -> OuhubError | None:
     """The error a user can act on (OuhubError; the store's file failing), else None: a bug."""
     if isinstance(exc, OuhubError):
         return exc
-    if isinstance(exc, sqlite3.Error):
+    sqlite3 = sys.modules.get("sqlite3")  # not imported: not its error (--help never opens it)
+    if sqlite3 is not None and isinstance(exc, sqlite3.Error):
         from ouhub.store.db import store_fault
 
         return store_fault(exc, _store_path(ctx))
