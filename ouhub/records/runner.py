@@ -27,7 +27,8 @@ class SampleTemplate:
 
 @dataclass(frozen=True)
 class ScratchDatabase:
-    """A database whose name ouhub generated and recorded (kind: template, scratch, copy, restore)."""
+    """A database whose name ouhub generated and recorded (kind: template, scratch, copy,
+    restore, spare)."""
 
     name: str
     kind: str
@@ -37,6 +38,7 @@ class ScratchDatabase:
     keep: bool
     created_at: str
     dropped_at: str | None
+    cloned_from: str | None = None  # the database it is a copy of (a spare: its template)
 
 
 @dataclass(frozen=True)

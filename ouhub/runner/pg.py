@@ -29,7 +29,9 @@ from ouhub.store import Store
 log = logging.getLogger(__name__)
 
 MAX_NAME = 63  # PostgreSQL's identifier length
-KINDS = ("template", "scratch", "copy", "restore")  # restore: a template being built
+# restore: a template being built; spare: a clone of a template made ahead for the next run
+KINDS = ("template", "scratch", "copy", "restore", "spare")
+STRATEGIES = ("FILE_COPY", "WAL_LOG")  # CREATE DATABASE's (PostgreSQL 15 and later)
 UPGRADABLE = ("scratch", "copy")
 
 
@@ -93,18 +95,28 @@ def same_server(a: str, b: str) -> bool:
     return hosts_equal and pa["port"] == pb["port"]
 
 
-def create_statement(name: str, template: str | None, server_version: int) -> sql.Composed:
+def create_statement(name: str, template: str | None, server_version: int,
+                     strategy: str | None = None) -> sql.Composed:
     """CREATE DATABASE name TEMPLATE template, copying files where the server can.
 
     PostgreSQL 15 made WAL_LOG the default strategy, which writes the whole copy
     through the WAL: for a sample of 100 MB and more, FILE_COPY (one checkpoint,
-    then a file copy) is about twice as fast. bench/runner.py measures it.
+    then a file copy) is about twice as fast. bench/runner.py measures it. A
+    template's own ``strategy`` (measured at import: runner/spare.py) comes first.
     """
     statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
         sql.Identifier(name), sql.Identifier(template or "template0"))
     if template and server_version >= 150000:
-        statement += sql.SQL(" STRATEGY FILE_COPY")
+        chosen = strategy or "FILE_COPY"
+        assert chosen in STRATEGIES, chosen
+        statement += sql.SQL(" STRATEGY " + chosen)
     return statement
+
+
+def server_version(dsn: str) -> int:
+    """The server's version as a number (150004 for 15.4)."""
+    with connect(dsn) as conn:
+        return conn.server_version
 
 
 @contextmanager
@@ -190,15 +202,15 @@ class Databases:
 
     def create(
         self, name: str, kind: str, *, template: str | None = None, run_id: int | None = None,
-        keep: bool = False,
+        keep: bool = False, strategy: str | None = None,
     ) -> None:
         """Record ``name``, then create it (empty, or as a copy of ``template``)."""
         assert kind in KINDS, kind
         self.store.register_database(name, kind, run_id=run_id, host=hostname(),
-                                     pid=os.getpid(), keep=keep)
+                                     pid=os.getpid(), keep=keep, cloned_from=template)
         try:
             with connect(self.dsn) as conn, conn.cursor() as cur:
-                cur.execute(create_statement(name, template, conn.server_version))
+                cur.execute(create_statement(name, template, conn.server_version, strategy))
         except psycopg2.Error as exc:
             self.store.mark_database_dropped(name)
             busy = "being accessed by other users" in str(exc)
@@ -217,6 +229,29 @@ class Databases:
                 sql.Identifier(name)))
         self.store.mark_database_dropped(name)
         log.info("dropped database %s", name)
+
+    def take(self, spare: str, name: str, kind: str, *, run_id: int | None = None,
+             keep: bool = False) -> bool:
+        """Rename the database ``spare`` to ``name`` (of ``kind``), recording ``name`` first;
+        False, and nothing changed, when another run took it first."""
+        rec = self.store.database_record(spare)
+        if rec is None or rec.dropped_at is not None:
+            return False  # taken meanwhile (and a name ouhub never recorded is not touched)
+        self.store.register_database(name, kind, run_id=run_id, host=hostname(),
+                                     pid=os.getpid(), keep=keep, cloned_from=rec.cloned_from)
+        try:
+            with connect(self.dsn) as conn, conn.cursor() as cur:
+                cur.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(spare), sql.Identifier(name)))
+        except psycopg2.Error as exc:
+            self.store.mark_database_dropped(name)
+            if isinstance(exc, psycopg2.errors.InvalidCatalogName):  # gone: taken elsewhere
+                self.store.mark_database_dropped(spare)
+            log.info("cannot take database %s: %s", spare, str(exc).strip())
+            return False
+        self.store.mark_database_dropped(spare)  # the name is gone; the database is ``name``
+        log.info("took database %s as %s", spare, name)
+        return True
 
     def rename(self, old: str, new: str, kind: str) -> None:
         self.record(old)

@@ -35,6 +35,7 @@ from ouhub.runner.pg import (
     server_params,
 )
 from ouhub.runner.proc import kill_marked, run_command
+from ouhub.runner.spare import make_spare_later, provide_scratch
 from ouhub.runner.upgrade import StepResult, command_for, detect_release, execute_step, run_dir
 from ouhub.store import Store
 from ouhub.vocab import ERROR, INTERRUPTED, PASSED
@@ -154,7 +155,8 @@ def upgrade_copy(
     """Clone the template into a scratch database, upgrade it over the step, drop it unless kept.
 
     The one way a sample run happens, in `ouhub run` as in a worker: ``on_scratch``
-    hears the scratch database's name before it is created. ``dump_to`` saves the
+    hears the scratch database's name before it is created. The scratch database is the
+    template's spare clone, renamed, when there is one; the next spare is made after. ``dump_to`` saves the
     upgraded copy, only when the run passed.
     """
     dbs = Databases(store, config.dsn)
@@ -164,7 +166,7 @@ def upgrade_copy(
     try:
         scratch = dbs.new_name("run", str(run_id))
         on_scratch(scratch)
-        dbs.create(scratch, "scratch", template=template.dbname, run_id=run_id, keep=keep)
+        provide_scratch(dbs, template, scratch, run_id=run_id, keep=keep)
         _copy_filestore(template.filestore, directory, scratch)
         step = execute_step(config, dbs, scratch, rel.previous or "", rel.name, directory)
         dumped = None
@@ -178,6 +180,8 @@ def upgrade_copy(
             rec = store.database_record(scratch)
             if rec is not None and rec.dropped_at is None:
                 dbs.drop(scratch)
+        if scratch:
+            make_spare_later(config, template.sample)  # for the next run; this one does not wait
 
 
 def sample_template(config: Config, store: Store, sample: Sample) -> SampleTemplate:

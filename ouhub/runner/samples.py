@@ -27,7 +27,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from ouhub.runner.pg import (
 )
 from ouhub.runner.plaindump import MetaCommandError, PlainDumpGuard, psql_restricts
 from ouhub.runner.proc import run_command
+from ouhub.runner.spare import choose_strategy, drop_stale, make_spare
 from ouhub.store import Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,28 @@ def import_sample(
             raise RunnerError(f"sample {sample.name}: filestore {sample.filestore} does not "
                               "exist",
                               hint="fix or remove `filestore` in the sample's [[samples]] table")
-        return _import_locked(config, store, sample, expected)
+        result = _import_locked(config, store, sample, expected)
+    return _with_spare(config, store, result)
+
+
+def _with_spare(config: Config, store: Store, result: ImportResult) -> ImportResult:
+    """After an import, the template's spare clone for the next run (spare.py): a new
+    template's made while timing both clone strategies, else made when missing. No spare
+    only makes the next run's start slower: a failure here is a warning."""
+    template = store.sample_template(result.sample)
+    if template is None:
+        return result
+    try:
+        drop_stale(Databases(store, config.dsn), store)  # an old template's, say
+        if result.status == "imported":
+            measured = choose_strategy(config, store, template)
+            if measured:
+                return replace(result, message=f"clones by {measured}")
+        else:
+            make_spare(config, store, template)
+    except OuhubError as exc:
+        log.warning("sample %s: no spare clone made: %s", result.sample, exc.message)
+    return result
 
 
 def _import_locked(

@@ -374,4 +374,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE suspect_ranges ADD COLUMN folder TEXT;
         """,
     ),
+    (
+        "0070_spare_clones",
+        # a spare clone of a sample's template, made ahead so that a run takes its scratch
+        # database with a rename: which template each database was cloned from, and per
+        # template the CREATE DATABASE strategy measured fastest at import
+        """
+        ALTER TABLE scratch_databases ADD COLUMN cloned_from TEXT;
+        CREATE TABLE template_clones (
+            template TEXT PRIMARY KEY,
+            strategy TEXT NOT NULL,
+            file_copy_seconds REAL,
+            wal_log_seconds REAL,
+            measured_at TEXT NOT NULL
+        );
+        """,
+    ),
 ]

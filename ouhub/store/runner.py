@@ -40,15 +40,15 @@ class RunnerQueries(Database):
 
     def register_database(
         self, name: str, kind: str, run_id: int | None = None, host: str = "",
-        pid: int | None = None, keep: bool = False,
+        pid: int | None = None, keep: bool = False, cloned_from: str | None = None,
     ) -> None:
         """Record a database name ouhub generated, before it is created."""
         with self.transaction():
             self._execute(
                 "INSERT OR REPLACE INTO scratch_databases "
-                "(name, kind, run_id, host, pid, keep, created_at, dropped_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-                (name, kind, run_id, host, pid, int(keep), utcnow()),
+                "(name, kind, run_id, host, pid, keep, created_at, dropped_at, cloned_from) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                (name, kind, run_id, host, pid, int(keep), utcnow(), cloned_from),
             )
 
     def database_record(self, name: str) -> ScratchDatabase | None:
@@ -79,6 +79,28 @@ class RunnerQueries(Database):
     def set_database_keep(self, name: str, keep: bool) -> None:
         with self.transaction():
             self._execute("UPDATE scratch_databases SET keep = ? WHERE name = ?", (int(keep), name))
+
+    def spare_databases(self) -> list[ScratchDatabase]:
+        """The live spare clones of templates (complete or being made), oldest first."""
+        rows = self._execute(
+            "SELECT * FROM scratch_databases WHERE kind = 'spare' AND dropped_at IS NULL "
+            "ORDER BY created_at, name")
+        return [_scratch(r) for r in rows]
+
+    def clone_strategy(self, template: str) -> str | None:
+        """The CREATE DATABASE strategy measured fastest for ``template`` (None: not measured)."""
+        row = self._execute("SELECT strategy FROM template_clones WHERE template = ?",
+                            (template,)).fetchone()
+        return row[0] if row else None
+
+    def record_clone_strategy(self, template: str, strategy: str,
+                              seconds: dict[str, float]) -> None:
+        """The strategy chosen for ``template`` and what each took (by strategy)."""
+        with self.transaction():
+            self._execute(
+                "INSERT OR REPLACE INTO template_clones (template, strategy, file_copy_seconds, "
+                "wal_log_seconds, measured_at) VALUES (?, ?, ?, ?, ?)",
+                (template, strategy, seconds.get("FILE_COPY"), seconds.get("WAL_LOG"), utcnow()))
 
     def start_run(
         self, *, kind: str, release: str, previous: str | None, sample: str | None = None,
@@ -255,7 +277,7 @@ def _template(r: sqlite3.Row) -> SampleTemplate:
 
 def _scratch(r: sqlite3.Row) -> ScratchDatabase:
     return ScratchDatabase(r["name"], r["kind"], r["run_id"], r["host"], r["pid"],
-                           bool(r["keep"]), r["created_at"], r["dropped_at"])
+                           bool(r["keep"]), r["created_at"], r["dropped_at"], r["cloned_from"])
 
 
 def _run_module(r: sqlite3.Row) -> RunModule:

@@ -12,6 +12,7 @@ from examples.demo.sampledb import SampleModule, create_sample_database, dump_da
 from ouhub import config as config_mod
 from ouhub.pgcluster import scratch_database
 from ouhub.runner.pg import Databases
+from ouhub.runner.spare import wait_for_spares
 from ouhub.store import Store
 from tests.support.config import make_config
 
@@ -70,6 +71,7 @@ def runner_store(tmp_path: Path, pg_server: str) -> Iterator[Callable[[config_mo
         return store
 
     yield open_for
+    wait_for_spares()  # the spare a run makes in the background, before the drops
     for store, dsn in opened:
         for rec in store.live_databases():
             Databases(store, dsn).drop(rec.name)

@@ -13,6 +13,7 @@ import pytest
 from ouhub.runner.host import run_task, worker_run_dir
 from ouhub.runner.pg import database_exists
 from ouhub.runner.samples import checksum
+from ouhub.runner.spare import wait_for_spares
 from ouhub.runner.task import RunTask
 from ouhub.runner.worker import perform
 from tests.runner.conftest import OK_SCRIPT, STANDIN_COMMAND, build_config
@@ -65,8 +66,9 @@ def test_a_bare_worker_fetches_the_revision_restores_the_template_and_runs(worke
     assert (worker_run_dir(config, 41) / "upgrade.log").is_file()  # whole, on the worker
     template = store.sample_template("s61")
     assert template.checksum == checksum(dump_61) and database_exists(config.dsn, template.dbname)
-    # the scratch database is gone; only the template stays for the next runs
-    assert [d.kind for d in store.live_databases()] == ["template"]
+    # the scratch database is gone; the template and its spare clone stay for the next runs
+    wait_for_spares()
+    assert sorted(d.kind for d in store.live_databases()) == ["spare", "template"]
     again = run_task(config, store, task_for(revid, dump_61, run_id=42), "ouhub-1@test")
     assert again.status == "passed" and store.sample_template("s61") == template
 

@@ -13,6 +13,7 @@ from ouhub.cli import main
 from ouhub.errors import RunnerError
 from ouhub.nightly import nightly_lock, run_nightly
 from ouhub.runner.pg import database_exists
+from ouhub.runner.spare import wait_for_spares
 from tests.runner.conftest import OK_SCRIPT, ROOT, STANDIN_COMMAND
 from tests.support.broker import OUHUB, TEST_BROKER, unique_queue, workers_on
 from tests.support.config import make_config
@@ -103,7 +104,9 @@ def test_nightly_cleans_a_crashed_runs_leftovers_then_runs_everything(
         "samples": 1, "imported": 1, "failed": 0}
     assert not events["runner"].ok and events["runner"].summary == {
         "runs": 1, "passed": 0, "failed": 1}
-    assert [d.kind for d in store.live_databases()] == ["template"]  # no scratch left
+    wait_for_spares()
+    # no scratch left; the template and the spare clone the next run will take
+    assert sorted(d.kind for d in store.live_databases()) == ["spare", "template"]
 
 
 def test_only_one_nightly_at_a_time(tmp_path, pg_server, dump_61, runner_store):

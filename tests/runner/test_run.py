@@ -31,6 +31,7 @@ from ouhub.errors import RunnerError
 from ouhub.runner.pg import Databases, database_exists, hostname, module_rows
 from ouhub.runner.run import run_sample
 from ouhub.runner.samples import import_samples
+from ouhub.runner.spare import wait_for_spares
 from ouhub.runner.upgrade import execute_step, run_dir
 from ouhub.store import Store
 from tests.runner.conftest import STANDIN_COMMAND, addons_70, build_config, write_module
@@ -58,6 +59,7 @@ def workspace(pg_server: str, dump_61: Path, tmp_path_factory: pytest.TempPathFa
         assert [r.status for r in import_samples(config, store)] == ["imported"]
         yield root, store
     finally:
+        wait_for_spares()
         dbs = Databases(store, config.dsn)
         for rec in store.live_databases():
             dbs.drop(rec.name)
