@@ -31,7 +31,7 @@ open pull request and how long ago its author last worked on it; the verdict sta
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -210,24 +210,41 @@ def decide_verdicts(
     step_data = data.get("steps", {})
     judged = [(p, r, step_text(p, r), (step_data.get(r) or {}).get("modules") or {})
               for p, r in steps]
+    judged = [(*one, _near(one[3])) for one in judged]
     severity = _SEVERITY.__getitem__
     verdicts = []
     for module in sorted(set(modules)):
         name: str | None = module
         entries: list[StepVerdict] = []
-        for previous, release, step, coverage in judged:
+        for previous, release, step, coverage, near in judged:
             if name is None:
                 break
-            entry, name = _judge(name, previous, release, step, coverage, clock)
+            entry, name = _judge(name, previous, release, step, coverage, near, clock)
             entries.append(entry)
         worst = max((e.verdict for e in entries), key=severity)
         verdicts.append(ModuleOutcome(module, worst, tuple(entries)))
     return CheckReport(source, target, tuple(steps), tuple(verdicts))
 
 
+def _near(coverage: Mapping[str, Any]) -> Callable[[str], list[str]]:
+    """The step's names a letter longer, shorter or as long as a name: the only ones
+    ``close_name`` can find. Indexed by length on first use: a check of a few unknown
+    modules against a step of thousands scanned them all once per module (bench/startup.py)."""
+    index: dict[int, list[str]] = {}
+
+    def near(name: str) -> list[str]:
+        if not index:
+            for known in coverage:
+                index.setdefault(len(known), []).append(known)
+        size = len(name)
+        return [k for n in (size - 1, size, size + 1) for k in index.get(n, ())]
+
+    return near
+
+
 def _judge(
     name: str, previous: str, release: str, step: str, coverage: Mapping[str, Any],
-    clock: _Clock,
+    near: Callable[[str], list[str]], clock: _Clock,
 ) -> tuple[StepVerdict, str | None]:
     """One step: the verdict for ``name``, and the name to follow in the next step (or None)."""
     entry = coverage.get(name)
@@ -240,7 +257,7 @@ def _judge(
             )]
         else:
             reasons = [Reason("not_in_openupgrade", unknown_text(name, step, release))]
-            close = close_name(name, coverage)
+            close = close_name(name, near(name))
             if close is not None:
                 reasons.append(did_you_mean(close, step))
         return StepVerdict(previous, release, name, None, "not_covered", tuple(reasons)), name
