@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 import stat
 from pathlib import Path
 from typing import IO
@@ -93,6 +92,8 @@ class FileLock:
 def process_gone(host: str | None, pid: int | None) -> bool:
     """Whether the process recorded as ``pid`` on ``host`` is known to be gone: it ran on this
     host and runs no more (another host's processes cannot be judged from here)."""
+    import socket  # here: every command imports this module, few ask for the host (~2 ms)
+
     return host == socket.gethostname() and not pid_alive(pid)
 
 

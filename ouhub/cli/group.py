@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,6 +159,8 @@ def _interrupt_on_signals() -> None:
 def _write_crash_log(ctx: click.Context) -> Path:
     """The traceback into the data dir's crash log; with no config, the user's state folder
     ($XDG_STATE_HOME/ouhub): never the current directory."""
+    import traceback
+
     obj = ctx.find_object(Context)
     try:
         base = obj.config.data_dir if obj else _state_dir()

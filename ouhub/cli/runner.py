@@ -3,7 +3,6 @@ of databases, here or on workers."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -152,6 +151,8 @@ def worker_command(obj: Context, concurrency: int, queue: str | None) -> None:
       ouhub worker --concurrency 2
       ouhub --config /etc/ouhub/ouhub.toml worker --queue ouhub-runs
     """
+    import logging
+
     from ouhub.runner.worker import serve
 
     if not obj.quiet:  # a worker is a service: its log says what it does
