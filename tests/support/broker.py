@@ -121,8 +121,10 @@ def finish(proc: subprocess.Popen, timeout: float = 240) -> tuple[int, str, str]
 
 
 def leftovers(config: config_mod.Config, store: Store) -> list[str]:
-    """Scratch databases still there, and upgrade processes still running, on this host."""
-    found = [f"database {d.name}" for d in store.live_databases() if d.kind != "template"
+    """Scratch databases still there, and upgrade processes still running, on this host
+    (templates and their spare clones, complete or being made, are meant to stay)."""
+    found = [f"database {d.name}" for d in store.live_databases()
+             if d.kind != "template" and not (d.kind == "spare" and (d.keep or pid_alive(d.pid)))
              and database_exists(config.dsn, d.name)]
     found += [f"process group {p.pgid}" for p in store.live_upgrade_processes(hostname())
               if pid_alive(p.pgid, group=True)]
