@@ -18,7 +18,7 @@ from typing import Any
 
 from ouhub.errors import ConfigError
 from ouhub.fsutil import read_capped
-from ouhub.redact import redact_dsn  # noqa: F401 - cli and check import it from here until the layout lands
+from ouhub.redact import redact_dsn
 from ouhub.versions import is_release_name, version_key
 
 DEFAULT_CONFIG = "ouhub.toml"

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from ouhub import config as config_mod
 from ouhub.cli import main
 from ouhub.errors import ConfigError
+from ouhub.redact import redact_dsn
 from tests.support.process import ouhub_process
 
 REPO = Path(__file__).resolve().parent.parent
@@ -89,7 +90,7 @@ def test_feeds_are_module_sets_sorted_once_each(tmp_path):
 def test_password_never_shown(tmp_path):
     cfg = config_mod.load(write(tmp_path, VALID))
     assert "s3cret" not in str(cfg.redacted())
-    shown = config_mod.redact_dsn("host=x password=abc user=y")
+    shown = redact_dsn("host=x password=abc user=y")
     assert sorted(shown.split()) == ["host=x", "password=***", "user=y"]
     broker = VALID.replace("parallel = 2", 'parallel = 2\nbroker = "amqp://ouhub:b40ker@mq:5672/ou"')
     broker = broker.replace('dump = "samples/demo61.dump"',

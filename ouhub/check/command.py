@@ -68,7 +68,7 @@ def read_input(
         name = "stdin" if modules_file == "-" else modules_file
         return CheckInput("file", parse_module_list(text, name), {})
     from ouhub.check.db import read_database
-    from ouhub.config import redact_dsn
+    from ouhub.redact import redact_dsn
 
     assert database is not None
     installed = read_database(database)

@@ -33,7 +33,7 @@ def read_installed(conn: Any, dsn: str = "the database") -> InstalledModules:
     """Installed modules from ir_module_module, inside a read-only transaction."""
     import psycopg2
 
-    from ouhub.config import redact_dsn
+    from ouhub.redact import redact_dsn
 
     try:
         with conn.cursor() as cur:
@@ -78,7 +78,7 @@ def database_dsn(value: str, server_dsn: Callable[[], str]) -> str:
 
 def read_database(dsn: str) -> InstalledModules:
     """Connect read-only, read the installed modules, disconnect."""
-    from ouhub.config import redact_dsn
+    from ouhub.redact import redact_dsn
     from ouhub.runner.pg import connect
 
     try:

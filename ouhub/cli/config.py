@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ouhub import output
 from ouhub.cli.group import Context, json_option, main, pass_ctx
+from ouhub.redact import redact_dsn
 
 
 @main.group("config")
