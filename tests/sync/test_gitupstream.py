@@ -94,6 +94,7 @@ def test_a_clean_merge_is_committed_in_a_temporary_worktree_and_pushed(project, 
     assert again.merged == () and again.committed is None
 
 
+@pytest.mark.slow
 def test_an_unpushed_merge_is_kept_and_merged_on_top_of(project):
     config, pair = project
     with Store.open(config.store_path) as store:

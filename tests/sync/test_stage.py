@@ -7,6 +7,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
 from breezy.branch import Branch
 from click.testing import CliRunner
 
@@ -59,6 +60,7 @@ def synced(config, result) -> str:
     return tip(config.mirror_path(branch))
 
 
+@pytest.mark.slow
 def test_sync_mirrors_every_release_then_reports_nothing_new(bzr_branch, bzr_server, tmp_path):
     config, sources, ou = build_project(bzr_branch, bzr_server, tmp_path)
     with Store.open(config.store_path) as store:
