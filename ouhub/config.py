@@ -48,6 +48,7 @@ class Branch:
     upstream: str | None = None
     vcs: str | None = None  # None: detected from the URL and the mirror
     addons: tuple[str, ...] = ()  # module folders inside the branch; () = detect
+    code_browser: str | None = None  # its files' URLs; None: [site] code_browser
 
     @property
     def key(self) -> str:
@@ -197,6 +198,7 @@ class Config:
                             "upstream": b.upstream,
                             "vcs": b.vcs or "auto",
                             "addons": list(b.addons) or "auto",
+                            "code_browser": b.code_browser,
                         }
                         for b in r.branches
                     },
@@ -285,7 +287,7 @@ def _close_matches(word: str, possibilities: Any, n: int = 1) -> list[str]:
 
 _TOP_KEYS = {"data_dir", "dsn", "releases", "samples", "runner", "site", "contributions"}
 _RELEASE_KEYS = {"previous", "branches"}
-_BRANCH_KEYS = {"url", "fallback", "upstream", "vcs", "addons"}
+_BRANCH_KEYS = {"url", "fallback", "upstream", "vcs", "addons", "code_browser"}
 _SAMPLE_KEYS = {"name", "release", "dump", "filestore"}
 _RUNNER_KEYS = {"commands", "timeout", "parallel", "broker", "queue", "log_limit"}
 _SITE_KEYS = {"output", "base_url", "code_browser", "title", "feeds"}
@@ -496,6 +498,10 @@ def _branch(problems: _Problems, keys: tuple, release: str, name: str, body: Any
     if vcs is not None and vcs not in VCS_KINDS:
         problems.add(keys + ("vcs",), f"expected one of {', '.join(VCS_KINDS)}, got {vcs!r}")
         vcs = None
+    code_browser = body.get("code_browser")
+    if code_browser is not None and not _expect(problems, keys + ("code_browser",), code_browser,
+                                                str, "a URL pattern with {path}"):
+        code_browser = None
     return Branch(
         release=release,
         name=name,
@@ -504,6 +510,7 @@ def _branch(problems: _Problems, keys: tuple, release: str, name: str, body: Any
         upstream=upstream,
         vcs=vcs,
         addons=_str_list(problems, keys + ("addons",), body.get("addons", [])),
+        code_browser=code_browser,
     )
 
 

@@ -45,8 +45,10 @@ def coverage_json(release: str, previous: str, rows: tuple[m.CoverageRow, ...]) 
             {
                 "module": r.module, "status": r.status, "target": r.target,
                 "evidence": {"scripts": [s.text for s in r.scripts],
-                             "declaration": r.declaration or None, "apriori": r.apriori or None},
+                             "declaration": r.declaration or None, "apriori": r.apriori or None,
+                             "analysis": list(r.analysis_lines)},
                 "analysis_size": r.analysis_size, "analysed_share": r.analysed_share,
+                "open_changes": r.open_changes,
                 "disagreements": list(r.disagreements), "last_outcome": r.last_outcome,
             }
             for r in rows

@@ -243,6 +243,17 @@ class StepRow:
 
 
 @dataclass(frozen=True)
+class AnalysisPart:
+    """One part of a module's analysis (fields, models, XML records): its changes, how many
+    the analysts answered, how many are open (additions included)."""
+
+    what: str
+    changes: int
+    annotated: int
+    open: int
+
+
+@dataclass(frozen=True)
 class CoverageRow:
     """One module of a release step, as the release page and coverage.json show it."""
 
@@ -253,7 +264,8 @@ class CoverageRow:
     word: str
     colour: str
     target: str | None
-    target_href: str | None
+    target_href: str | None  # None when the target has no page: then target_note says why
+    target_note: str
     scripts: tuple[Link, ...]
     declaration: str
     apriori: str
@@ -264,6 +276,10 @@ class CoverageRow:
     last_outcome: str | None
     last_outcome_href: str | None
     in_progress: bool = False  # open work writes its scripts (contributions)
+    open_changes: int | None = None  # changes no annotation answers, additions left out
+    analysis: Link | None = None  # the analysis file read, in the code browser
+    analysis_lines: tuple[str, ...] = ()  # the lines that say nothing is to do
+    breakdown: tuple[AnalysisPart, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -283,23 +299,16 @@ class ReleasePage:
 
 @dataclass(frozen=True)
 class ModuleStep:
-    """A module's status in one step; ``as_name`` when it is followed under a new name."""
+    """A module's status in one step, followed under its new name after a rename; the
+    row as the release page has it, and for a rename or merge its target's status."""
 
     release: str
     previous: str
     release_href: str
-    name: str
-    name_href: str
     followed: bool
-    status: str
-    word: str
-    colour: str
-    target: str | None
-    target_href: str | None
-    analysis_size: int | None
-    analysed_text: str
-    scripts: tuple[Link, ...]
-    in_progress: bool = False  # open work writes its scripts for this step
+    row: CoverageRow
+    target_status: str | None = None  # the target's status in the same step
+    target_word: str = ""
 
 
 @dataclass(frozen=True)
@@ -451,22 +460,28 @@ def line_plot(
     values: Sequence[tuple[str, float]], width: int = 160, height: int = 36, what: str = "",
     axes: bool = False,
 ) -> Plot | None:
-    """A line of (time, share 0..1) points, oldest left; None without any point."""
+    """A line of (time, share 0..1) points, oldest left; None without any point. One scan
+    is a dot at its share, not a line over a time it does not span."""
     if not values:
         return None
     # Room for the 0% / 100% labels on the left and the dates below.
     left, right, top = (34, 6, 6) if axes else (2, 4, 4)
     bottom = height - (18 if axes else 3)
     scans = len(values)
-    if len(values) == 1:
-        values = [values[0], values[0]]
-    step = (width - left - right) / (len(values) - 1)
-    xy = [(left + i * step, bottom - max(0.0, min(1.0, v)) * (bottom - top))
-          for i, (_, v) in enumerate(values)]
-    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
-    area = f"{left:.1f},{bottom:.1f} {points} {xy[-1][0]:.1f},{bottom:.1f}"
+    if scans == 1:
+        y = bottom - max(0.0, min(1.0, values[0][1])) * (bottom - top)
+        xy = [(float(width - right), y)]
+        points = area = ""
+    else:
+        step = (width - left - right) / (len(values) - 1)
+        xy = [(left + i * step, bottom - max(0.0, min(1.0, v)) * (bottom - top))
+              for i, (_, v) in enumerate(values)]
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+        area = f"{left:.1f},{bottom:.1f} {points} {xy[-1][0]:.1f},{bottom:.1f}"
     first, last = values[0], values[-1]
-    label = (f"{what}: {share_text(first[1])} on {date_text(first[0])}, "
+    label = (f"{what}: {share_text(last[1])} on {date_text(last[0])} (one scan so far)"
+             if scans == 1 else
+             f"{what}: {share_text(first[1])} on {date_text(first[0])}, "
              f"{share_text(last[1])} on {date_text(last[0])} ({scans} scans)")
     return Plot(width, height, points, label, share_text(first[1]), share_text(last[1]),
                 area=area, end=(round(xy[-1][0], 1), round(xy[-1][1], 1)), axes=axes,

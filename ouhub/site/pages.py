@@ -53,21 +53,43 @@ def _attr(record: Any, name: str, default: Any = None) -> Any:
     return getattr(record, name, default)
 
 
-def _evidence_links(config: Any, release: str, scripts: Iterable[str]) -> tuple[m.Link, ...]:
+def _code_links(config: Any, release: str, paths: Iterable[str]) -> tuple[m.Link, ...]:
+    """Each path (the repository's, led by its branch's name in a multi-branch release) as a
+    link through its branch's code browser, else ``[site] code_browser``."""
     rel = config.releases.get(release)
-    branches = [b.name for b in rel.branches] if rel else []
+    branches = {b.name: b for b in rel.branches} if rel else {}
+    first = next(iter(branches.values()), None)
     links = []
-    for path in scripts:
+    for path in paths:
         path = str(path)
-        branch, rest = (branches[0] if branches else ""), path
+        branch, rest = first, path
         head, _, tail = path.partition("/")
         if head in branches and tail:
-            branch, rest = head, tail
-        links.append(m.Link(path, m.code_link(config.site.code_browser, release, branch, rest)))
+            branch, rest = branches[head], tail
+        pattern = (branch.code_browser if branch else None) or config.site.code_browser
+        links.append(m.Link(path, m.code_link(pattern, release, branch.name if branch else "",
+                                              rest)))
     return tuple(links)
 
 
-def coverage_rows(config: Any, data: Gathered, release: str) -> tuple[m.CoverageRow, ...]:
+_PARTS = (("fields", "fields"), ("models", "models"), ("records", "XML records"))
+
+
+def _breakdown(counts: dict[str, int]) -> tuple[m.AnalysisPart, ...]:
+    """The analysis's changes per part, and how many of them are open."""
+    parts = []
+    for table, what in _PARTS:
+        changes = sum(n for k, n in counts.items() if k.startswith(table + "."))
+        opened = sum(n for k, n in counts.items() if k.startswith(f"open.{table}."))
+        if changes:
+            parts.append(m.AnalysisPart(what, changes, changes - opened, opened))
+    return tuple(parts)
+
+
+def coverage_rows(config: Any, data: Gathered, release: str,
+                  paged: frozenset[str] | None = None) -> tuple[m.CoverageRow, ...]:
+    """The modules of a step; a rename's or merge's target is linked only when ``paged``
+    (the modules with a page) holds it, else shown as text with why."""
     rows = []
     outcomes = data.outcomes.get(release, {})
     working = in_progress_modules(data.contributions, release)
@@ -76,12 +98,16 @@ def coverage_rows(config: Any, data: Gathered, release: str) -> tuple[m.Coverage
         outcome = outcomes.get(cov.module)
         target = _attr(cov, "target")
         share = _attr(cov, "analysed_share")
+        counts = _attr(cov, "analysis_counts") or {}
+        source = _attr(cov, "analysis_source")
+        linked = target is not None and (paged is None or target in paged)
         rows.append(m.CoverageRow(
             module=cov.module, href=f"modules/{m.slug(cov.module)}.html",
             anchor=f"m-{m.slug(cov.module)}",
             status=cov.status, word=m.word(cov.status), colour=m.colour(cov.status),
-            target=target, target_href=f"modules/{m.slug(target)}.html" if target else None,
-            scripts=_evidence_links(config, release, _attr(evidence, "scripts", ()) or ()),
+            target=target, target_href=f"modules/{m.slug(target)}.html" if linked else None,
+            target_note="" if linked or not target else "not in OpenUpgrade's coverage",
+            scripts=_code_links(config, release, _attr(evidence, "scripts", ()) or ()),
             declaration=str(_attr(evidence, "declaration", "") or ""),
             apriori=str(_attr(evidence, "apriori", "") or ""),
             analysis_size=_attr(cov, "analysis_size"),
@@ -90,6 +116,10 @@ def coverage_rows(config: Any, data: Gathered, release: str) -> tuple[m.Coverage
             last_outcome=outcome.outcome if outcome else None,
             last_outcome_href=f"runs/{outcome.run_id}.html" if outcome else None,
             in_progress=cov.module in working,
+            open_changes=_attr(cov, "open_changes") if source else None,
+            analysis=_code_links(config, release, (source,))[0] if source else None,
+            analysis_lines=tuple(str(x) for x in _attr(evidence, "analysis", ()) or ()),
+            breakdown=_breakdown(counts),
         ))
     return tuple(rows)
 
@@ -218,14 +248,13 @@ def module_pages(
                     current = name
             if row is None:
                 continue
+            target = by_step.get(release, {}).get(row.target) if row.target else None
             steps.append(m.ModuleStep(
                 release=release, previous=previous,
                 release_href=f"releases/{m.slug(release)}.html#{row.anchor}",
-                name=row.module, name_href=row.href, followed=row.module != name,
-                status=row.status, word=row.word, colour=row.colour, target=row.target,
-                target_href=row.target_href, analysis_size=row.analysis_size,
-                analysed_text=row.analysed_text, scripts=row.scripts,
-                in_progress=row.in_progress,
+                followed=row.module != name, row=row,
+                target_status=target.status if target else None,
+                target_word=target.word if target else "",
             ))
             if row.status in ("renamed", "merged") and row.target:
                 current = row.target
@@ -293,7 +322,10 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
     def blob(path: str, key: Any, render: Callable[[], bytes]) -> None:
         outputs.append(Output(path, key, render))
 
-    rows = {release: coverage_rows(config, data, release) for _, release in data.steps}
+    # every module of a step's coverage gets a page (module_pages): only those are linked
+    paged = frozenset(c.module for _, release in data.steps
+                      for c in data.coverage.get(release, ()))
+    rows = {release: coverage_rows(config, data, release, paged) for _, release in data.steps}
     known = {r.module for step_rows in rows.values() for r in step_rows}
     found = failures.derive(data)
     feeds = failures.plan_feeds(config, data, found, blob, known)
@@ -339,7 +371,7 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
                          work: Any = work) -> dict[str, Any]:
             needs = tuple(sorted(
                 (r for r in release_rows if r.status == "todo"),
-                key=lambda r: (-(r.analysis_size or 0), r.module),
+                key=lambda r: (-(r.open_changes or 0), -(r.analysis_size or 0), r.module),
             ))
             return {"statuses": COVERAGE_STATUSES, "release": m.ReleasePage(
                 release=step.release, previous=step.previous, counts=step.counts,
@@ -371,9 +403,9 @@ def plan(config: Any, data: Gathered, env: jinja2.Environment) -> list[Output]:
              in_progress_chip=TODO_IN_PROGRESS)
         last = mod.steps[-1] if mod.steps else None
         label, value = f"{mod.module} {last.release}" if last else mod.module, (
-            last.word if last else "unknown")
+            last.row.word if last else "unknown")
         page(mod.badge, "badge.svg", label=label, value=value,
-             fill=m.colour(last.status if last else None), **_badge_widths(label, value))
+             fill=m.colour(last.row.status if last else None), **_badge_widths(label, value))
 
     series_digests = [data_hash(one) for one in series]  # once for their pages, runs.html and JSON
     page("runs.html", "runs.html", key=series_digests, make=lambda: {"series": tuple(

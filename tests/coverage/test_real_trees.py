@@ -16,6 +16,7 @@ from ouhub.coverage.scan import scan_path
 from ouhub.coverage.status import analysis_says_nothing_to_do
 from ouhub.errors import CoverageError
 from ouhub.store import Store
+from tests.site.links import assert_valid_hrefs
 from tests.support.real_trees import SCRIPTS, VERSIONS, TreeDownloadError, count_truth, real_tree
 
 pytestmark = pytest.mark.slow  # the first run downloads three wheels
@@ -233,3 +234,45 @@ def test_check_verdicts_on_the_real_18_to_19_step(scanned: Path, tmp_path: Path)
     assert steps["pos_viva_wallet"].reasons[1].text.startswith(
         "pos_viva_com, the new name of pos_viva_wallet, has no migration scripts")
     assert verdicts["acount"] == ("not_covered", ["not_in_openupgrade", "did_you_mean"])
+
+
+def test_the_site_of_the_real_trees_has_no_dead_link(scanned: Path, tmp_path: Path) -> None:
+    import html
+    import re
+
+    from ouhub.config import from_dict
+    from ouhub.site.build import build_site
+
+    config = from_dict({
+        "data_dir": str(tmp_path), "site": {"output": str(tmp_path / "site"), "code_browser":
+                                            "https://github.com/OCA/OpenUpgrade/blob/{release}/{path}"},
+        "releases": {release: {"previous": truth_previous(release) if release != "17.0" else None,
+                               "branches": {"openupgrade": "https://github.com/OCA/OpenUpgrade.git"}}
+                     for release in VERSIONS}})
+    with Store.open(scanned) as store:
+        build_site(config, store)
+        todo = [m for m in store.latest_coverage("19.0") if m.status == "todo"]
+    site = tmp_path / "site"
+    assert assert_valid_hrefs(site) > 5000  # every relative link and anchor resolves
+    scripts = []
+    for page in site.rglob("*.html"):
+        text = page.read_text()
+        scripts.extend(html.unescape(href) for href in re.findall(
+            r'href="(https://[^"]*/openupgrade_scripts/[^"]*)"', text))
+        assert str(tmp_path) not in text  # no server path is published
+    script = re.compile(r"https://github\.com/OCA/OpenUpgrade/blob/(1[789])\.0/"
+                        r"openupgrade_scripts/scripts/\w+/\1\.0\.[\d.]+/[\w. -]+")
+    wrong = [href for href in scripts if not script.fullmatch(href.replace("%20", " "))]
+    assert scripts and not wrong, wrong[:3]
+
+    release = (site / "releases/19.0.html").read_text()
+    assert 'account_payment_mode <span class="muted">(not in OpenUpgrade&#39;s coverage)' in release
+    needs = release[release.index('id="needs-table"'):]
+    first = max(todo, key=lambda m: (m.open_changes, m.analysis_size, [-ord(c) for c in m.module]))
+    assert needs.index(f">{first.module}</a>") < needs.index("</tr>", needs.index("<tbody>") + 20)
+    merged = (site / "modules/web_editor.html").read_text()
+    assert re.search(r'merged</span> &rarr; <a href="../modules/html_editor.html">html_editor</a>'
+                     r', which is <span class="st[^>]*data-status="nothing_to_do"', merged)
+    target = (site / "modules/html_editor.html").read_text()
+    assert "What the analysis says" in target and "NOTHING TO DO" in target
+    assert 'html_editor/19.0.1.0/upgrade_analysis_work.txt" rel=' in target

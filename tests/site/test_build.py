@@ -61,8 +61,10 @@ def test_build_writes_pages_json_and_badges(site):
     assert cov["schema_version"] == 1 and cov["previous"] == "6.1"
     sale = next(m for m in cov["modules"] if m["module"] == "sale")
     assert sale == {"module": "sale", "status": "todo", "target": None, "analysis_size": 120,
-                    "analysed_share": 0.0, "disagreements": [], "last_outcome": "failed",
-                    "evidence": {"scripts": [], "declaration": None, "apriori": None}}
+                    "analysed_share": 0.0, "open_changes": 120, "disagreements": [],
+                    "last_outcome": "failed",
+                    "evidence": {"scripts": [], "declaration": None, "apriori": None,
+                                 "analysis": []}}
     runs = json.loads((out / "api/runs.json").read_text())
     assert [r["status"] for r in runs["runs"]] == ["failed", "passed"]
     assert runs["runs"][0]["failed_modules"] == ["sale"]

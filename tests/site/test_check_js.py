@@ -113,9 +113,12 @@ def test_check_page_shows_verdicts_as_text(page: Any, tmp_path: Path) -> None:
         "#check-table tbody tr",
         "rows => rows.map(r => [r.dataset.module, r.cells[1].textContent, r.cells[2].textContent])",
     )
-    assert rows == [["base", "ok", "ok"], ["my_custom", "not covered", "not covered"]]
+    # the worst first; a module of the coverage links to its page, others are text
+    assert rows == [["my_custom", "not covered", "not covered"], ["base", "ok", "ok"]]
     assert "javascript:alert(3)" in page.text_content("tr[data-module=base] .reasons")
-    assert page.locator("#check-table a, #check-table img, #check-table script").count() == 0
+    assert page.eval_on_selector_all("#check-table a", "a => a.map(x => x.getAttribute('href'))"
+                                     ) == ["modules/base.html"]
+    assert page.locator("#check-table img, #check-table script").count() == 0
     # uploading a file runs the check on its content
     listing = tmp_path / "modules.txt"
     listing.write_text("# from our server\nbase\n")
@@ -175,6 +178,13 @@ def test_built_site_check_page_agrees_with_the_cli(page: Any, tmp_path: Path) ->
         for key in [k for k, v in cells.items() if v is None]:
             del cells[key]
     assert on_page == expected
+    severity = ["blocked", "not_covered", "at_risk", "ok"]
+    order = [severity.index(on_page[name]["verdict"]) for name, _ in shown]
+    assert order == sorted(order)  # the worst first
+    links = page.eval_on_selector_all("#check-table tbody th a",
+                                      "a => a.map(x => x.getAttribute('href'))")
+    assert links and "modules/my_company_reports.html" not in links
+    assert all((config.site.output / href).is_file() for href in links)
     assert expected["hr_timesheet_old"] == {"7.0": "ok", "8.0": "ok", "verdict": "ok"}
     assert expected["my_company_reports"]["verdict"] == "not_covered"
     assert "6.1 → 7.0, 7.0 → 8.0" in page.text_content("#check-steps")

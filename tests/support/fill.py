@@ -26,13 +26,21 @@ HOSTILE_URL = "javascript:window.__pwned=3"
 def module(release: str, name: str, status: str, *, target: str | None = None,
            scripts: tuple[str, ...] = (), declaration: str | None = None,
            apriori: str | None = None, size: int = 0, share: float | None = None,
-           disagreements: tuple[str, ...] = ()) -> ModuleCoverage:
+           disagreements: tuple[str, ...] = (), analysis: tuple[str, ...] = ()
+           ) -> ModuleCoverage:
+    """A module as a scan records it; an analysis of ``size`` changes (field deletions)
+    whose ``share`` the analysts answered, the rest open."""
+    annotated = int(size * (share or 0))
+    counts = {"fields.del": size, "open.fields.del": size - annotated} if size else {}
     return ModuleCoverage(
         release=release, module=name, status=status, target=target, version=None,
         path=f"addons/{name}", in_tree=status not in ("removed",), manifest_error=None,
-        evidence=Evidence(scripts=scripts, declaration=declaration, apriori=apriori),
-        analysis_size=size, analysis_annotated=int(size * (share or 0)), analysed_share=share,
-        analysis_counts={}, analysis_source=None, disagreements=disagreements,
+        evidence=Evidence(scripts=scripts, declaration=declaration, apriori=apriori,
+                          analysis=analysis),
+        analysis_size=size, analysis_annotated=annotated, analysed_share=share,
+        analysis_counts={k: v for k, v in counts.items() if v},
+        analysis_source=f"addons/{name}/migrations/{release}.1.0/openupgrade_analysis.txt"
+        if size else None, disagreements=disagreements,
     )
 
 

@@ -377,8 +377,29 @@
     return cell;
   }
 
-  function renderReport(target, report) {
+  // Modules with a page on this site: those of some step's coverage (named plainly, their
+  // page is modules/<name>.html, as the site's slug() keeps plain names).
+  function pagedModules(data) {
+    var paged = new Set();
+    var steps = (data && data.steps) || {};
+    Object.keys(steps).forEach(function (release) {
+      Object.keys((steps[release] || {}).modules || {}).forEach(function (name) {
+        if (/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}$/.test(name) && name.slice(-1) !== ".") {
+          paged.add(name);
+        }
+      });
+    });
+    return paged;
+  }
+
+  // The worst first (blocked, not covered, at risk, ok), then by name.
+  function bySeverity(a, b) {
+    return (SEVERITY[b.verdict] - SEVERITY[a.verdict]) || compareCodePoints(a.module, b.module);
+  }
+
+  function renderReport(target, report, paged) {
     target.textContent = "";
+    paged = paged || new Set();
     var s = report.summary;
     var summary = el("p", { id: "check-summary", role: "status" });
     summary.textContent = s.modules + (s.modules === 1 ? " module" : " modules") + " from " +
@@ -405,9 +426,15 @@
     head.appendChild(row);
     table.appendChild(head);
     var body = el("tbody");
-    report.modules.forEach(function (m) {
+    report.modules.slice().sort(bySeverity).forEach(function (m) {
       var tr = el("tr", { "data-module": m.module });
-      tr.appendChild(el("th", { scope: "row" }, m.module));
+      var name = el("th", { scope: "row" });
+      if (paged.has(m.module)) {
+        name.appendChild(el("a", { href: "modules/" + m.module + ".html" }, m.module));
+      } else {
+        name.textContent = m.module;
+      }
+      tr.appendChild(name);
       report.steps.forEach(function (st) {
         var found = m.steps.filter(function (e) { return e.release === st.release; })[0];
         if (!found) {
@@ -498,7 +525,7 @@
     function run() {
       try {
         var modules = parseModuleList(textarea.value);
-        renderReport(result, decide(modules, from.value, to.value, data));
+        renderReport(result, decide(modules, from.value, to.value, data), pagedModules(data));
       } catch (error) {
         if (error.name !== "CheckError") { throw error; }
         renderError(result, error);
