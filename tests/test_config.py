@@ -128,6 +128,12 @@ def test_password_never_shown(tmp_path):
             id="missing-url",
         ),
         pytest.param(
+            VALID.replace('url = "lp:openupgrade-server/6.1"',
+                          'url = "lp:openupgrade-server/6.1"\ncode_browser = 3'),
+            ['releases."6.1".branches.server.code_browser', "a URL pattern with {path}"],
+            id="branch-code-browser",
+        ),
+        pytest.param(
             VALID.replace('release = "6.1"\ndump', 'release = "5.0"\ndump'),
             ["samples.release: sample 'demo61': release '5.0' is not configured"],
             id="sample-unknown-release",

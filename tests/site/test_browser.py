@@ -151,3 +151,20 @@ def test_hostile_check_page_stays_inert(page, hostile_site):
     page.locator("#check-result tr[data-module]").first.wait_for()
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.dialogs == [] and page.errors == []
+
+
+def test_pages_fit_a_phone(page, small_site):
+    """On a 390 px screen the page never scrolls sideways: wide tables scroll in themselves."""
+    page.set_viewport_size({"width": 390, "height": 800})
+    pages = ["index.html", "releases/7.0.html", "modules/account.html", "modules/stock.html",
+             "runs.html", "upstream.html", "check.html"]
+    pages += [str(p.relative_to(small_site)) for p in sorted(small_site.glob("runs/*.html"))[:2]]
+    for name in pages:
+        _open(page, small_site / name)
+        if name == "check.html":
+            page.fill("#check-modules", "account sale stock crm my_custom_module_with_a_long_name")
+            page.click("#check-submit")
+            page.wait_for_selector("#check-summary")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{name} is {width} px wide"
+    assert page.errors == []

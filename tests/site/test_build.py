@@ -305,3 +305,37 @@ def test_cli_site_build(site, tmp_path):
     data = json.loads(result.stdout)
     assert data["written"] == 0 and data["index"] == str(index)
     assert store.last_stage_events()["site"].ok
+
+
+def test_each_branch_may_have_its_own_code_browser(tmp_path: Path) -> None:
+    lp = "https://bazaar.launchpad.net/~openupgrade/openupgrade-{branch}/{release}/view/head:/{path}"
+    config = make_config(tmp_path, {
+        "6.1": {"server": "/srv/6.1/server"},
+        "7.0": {"server": {"url": "/srv/7.0/server", "code_browser": lp},
+                "addons": "/srv/7.0/addons"},
+    }, site={"code_browser": CODE})
+    with Store.open(config.store_path) as store:
+        fill.record_coverage(store, "7.0", "6.1", {
+            "base": {"status": "done", "scripts": ["server/openerp/addons/base/migrations/7.0.1.3/"
+                                                   "pre-migration.py"]},
+            "sale": {"status": "done", "scripts": ["addons/sale/migrations/7.0.1.0/post-migration.py"]},
+        })
+        build_site(config, store)
+    html = (config.site.output / "releases/7.0.html").read_text()
+    assert ('href="https://bazaar.launchpad.net/~openupgrade/openupgrade-server/7.0/view/head:/'
+            'openerp/addons/base/migrations/7.0.1.3/pre-migration.py"') in html
+    # the addons branch has none of its own: the site-wide pattern
+    assert 'href="https://code.example/7.0/addons/sale/migrations/7.0.1.0/post-migration.py"' in html
+
+
+def test_one_scan_is_a_dot_not_a_line_over_time(site) -> None:
+    config, store = site
+    build_site(config, store)
+    index = (config.site.output / "index.html").read_text()
+    plots = index.split('<svg class="plot"')[1:]
+    by_label = {p[p.index('aria-label="') + 12:p.index('"', p.index('aria-label="') + 12)]: p
+                for p in plots}
+    single = next(p for label, p in by_label.items() if "one scan so far" in label)
+    assert "<polyline" not in single and "<circle" in single
+    several = next(p for label, p in by_label.items() if "scans)" in label)
+    assert "<polyline" in several
