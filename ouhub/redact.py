@@ -1,4 +1,5 @@
-"""Hiding credentials: every DSN and URL that ouhub prints or stores goes through here.
+"""Hiding credentials: every DSN and URL that ouhub prints or stores goes through here;
+and hiding the hosts' file system paths from what the site publishes (``hide_paths``).
 
 A PostgreSQL DSN is read by libpq's own parser (psycopg2's ``parse_dsn``, rebuilt with
 ``make_dsn``), so a quoted password with spaces or escaped quotes is hidden whole;
@@ -76,3 +77,25 @@ def redact_argv(argv: Iterable[str], secrets: Iterable[str] = ()) -> str:
         # '***' stays bare: the line is for reading, and a quoted '***' reads like a value
         shown.append(arg if _BARE.fullmatch(arg) else shlex.quote(arg))
     return " ".join(shown)
+
+
+# A POSIX absolute path: not a URL's (after "//" or ":"), not inside a word or a relative path
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~/:-])/(?:[\w.+@-]+/)*[\w.+@-]+/?")
+# where a published path starts to tell the reader something: the code of a module
+_CODE_ROOTS = ("addons", "openerp", "odoo", "openupgrade_scripts")
+
+
+def hide_paths(text: str) -> str:
+    """``text`` with each absolute file system path shortened to what tells a reader of the
+    published site something, and nothing of the host's layout: from the last addons/,
+    openerp/ or odoo/ folder on (``/srv/ou/addons/sale/x.py`` -> ``addons/sale/x.py``),
+    else its last part (``/tmp/run-3/openerp_server.py`` -> ``openerp_server.py``)."""
+    return _ABSOLUTE_PATH.sub(_short_path, text) if "/" in text else text
+
+
+def _short_path(match: re.Match[str]) -> str:
+    parts = match.group(0).rstrip("/").split("/")
+    for index in range(len(parts) - 2, 0, -1):
+        if parts[index] in _CODE_ROOTS:
+            return "/".join(parts[index:])
+    return parts[-1] or match.group(0)

@@ -85,3 +85,22 @@ def test_config_check_never_prints_the_password(tmp_path):
         assert result.exit_code == 0, result.output
         assert "password" in result.output
         assert "Top" not in result.output and "Secret99" not in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ('File "/work/wt/x/tests/standin/openerp_server.py", line 116, in migrate',
+         'File "openerp_server.py", line 116, in migrate'),
+        ("/srv/ou/7.0/addons/sale/migrations/7.0.1.0/post-migration.py:12",
+         "addons/sale/migrations/7.0.1.0/post-migration.py:12"),
+        ("/opt/odoo/odoo/addons/base/models/ir_model.py", "addons/base/models/ir_model.py"),
+        ("upstream at /home/me/upstream/7.0/addons/", "upstream at addons"),
+        ("see https://github.com/OCA/OpenUpgrade/blob/7.0/x.py", "see https://github.com/OCA/OpenUpgrade/blob/7.0/x.py"),
+        ("addons/sale/x.py, 3/4 done on 2026/11/30", "addons/sale/x.py, 3/4 done on 2026/11/30"),
+    ],
+)
+def test_published_text_hides_the_hosts_paths(text: str, shown: str) -> None:
+    from ouhub.redact import hide_paths
+
+    assert hide_paths(text) == shown

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ouhub.errors import CheckError
+from ouhub.redact import hide_paths
 
 SCHEMA_VERSION = 1
 
@@ -243,7 +244,8 @@ def _run_entry(outcome: Any) -> dict[str, Any]:
         "run_id": outcome.run_id,
     }
     if outcome.outcome == "failed" and outcome.excerpt:
-        run["evidence"] = [excerpt_tail(outcome.excerpt)]
+        # published by the site (api/check-data.json): the hosts' paths are not
+        run["evidence"] = [hide_paths(excerpt_tail(outcome.excerpt))]
     return {k: v for k, v in run.items() if v is not None}
 
 

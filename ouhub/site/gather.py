@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ouhub.coverage.status import coverage_share
+from ouhub.redact import hide_paths
 from ouhub.site import model as m
 
 if TYPE_CHECKING:
@@ -126,11 +127,13 @@ def _upstream(store: Any, config: Any) -> list[m.UpstreamBranch]:
             for rev in reversed(lag.unmerged)
         )
         upstream = lag.upstream_url or ""
+        href = m.safe_href(upstream)
         branches.append(m.UpstreamBranch(
             release=lag.release, branch=lag.branch,
-            upstream=m.Link(upstream, m.safe_href(upstream)),
+            upstream=m.Link(upstream if href else hide_paths(upstream), href),
             lag=None if lag.error and not lag.last_success else lag.count,
-            checked_at=lag.checked_at or "", error=lag.error or "", revisions=revisions,
+            checked_at=lag.checked_at or "", error=hide_paths(lag.error or ""),
+            revisions=revisions,
         ))
     return branches
 

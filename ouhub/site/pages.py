@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 
+from ouhub.redact import hide_paths
 from ouhub.site import failures
 from ouhub.site import model as m
 from ouhub.site.api import API_SCHEMA_VERSION, coverage_json, index_json, json_bytes, runs_json
@@ -164,7 +165,8 @@ def _run_module_row(module: str, outcome: str, before: str | None, after: str | 
     return m.RunModuleRow(
         module=module, href=f"modules/{m.slug(module)}.html" if linked else None,
         outcome=outcome, word=m.word(outcome), colour=m.colour(outcome),
-        version_before=before or "", version_after=after or "", excerpt=excerpt or "",
+        version_before=before or "", version_after=after or "",
+        excerpt=hide_paths(excerpt) if excerpt else "",
         failure_class=failure_class, fingerprint=fingerprint,
         failures_href=(f"{failures.failures_href(release)}#f-{fingerprint}"
                        if fingerprint and release else None),
@@ -185,7 +187,7 @@ def _run_page(run: Any, modules: list[Any], known: set[str], prev_run: Any,
         run_id=run.id, release=run.release, previous=run.previous or "", sample=run.sample,
         status=run.status, word=m.word(run.status), colour=m.colour(run.status),
         started_at=run.started_at, finished_at=run.finished_at or "",
-        duration=m.duration_text(run.duration), message=run.message or "",
+        duration=m.duration_text(run.duration), message=hide_paths(run.message or ""),
         revisions=tuple(sorted((str(k), str(v)) for k, v in (run.revisions or {}).items())),
         counts=m.counts_of((x[OUTCOME] for x in modules), OUTCOMES),
         failures=tuple(row(x) for x in modules if x[OUTCOME] == "failed"),

@@ -339,3 +339,25 @@ def test_one_scan_is_a_dot_not_a_line_over_time(site) -> None:
     assert "<polyline" not in single and "<circle" in single
     several = next(p for label, p in by_label.items() if "scans)" in label)
     assert "<polyline" in several
+
+
+def test_published_pages_show_no_server_path(tmp_path: Path) -> None:
+    config = make_config(tmp_path, ["6.1", "7.0"], site={"code_browser": CODE})
+    excerpt = ('Traceback (most recent call last):\n  File "/tmp/run-7/tests/standin/'
+               'openerp_server.py", line 116, in migrate\n  File "/srv/ou/7.0/addons/sale/'
+               'migrations/7.0.1.0/post-migration.py", line 3\nKeyError: \'x\'')
+    with Store.open(config.store_path) as store:
+        fill.record_coverage(store, "7.0", "6.1", {"sale": {"status": "done"}})
+        fill.record_run(store, "7.0", "6.1", "demo61", "failed", {"sale": "failed"},
+                        excerpt=excerpt)
+        fill.upstream(store, "7.0", [("a", "2026-01-01", "m", ("sale",))],
+                      url="/home/me/upstream/7.0/server")
+        build_site(config, store)
+    published = {p: p.read_text() for p in config.site.output.rglob("*")
+                 if p.suffix in (".html", ".json", ".js", ".xml")}
+    leaks = [str(p) for p, text in published.items()
+             if any(root in text for root in ("/tmp/", "/srv/", "/home/"))]
+    assert leaks == []
+    run_page = next(t for p, t in published.items() if p.parent.name == "runs" and "KeyError" in t)
+    assert "addons/sale/migrations/7.0.1.0/post-migration.py" in run_page
+    assert "openerp_server.py" in run_page
