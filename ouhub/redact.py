@@ -79,8 +79,9 @@ def redact_argv(argv: Iterable[str], secrets: Iterable[str] = ()) -> str:
     return " ".join(shown)
 
 
-# A POSIX absolute path: not a URL's (after "//" or ":"), not inside a word or a relative path
-_ABSOLUTE_PATH = re.compile(r"(?<![\w.~/:-])/(?:[\w.+@-]+/)*[\w.+@-]+/?")
+# A POSIX absolute path of two parts or more: not a URL's (after "//" or ":"), not inside a
+# word or a relative path, not a closing tag ("</script>" is text to show as it is)
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~/:<-])/(?:[\w.+@-]+/)+[\w.+@-]+/?")
 # where a published path starts to tell the reader something: the code of a module
 _CODE_ROOTS = ("addons", "openerp", "odoo", "openupgrade_scripts")
 

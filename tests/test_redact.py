@@ -98,6 +98,7 @@ def test_config_check_never_prints_the_password(tmp_path):
         ("upstream at /home/me/upstream/7.0/addons/", "upstream at addons"),
         ("see https://github.com/OCA/OpenUpgrade/blob/7.0/x.py", "see https://github.com/OCA/OpenUpgrade/blob/7.0/x.py"),
         ("addons/sale/x.py, 3/4 done on 2026/11/30", "addons/sale/x.py, 3/4 done on 2026/11/30"),
+        ("<script>x</script> in /bin", "<script>x</script> in /bin"),  # one part: no layout
     ],
 )
 def test_published_text_hides_the_hosts_paths(text: str, shown: str) -> None:
