@@ -86,11 +86,12 @@ def decide_statuses(inputs: StepInputs) -> list[ModuleStatus]:
         if script.release == release:
             scripts.setdefault(script.module, []).append(script.path)
     if inputs.first_release:
-        # the scripts stay as evidence; declarations and apriori speak of a step not configured
+        # the scripts stay as evidence; declarations and apriori speak of a step not configured.
+        # A tree of openupgrade_scripts/scripts/ folders has them for its modules, no manifest.
         return [
             ModuleStatus(module, "new", evidence=Evidence(tuple(sorted(scripts.get(module, ())))),
-                         in_tree=True)
-            for module in sorted(inputs.modules)
+                         in_tree=module in inputs.modules)
+            for module in sorted(set(inputs.modules) | inputs.folder_modules)
         ]
     declared: dict[str, Any] = {}
     for row in inputs.declarations or ():

@@ -14,6 +14,7 @@ the scan.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import posixpath
 import stat
@@ -366,6 +367,7 @@ def _revision_tree(branch: Any, head: bytes, prefix: str) -> Tree:
     return Tree(sorted(files, key=lambda f: f.path), read)
 
 
+@functools.lru_cache(maxsize=4096)  # a tree repeats a few names: post-migration.py, ...
 def reads_content(name: str) -> bool:
     """Whether ``scan_tree`` reads files of this name (all others count by their path only)."""
     return (

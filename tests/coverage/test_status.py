@@ -265,3 +265,12 @@ def test_an_analysis_of_unreadable_lines_is_not_empty():
     inputs = StepInputs("19.0", "18.0", {}, folder_modules=frozenset({"odd"}),
                         seen_before=frozenset({"odd"}), analyses={"odd": (source, odd)})
     assert by_module(inputs)["odd"].status == "todo"
+
+
+def test_the_first_release_of_a_scripts_tree_records_its_folder_modules():
+    # a wheel of openupgrade_scripts/scripts/ holds no manifest: its modules are its folders
+    inputs = StepInputs("17.0", None, {}, folder_modules=frozenset({"account", "web"}),
+                        first_release=True)
+    result = decide_statuses(inputs)
+    assert [(s.module, s.status, s.in_tree) for s in result] == [
+        ("account", "new", False), ("web", "new", False)]
