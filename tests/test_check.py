@@ -159,6 +159,10 @@ def test_ok_says_whether_a_run_showed_it() -> None:
     rows = dict((row[0], row[1:]) for row in table_rows(report))
     assert rows["account"] == ["ok (done) · upgraded in run #12 on sample s180", "ok"]
     assert rows["sale"] == ["ok (done) · not run yet", "ok"]
+    chain = decide_verdicts(["account", "sale"], "6.1", "7.0", VECTORS["data"]["chain"])
+    rows = dict((row[0], row[1:]) for row in table_rows(chain))
+    assert rows["account"][0] == "at risk (done) · failed in run #7 on sample demo61"
+    assert rows["sale"][0] == "ok (nothing_to_do) · not reached in run #7 on sample demo61"
     account = report.to_dict()["modules"][0]["steps"][0]["reasons"]
     assert account[-1] == {
         "code": "run_upgraded", "evidence": [],

@@ -181,6 +181,7 @@ def cached_check_data(config: Any, reader: Any, store: Callable[[], Any]) -> dic
 
     log = logging.getLogger(__name__)
     key = json.dumps([SCHEMA_VERSION, list(sys.version_info[:2]), marshal.version,
+                      _builder_fingerprint(),
                       [[r.name, r.previous] for r in config.releases.values()],
                       reader.check_data_key()])
     path = config.data_dir / "cache" / CACHE_NAME
@@ -199,6 +200,18 @@ def cached_check_data(config: Any, reader: Any, store: Callable[[], Any]) -> dic
     except (OSError, ValueError) as exc:  # a cache we cannot write only costs time
         log.info("cannot write the check data cache %s: %s", path, exc)
     return data
+
+
+def _builder_fingerprint() -> str:
+    """A hash of the code that builds the check data: a new ouhub rebuilds stale caches."""
+    import hashlib
+    from pathlib import Path
+
+    from ouhub import redact
+
+    digest = hashlib.sha1(Path(__file__).read_bytes())
+    digest.update(Path(redact.__file__).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 # The check data cache's file name in <data_dir>/cache (see cached_check_data).

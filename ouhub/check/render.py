@@ -77,8 +77,13 @@ def run_note(reasons: Sequence[Reason]) -> str:
     for reason in reasons:
         if reason.code == "not_run":
             return "not run yet"
-        if reason.code in ("run_upgraded", "run_failed", "run_not_reached"):
-            return reason.text.partition(" (")[0]
+        where = reason.text.partition(" (")[0]  # "upgraded in run #12 on sample demo61"
+        if reason.code == "run_upgraded":
+            return where
+        if reason.code == "run_failed":
+            return "failed in " + where.partition(" failed in ")[2]
+        if reason.code == "run_not_reached":
+            return "not reached in " + where
     return ""
 
 
