@@ -16,6 +16,7 @@ from typing import Any
 
 from ouhub.coverage.queries import status_changes
 from ouhub.records import Attempt, Fingerprint, revisions_of
+from ouhub.redact import hide_paths
 from ouhub.runner.failures import ModuleFailures, classes_by_run, classify, fingerprint_history
 from ouhub.runner.fingerprint import fingerprint_reason
 from ouhub.site import model as m
@@ -200,7 +201,7 @@ def failure_rows(config: Any, data: Gathered, found: Failures, release: str,
             chips=tuple(chips), first_seen=history.first_seen, last_seen=history.last_seen,
             first_href=f"runs/{first.first_run}.html", last_href=f"runs/{last.last_run}.html",
             runs=history.runs, samples=history.samples,
-            excerpt=found.excerpts.get((last.last_run, last.module), ""),
+            excerpt=hide_paths(found.excerpts.get((last.last_run, last.module), "")),
             suspects=tuple(blocks),
         ))
     rows.sort(key=lambda r: r.module)
