@@ -25,8 +25,6 @@ def config_check(obj: Context, as_json: bool) -> None:
     Example:
       ouhub --config examples/openupgrade.toml config check
     """
-    from ouhub.redact import redact_dsn
-
     data = obj.config.redacted()
     if as_json:
         output.print_json(data)
