@@ -7,46 +7,13 @@ to import, more than these commands' whole work.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.config import write_config
 from tests.support.fill import record_coverage
-
-HEAVY = ("docutils", "breezy", "dulwich", "psycopg2", "jinja2", "rich", "requests", "celery",
-         "kombu", "launchpadlib")
-
-# Runs ouhub's CLI with argv, then prints which heavy libraries were imported, as JSON.
-PROBE = """
-import json, sys
-heavy = {heavy!r}
-code = 0
-argv = {argv!r}
-if argv is not None:
-    from ouhub.cli import main
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = exc.code
-else:
-    import ouhub.cli
-sys.__stdout__.write("\\n@@" + json.dumps({{
-    "code": code,
-    "heavy": sorted(name for name in sys.modules if name.split(".")[0] in heavy),
-    "ouhub": sorted(name for name in sys.modules if name.startswith("ouhub.")),
-}}))
-"""
-
-
-def probe(argv: list[str] | None, cwd: Path | None = None) -> dict:
-    code = PROBE.format(heavy=HEAVY, argv=argv)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=cwd, check=True)
-    return json.loads(done.stdout.rsplit("\n@@", 1)[1])
+from tests.support.imports import probe
 
 
 def test_importing_the_cli_imports_no_heavy_library():

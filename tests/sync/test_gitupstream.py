@@ -19,6 +19,7 @@ from ouhub.sync import git, gitmirror
 from ouhub.sync.stage import run_sync
 from ouhub.sync.upstream import merge_upstream, run_upstream
 from tests.support.gitrepos import commit, sha_of
+from tests.support.imports import probe
 
 RELEASES = ("17.0", "18.0", "19.0")
 
@@ -37,6 +38,17 @@ def project(tmp_path):
     with Store.open(config.store_path) as store:
         assert all(r.ok for r in run_sync(config, store, quiet=True))
     return config, pair
+
+
+def test_git_branches_sync_upstream_and_scan_without_breezy(project):
+    """breezy (~0.2 s to import) is for bzr branches: git ones never load it."""
+    config, _pair = project
+    for args in (["sync", "--json"], ["upstream", "--json"], ["coverage", "scan", "--json"],
+                 ["coverage", "scan", "--json"]):  # the second scan is the cached one
+        found = probe(["--config", str(config.path), *args])
+        assert found["code"] in (0, 1), (args, found)
+        assert not [m for m in found["heavy"] if m in ("breezy", "dulwich", "docutils")], (
+            args, found["heavy"])
 
 
 def test_lag_is_read_with_git_one_fetch_per_upstream_remote(project, caplog):
