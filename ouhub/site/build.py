@@ -75,9 +75,12 @@ def environment() -> jinja2.Environment:
     snippets = env.get_template("snippets.html").module
     env.globals["status"] = functools.lru_cache(maxsize=64)(snippets.status)
     env.globals["when"] = functools.lru_cache(maxsize=16384)(snippets.when)
+    env.globals["site_header"] = functools.lru_cache(maxsize=64)(snippets.site_header)
+    env.globals["site_footer"] = functools.lru_cache(maxsize=64)(snippets.site_footer)
     # The macros' template is made after the globals it uses; a row is rendered once per build.
-    env.globals["run_row"] = functools.lru_cache(maxsize=8192)(
-        env.get_template("macros.html").module.run_row)
+    macros = env.get_template("macros.html").module
+    env.globals["run_row"] = functools.lru_cache(maxsize=8192)(macros.run_row)
+    env.globals["counts"] = functools.lru_cache(maxsize=8192)(macros.counts)
     return env
 
 

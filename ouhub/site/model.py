@@ -7,6 +7,7 @@ loop and read fields. Nothing here does I/O.
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import re
@@ -444,11 +445,14 @@ class UpstreamBranch:
 def counts_of(
     statuses: Iterable[str], order: Sequence[str] = COVERAGE_STATUSES
 ) -> tuple[Count, ...]:
-    tally: dict[str, int] = {}
-    for status in statuses:
-        tally[status] = tally.get(status, 0) + 1
+    tally = collections.Counter(statuses)
     known = [s for s in order if s in tally] + sorted(s for s in tally if s not in order)
-    return tuple(Count(s, word(s), tally[s], colour(s)) for s in known)
+    return tuple(_count(s, tally[s]) for s in known)
+
+
+@functools.lru_cache(maxsize=4096)  # a run page's counts recur run after run (bench/site.py)
+def _count(status: str, count: int) -> Count:
+    return Count(status, word(status), count, colour(status))
 
 
 def coverage_share(counts: Iterable[Count]) -> float | None:
