@@ -112,14 +112,16 @@ def project(tmp: Path) -> Path:
     return config
 
 
-def main() -> None:
+def main() -> list:
     with tempfile.TemporaryDirectory(prefix="ouhub-bench-startup-") as tmp:
         config = project(Path(tmp))
         load = os.getloadavg()[0]
-        for name, now, baseline, ratio, target in rows(config):
+        measured = rows(config)
+        for name, now, baseline, ratio, target in measured:
             print(f"{name}: {now}\n    vs {baseline}: {ratio:.2f}x CPU (target {target})")
         print(f"medians of {REPEAT}; load average {load:.1f}-{os.getloadavg()[0]:.1f} "
               f"on {os.cpu_count()} cores; instructions by callgrind (one run each)")
+    return measured
 
 
 if __name__ == "__main__":
