@@ -7,6 +7,8 @@ both; anything else is a bug and gets a traceback in the data dir's log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class Interrupted(KeyboardInterrupt):
     """SIGTERM or SIGINT reached ouhub: what runs is stopped and cleaned up on the way out."""
@@ -40,6 +42,20 @@ class StoreError(OuhubError):
 
 class SyncError(OuhubError):
     pass
+
+
+class RevisionGone(SyncError):
+    """A run's revision that none of its branch's URLs has any more (either kind of mirror)."""
+
+    def __init__(self, revid: str, key: str, urls: Sequence[str], failures: Sequence[str]):
+        from ouhub.redact import redact_dsn
+
+        shown = ", ".join(redact_dsn(u) for u in urls)
+        super().__init__(
+            f"revision {revid} of branch {key} is no longer on {shown} "
+            f"({'; '.join(failures)}): the branch was rewritten since the coordinator synced it",
+            hint="sync on the coordinator and run again",
+        )
 
 
 class CoverageError(OuhubError):

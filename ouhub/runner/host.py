@@ -17,9 +17,10 @@ import shutil
 import time
 from pathlib import Path
 
-from ouhub.config import Config, Sample
-from ouhub.errors import OuhubError, RunnerError
-from ouhub.records import SampleTemplate
+from ouhub.config import Branch, Config, Sample
+from ouhub.errors import OuhubError, RunnerError, SyncError
+from ouhub.fsutil import FileLock
+from ouhub.records import SampleTemplate, recorded_revision
 from ouhub.runner.logcap import cap_log
 from ouhub.runner.pg import database_exists, hostname
 from ouhub.runner.run import branch_revisions, check_step, upgrade_copy
@@ -39,33 +40,49 @@ def worker_run_dir(config: Config, run_id: int) -> Path:
 
 def bring_mirrors(config: Config, store: Store, release: str, wanted: dict[str, str]
                   ) -> dict[str, str]:
-    """Each branch of the release fetched to the revision the coordinator synced.
+    """Each branch of the release brought to the revision the coordinator synced; returns
+    the revisions the run is of, as `ouhub run` records them.
 
-    A branch already there is not touched (a worker sharing the coordinator's data dir
-    fetches nothing). A branch the coordinator named no revision for is used as it is
-    here, fetched only when this host has no mirror of it yet.
+    A tree already at its revision is not touched (a worker sharing the coordinator's data
+    dir fetches nothing). Otherwise the branch is fetched when the mirror lacks the revision,
+    and its tree put at the revision, even when the branch has moved on since (the revision
+    is fetched by its id when no ref names it any more). A branch the coordinator named no
+    revision for is used as it is here, fetched only when this host has no mirror of it yet.
+    One task at a time here: another run's fetch never moves the trees of a run under way.
     """
-    for branch in config.release(release).branches:
-        want = wanted.get(branch.name)
-        state = store.sync_state(release, branch.name)
-        present = config.mirror_path(branch).exists()
-        if present and (want is None or (state is not None and state.revid == want)):
-            continue
-        from ouhub.sync.stage import store_outcome, sync_branch  # breezy: only when fetching
+    from ouhub.sync.stage import holds_revision, tree_at
 
-        known = (state.revid, state.revno) if state is not None and state.revid else None
-        outcome = sync_branch(config, branch, wait=True, known_head=known)
-        store_outcome(store, outcome)
-        if not outcome.ok:
-            raise RunnerError(f"cannot fetch branch {branch.key} on this worker: {outcome.error}",
-                              hint=outcome.hint or "check that this host reaches the branch URL")
-        if want is not None and outcome.revid != want:
-            raise RunnerError(
-                f"branch {branch.key} is at {outcome.revid} on this worker after fetching, the "
-                f"run is of {want}: the branch moved since the coordinator synced it",
-                hint="sync on the coordinator and run again",
-            )
-    return branch_revisions(config, store, release)
+    placed: dict[str, str] = {}
+    lock = config.data_dir / "worker" / ".mirrors.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(lock, wait=True):
+        for branch in config.release(release).branches:
+            want = wanted.get(branch.name)
+            if want is None:
+                if not config.mirror_path(branch).exists():
+                    _fetch(config, store, branch, want)
+                continue
+            if not holds_revision(config, branch, want):
+                _fetch(config, store, branch, want)
+            try:
+                placed[branch.name] = recorded_revision(tree_at(config, branch, want), want)
+            except SyncError as exc:
+                raise RunnerError(exc.message, hint=exc.hint) from exc
+    return {**branch_revisions(config, store, release), **placed}
+
+
+def _fetch(config: Config, store: Store, branch: Branch, want: str | None) -> None:
+    """Sync one branch for a run; its failure is the run's error unless the revision the run
+    needs came with what was fetched (a rewritten branch: the sync keeps its old tip)."""
+    from ouhub.sync.stage import holds_revision, store_outcome, sync_branch
+
+    state = store.sync_state(branch.release, branch.name)
+    known = (state.revid, state.revno) if state is not None and state.revid else None
+    outcome = sync_branch(config, branch, wait=True, known_head=known)
+    store_outcome(store, outcome)
+    if not outcome.ok and (want is None or not holds_revision(config, branch, want)):
+        raise RunnerError(f"cannot fetch branch {branch.key} on this worker: {outcome.error}",
+                          hint=outcome.hint or "check that this host reaches the branch URL")
 
 
 def ensure_template(config: Config, store: Store, sample: Sample, checksum: str

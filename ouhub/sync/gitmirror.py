@@ -29,7 +29,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ouhub.config import Branch, Config, vcs_of_url
-from ouhub.errors import SyncError
+from ouhub.errors import RevisionGone, SyncError
+from ouhub.redact import redact_dsn
 from ouhub.sync import git
 from ouhub.sync.git import GitError, RefUpdate
 
@@ -460,3 +461,47 @@ def _checkout(git_dir: Path, target: FetchTarget, result: TargetResult) -> Targe
                       f"{exc.message}", hint=exc.hint,
             )
     return result
+
+
+# -- a worktree at a run's revision -------------------------------------------------------------
+
+
+def worktree_revision(worktree: Path) -> str | None:
+    """The commit a worktree of ours has checked out; None when it is no worktree of ours."""
+    if not (worktree / ".git").is_file():
+        return None
+    proc = git.run(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=worktree, ok=(0, 1, 128))
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode().strip() or None
+
+
+def holds_revision(git_dir: Path, worktree: Path, sha: str) -> bool:
+    """Whether the worktree is at ``sha``, or the repository holds it and the worktree can be
+    put there (a mirror of the previous layout is adopted by a sync first)."""
+    if worktree_revision(worktree) == sha:
+        return True
+    return git_dir.exists() and not previous_layout(worktree) \
+        and git.resolve(git_dir, sha) is not None
+
+
+def worktree_at(git_dir: Path, urls: Sequence[str], worktree: Path, sha: str, key: str) -> int:
+    """The worktree brought to ``sha`` (the synced ref untouched: the next sync brings the
+    worktree back to it). A commit the repository lacks, which no ref of the remote may name
+    any more, is fetched by its id from the first of ``urls`` that has it; none having it is
+    ``RevisionGone``. Returns its revno (the length of its first-parent history)."""
+    with repository_lock(git_dir, wait=True):
+        if git.resolve(git_dir, sha) is None:
+            failures = []
+            for url in urls:
+                remote = git.parse_url(url).url
+                try:
+                    git.fetch(git_dir, remote, [f"+{sha}:{FETCHED}revision/{key}"])
+                    break
+                except GitError as exc:
+                    failures.append(f"{redact_dsn(remote)}: {git.reason(exc.stderr)}")
+            else:
+                raise RevisionGone(sha, key, urls, failures)
+        if worktree_revision(worktree) != sha:
+            git.checkout(git_dir, worktree, sha)
+        return git.count_commits(git_dir, [sha], first_parent=True)

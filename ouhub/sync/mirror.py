@@ -38,9 +38,11 @@ from breezy import urlutils
 from breezy.branch import Branch
 from breezy.controldir import ControlDir, format_registry
 from breezy.revision import NULL_REVISION
+from breezy.workingtree import WorkingTree
 
-from ouhub.errors import SyncError
+from ouhub.errors import RevisionGone, SyncError
 from ouhub.fsutil import FileLock, LockHeld
+from ouhub.redact import redact_dsn
 
 log = logging.getLogger("ouhub.sync")
 
@@ -210,7 +212,7 @@ def _update_from(
                 return _branch_fresh(source, url, source_vcs, dest, replace=True)
         old_tip = mirror.last_revision()
         standalone = shared is not None and _has_own_repository(dest)
-        if old_tip == tip and not standalone:
+        if old_tip == tip and not standalone and _tree_revision(dest) in (tip, None):
             revno = _revno(mirror)
             return MirrorResult(url, mirror_vcs, revid_text(tip), revno, 0)
         with _writing(shared):
@@ -307,6 +309,8 @@ def _pull_into_copy(
         # The pull checked what it fetched: no second health check of our own copy.
         branch = getattr(target, "branch", target)
         tip = branch.last_revision()
+        if target is not branch and target.last_revision() != tip:
+            target.update()  # a worker had put the tree at an older run's revision
         count = _count_new(branch, tip, old_tip)
         revno = _revno(branch)
         _swap_in(work, dest, replace=True)
@@ -343,6 +347,74 @@ def _count_new(branch: Branch, tip: bytes, old_tip: bytes) -> int:
 def _revno(branch: Branch) -> int:
     """A bzr branch's revno: the length of its mainline, which the branch stores."""
     return branch.last_revision_info()[0]
+
+
+# -- the working tree at a run's revision ---------------------------------------------------------
+
+
+def _tree_revision(dest: Path) -> bytes | None:
+    """The revision the mirror's working tree holds; None without a mirror or a tree."""
+    try:
+        return WorkingTree.open(str(dest)).last_revision()
+    except (bzr_errors.BzrError, OSError):
+        return None
+
+
+def holds_revision(dest: Path, revid: str) -> bool:
+    """Whether the mirror's tree is at ``revid`` or its repository holds it."""
+    wanted = revid.encode()
+    if _tree_revision(dest) == wanted:
+        return True
+    try:
+        return Branch.open(str(dest)).repository.has_revision(wanted)
+    except (bzr_errors.BzrError, OSError):
+        return False
+
+
+def tree_at(urls: Sequence[str], dest: Path, revid: str, key: str, *,
+            lp_cache_dir: Path | None = None, shared: Path | None = None) -> int | None:
+    """The mirror's working tree brought to ``revid`` (its branch and tip untouched; the next
+    sync brings the tree back to the tip), through a copy swapped in as a sync's update is.
+    A revision the repository lacks is fetched by its id from the first of ``urls`` that
+    has it; none having it is a SyncError. Returns its revno (None off the mainline)."""
+    wanted = revid.encode()
+    with _mirror_lock(dest, wait=True):
+        _remove_leftovers(dest)
+        mirror = _open_healthy(dest)
+        if not mirror.repository.has_revision(wanted):
+            with _writing(shared):
+                _fetch_revision(mirror, urls, wanted, key, lp_cache_dir)
+        if _tree_revision(dest) != wanted:
+            work = _tmp_path(dest)
+            try:
+                _link_copy(dest, work)
+                WorkingTree.open(str(work)).update(revision=wanted)
+                _swap_in(work, dest, replace=True)
+            except OSError as exc:
+                _raise_if_disk_full(exc, dest)
+                raise SyncError(f"cannot bring mirror {dest} to revision {revid}: {exc}",
+                                hint="check that the data dir is writable") from exc
+            finally:
+                _rmtree(work)
+        try:
+            return mirror.revision_id_to_revno(wanted)
+        except bzr_errors.NoSuchRevision:
+            return None
+
+
+def _fetch_revision(mirror: Branch, urls: Sequence[str], revid: bytes, key: str,
+                    lp_cache_dir: Path | None) -> None:
+    failures: list[str] = []
+    for url in urls:
+        for candidate in _expand(url, failures, lp_cache_dir):
+            try:
+                mirror.repository.fetch(Branch.open(candidate).repository, revision_id=revid)
+                return
+            except bzr_errors.NoSuchRevision:
+                failures.append(f"{redact_dsn(candidate)}: not there")
+            except _SOURCE_ERRORS as exc:
+                failures.append(f"{redact_dsn(candidate)}: {_describe(exc, candidate)}")
+    raise RevisionGone(revid_text(revid), key, urls, failures)
 
 
 def revid_text(revid: bytes | str) -> str:

@@ -80,6 +80,32 @@ def sync_branch(
     return sync_repository(config, git_dir, [branch], force, wait, known)[0]
 
 
+def holds_revision(config: Config, branch: Branch, revid: str) -> bool:
+    """Whether the branch's mirror has ``revid`` at hand: its tree there, or its repository
+    holding it (the tree can be brought there without a fetch)."""
+    path = config.mirror_path(branch)
+    if gitmirror.vcs_of(branch.url, branch.vcs) == "git":
+        return gitmirror.holds_revision(gitmirror.git_dir_for(config, branch.url), path, revid)
+    from ouhub.sync.mirror import holds_revision as bzr_holds  # breezy: only for bzr
+
+    return bzr_holds(path, revid)
+
+
+def tree_at(config: Config, branch: Branch, revid: str) -> int | None:
+    """The branch's tree (the runner's ``{mirror_<branch>}``) brought to ``revid``, fetched by
+    its id when the mirror lacks it; ``RevisionGone`` when no URL has it. Returns its revno."""
+    urls = (branch.url, *branch.fallback)
+    path = config.mirror_path(branch)
+    if gitmirror.vcs_of(branch.url, branch.vcs) == "git":
+        git_dir = gitmirror.git_dir_for(config, branch.url)
+        return gitmirror.worktree_at(git_dir, urls, path, revid, branch.key)
+    from ouhub.sync.launchpad import cache_dir_for
+    from ouhub.sync.mirror import tree_at as bzr_tree_at
+
+    return bzr_tree_at(urls, path, revid, branch.key, lp_cache_dir=cache_dir_for(config),
+                       shared=config.mirrors_dir)
+
+
 def _sync_bzr(config: Config, branch: Branch, force: bool = False,
               wait: bool = False) -> BranchSync:
     """Mirror one bzr branch; never raises for a failure of that branch (it is in the result)."""

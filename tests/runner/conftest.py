@@ -47,13 +47,13 @@ def make_dump(
 def build_config(
     tmp_path: Path, server: str, samples: list[dict] | None = None,
     commands: dict[str, str] | None = None, timeout: float = 60, parallel: int = 1,
-    url_70: str | None = None, **runner: object,
+    url_70: str | None = None, vcs_70: str = "bzr", **runner: object,
 ) -> config_mod.Config:
-    """The runner tests' project: 6.1 -> 7.0 in bzr, 8.0 in git, on the test PostgreSQL;
-    ``runner`` adds [runner] keys (broker, log_limit...)."""
+    """The runner tests' project: 6.1 -> 7.0 in bzr (7.0 in ``vcs_70``), 8.0 in git, on the
+    test PostgreSQL; ``runner`` adds [runner] keys (broker, log_limit...)."""
     return make_config(tmp_path, {
         "6.1": {"server": {"url": str(tmp_path / "b61"), "vcs": "bzr"}},
-        "7.0": {"server": {"url": url_70 or str(tmp_path / "b70"), "vcs": "bzr"}},
+        "7.0": {"server": {"url": url_70 or str(tmp_path / "b70"), "vcs": vcs_70}},
         "8.0": {"openupgrade": {"url": str(tmp_path / "b80"), "vcs": "git"}},
     }, dsn=server, samples=samples or [],
         runner={"timeout": timeout, "parallel": parallel, "commands": commands or {},

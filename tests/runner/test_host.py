@@ -16,7 +16,9 @@ from ouhub.runner.samples import checksum
 from ouhub.runner.spare import wait_for_spares
 from ouhub.runner.task import RunTask
 from ouhub.runner.worker import perform
+from ouhub.sync.stage import sync_branch
 from tests.runner.conftest import OK_SCRIPT, STANDIN_COMMAND, build_config
+from tests.support.gitrepos import commit, git_repo
 
 
 def module_files(sale_script: str = OK_SCRIPT) -> dict[str, str]:
@@ -73,17 +75,110 @@ def test_a_bare_worker_fetches_the_revision_restores_the_template_and_runs(worke
     assert again.status == "passed" and store.sample_template("s61") == template
 
 
-def test_another_dump_or_a_moved_branch_is_an_error_record(worker_host, dump_61):
-    config, store, [first, second] = worker_host(module_files(), {"README": "moved on\n"})
+BROKEN_SCRIPT = "def migrate(cr, version):\n    raise ValueError('broken at the tip')\n"
 
-    moved = run_task(config, store, task_for(first, dump_61), "w")
-    assert moved.status == "error" and moved.modules == ()
-    assert f"is at {second} on this worker after fetching, the run is of {first}" in moved.message
 
-    other = run_task(config, store, task_for(second, dump_61, sha="0" * 64), "w")
+def test_a_branch_moved_since_the_sync_runs_at_the_tasks_revision(worker_host, dump_61):
+    # the tip breaks sale: a run at the tip would fail, the task's revision passes
+    config, store, [first, second] = worker_host(module_files(), module_files(BROKEN_SCRIPT))
+
+    record = run_task(config, store, task_for(first, dump_61), "w")
+
+    assert record.status == "passed", record.message
+    assert record.revisions == {"server": f"1 ({first})"}
+    tree = config.mirror_path(config.release("7.0").branches[0])
+    script = tree / "openerp/addons/sale/migrations/7.0.1.0/post-migration.py"
+    assert script.read_text() == OK_SCRIPT  # the working tree holds the task's revision
+    assert store.sync_state("7.0", "server").revid == second  # the fetch stored the tip
+    # a sync brings the tree back to the branch's tip, although the branch did not move
+    assert sync_branch(config, config.release("7.0").branches[0]).ok
+    assert script.read_text() == BROKEN_SCRIPT
+
+    at_tip = run_task(config, store, task_for(second, dump_61, run_id=42), "w")
+    assert at_tip.status == "failed" and at_tip.revisions == {"server": f"2 ({second})"}
+    assert script.read_text() == BROKEN_SCRIPT
+
+
+def test_a_revision_the_remote_no_longer_has_is_an_error_record(worker_host, dump_61):
+    config, store, [revid] = worker_host(module_files())
+    gone = "nobody@example.com-20990101000000-gonegonegonegone"
+
+    record = run_task(config, store, task_for(gone, dump_61), "w")
+
+    assert record.status == "error" and record.modules == ()
+    assert f"revision {gone} of branch 7.0/server is no longer on " in record.message
+    assert store.sync_state("7.0", "server").revid == revid  # the fetch itself is kept
+
+
+def test_another_dump_is_an_error_record(worker_host, dump_61):
+    config, store, [revid] = worker_host(module_files())
+
+    other = run_task(config, store, task_for(revid, dump_61, sha="0" * 64), "w")
     assert other.status == "error"
     assert "the dump changed since the coordinator read it" in other.message
     assert store.live_databases() == [] and store.sample_template("s61") is None
+
+
+@pytest.fixture
+def git_worker(tmp_path, pg_server, dump_61, runner_store):
+    """A 7.0 git branch (base, then sale's good script) and a worker on a data dir of its own."""
+    remote = tmp_path / "remotes" / "ou.git"
+    files = module_files()
+    base = {k: v for k, v in files.items() if "migrations" not in k}
+    shas = git_repo(remote, {"7.0": [base, files]})["7.0"]
+
+    def worker(name: str):
+        config = build_config(tmp_path / name, pg_server, samples=[
+            {"name": "s61", "release": "6.1", "dump": str(dump_61)}],
+            commands={"7.0": STANDIN_COMMAND}, url_70=f"{remote},branch=7.0", vcs_70="git")
+        return config, runner_store(config)
+
+    return remote, shas, worker
+
+
+def sale_script(config) -> Path:
+    tree = config.mirror_path(config.release("7.0").branches[0])
+    return tree / "openerp/addons/sale/migrations/7.0.1.0/post-migration.py"
+
+
+def test_a_git_worktree_is_placed_at_the_tasks_revision(git_worker, dump_61):
+    remote, [_, good], worker = git_worker
+    tip = commit(remote, "7.0", {
+        "openerp/addons/sale/migrations/7.0.1.0/post-migration.py": BROKEN_SCRIPT})
+    config, store = worker("w1")
+
+    record = run_task(config, store, task_for(good, dump_61), "w1")
+
+    assert record.status == "passed", record.message
+    assert record.revisions == {"server": f"2 ({good})"}
+    assert sale_script(config).read_text() == OK_SCRIPT
+    assert store.sync_state("7.0", "server").revid == tip
+
+    # a host already at the revision is left as it is: nothing fetched (the remote is away)
+    remote.rename(remote.with_name("away.git"))
+    again = run_task(config, store, task_for(good, dump_61, run_id=42), "w1")
+    assert again.status == "passed", again.message
+    assert store.sync_state("7.0", "server").revid == tip
+
+
+def test_a_git_revision_no_ref_names_any_more_is_fetched_by_its_id(git_worker, dump_61):
+    remote, [base, good], worker = git_worker
+    # the branch is rewritten: the good commit stays in the remote's objects, unreferenced
+    rewritten = commit(remote, "7.0", {
+        "openerp/addons/sale/migrations/7.0.1.0/post-migration.py": BROKEN_SCRIPT}, parent=base)
+    config, store = worker("w2")
+
+    record = run_task(config, store, task_for(good, dump_61), "w2")
+
+    assert record.status == "passed", record.message
+    assert record.revisions == {"server": f"2 ({good})"}
+    assert sale_script(config).read_text() == OK_SCRIPT
+    assert store.sync_state("7.0", "server").revid == rewritten
+
+    never = "0123456789" * 4
+    gone = run_task(config, store, task_for(never, dump_61, run_id=42), "w2")
+    assert gone.status == "error" and gone.modules == ()
+    assert f"revision {never} of branch 7.0/server is no longer on {remote}" in gone.message
 
 
 def test_the_record_carries_the_logs_head_and_tail_within_the_limit(worker_host, dump_61):
