@@ -1,4 +1,5 @@
-"""Files and processes, done one way: atomic writes, exclusive locks, "is this pid alive"."""
+"""Files and processes, done one way: atomic writes, exclusive locks, links out of a tree,
+"is this pid alive"."""
 
 from __future__ import annotations
 
@@ -7,6 +8,20 @@ import os
 import stat
 from pathlib import Path
 from typing import IO
+
+LINK_OUT = "symlink to {}, outside the tree: not followed"
+
+
+def link_outside(path: str | os.PathLike[str], root: str) -> str | None:
+    """The warning for ``path`` when it resolves outside the tree whose resolved root is
+    ``root``, else None. Whatever reads a mirror or a scanned tree asks this before it
+    follows a path: a mirrored branch could point ``openupgrade_analysis_work.txt`` at
+    /etc/passwd, or its addons folder at any folder of the host, and such a link is never
+    followed, and warned about by name."""
+    real = os.path.realpath(path)
+    if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+        return None
+    return LINK_OUT.format(real)
 
 
 def write_atomic(path: Path, content: bytes) -> None:

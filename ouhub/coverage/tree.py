@@ -33,6 +33,7 @@ from ouhub.coverage.parsecache import ParseCache
 from ouhub.coverage.scripts import LAYOUT_SCRIPTS, ScriptIndex
 from ouhub.coverage.status import ModuleInfo
 from ouhub.errors import CoverageError
+from ouhub.fsutil import LINK_OUT, link_outside
 from ouhub.versions import version_tuple
 from ouhub.vocab import MANIFEST_NAMES
 
@@ -110,9 +111,8 @@ def walk_directory(
             relpath = f"{rel}/{name}" if rel else name
             try:
                 is_link = entry.is_symlink()
-                if is_link and not _inside(real := os.path.realpath(entry.path), start):
-                    warnings.append((prefix + relpath,
-                                     f"symlink to {real}, outside the tree: not followed"))
+                if is_link and (out := link_outside(entry.path, start)):
+                    warnings.append((prefix + relpath, out))
                     continue
                 if not is_link:
                     # the directory entry's type is enough: a stat call only where needed
@@ -155,7 +155,7 @@ def walk_directory(
 
     def read(path: str) -> bytes:
         full = os.path.join(base, path[cut:])
-        if not _inside(os.path.realpath(full), start):  # a link changed since the walk
+        if link_outside(full, start):  # a link changed since the walk
             raise PermissionError(errno.EACCES, "resolves outside the tree: not read", path)
         with open(full, "rb") as handle:
             return handle.read()
@@ -202,11 +202,6 @@ def place_directory(root: Path, walked: Tree) -> tuple[Tree, Placement]:
     files.sort(key=lambda f: f.path)
     warnings = [(repository_path(found.prefix + p), m) for p, m in walked.warnings]
     return Tree(files, read_placed, warnings, walked.dirs), found
-
-
-def _inside(real: str, root: str) -> bool:
-    """Whether the resolved path ``real`` lies in the resolved ``root``."""
-    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _is_ancestor(real: str, directory: str) -> bool:
@@ -272,7 +267,7 @@ def _links_out(git_dir: Path, links: dict[str, str], prefix: str) -> list[tuple[
         target = found.decode("utf-8", "surrogateescape") if isinstance(found, bytes) else "?"
         joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
         if target.startswith("/") or joined == ".." or joined.startswith("../"):
-            warnings.append((prefix + path, f"symlink to {target}, outside the tree: not followed"))
+            warnings.append((prefix + path, LINK_OUT.format(target)))
     return warnings
 
 

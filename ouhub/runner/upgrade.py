@@ -23,6 +23,7 @@ from pathlib import Path
 from ouhub.config import Config
 from ouhub.coverage.manifest import ManifestError, parse_manifest
 from ouhub.errors import OuhubError, RunnerError
+from ouhub.fsutil import link_outside
 from ouhub.redact import redact_argv
 from ouhub.runner.outcome import RunOutcome, decide_run
 from ouhub.runner.pg import Databases, IrModule, hostname, module_rows, pg_env, server_params
@@ -61,39 +62,67 @@ def run_dir(config: Config, run_id: int) -> Path:
     return config.data_dir / "runs" / str(run_id)
 
 
-# -- addons path --------------------------------------------------------------------------------
+# -- addons path ----------------------------------------------------------------------------------
 
 
-def _has_modules(directory: Path) -> bool:
+class MirrorReads:
+    """What the runner reads of a release's mirrors goes through ``inside``: the coverage
+    scan's rule (``fsutil.link_outside``), so a path resolving outside its branch's mirror is
+    never followed, and each such link is kept in ``warnings`` by name (``<branch>/<path>``)."""
+
+    def __init__(self, config: Config, release: str):
+        self.roots = [(b.name, config.mirror_path(b)) for b in config.release(release).branches]
+        self._real = {root: os.path.realpath(root) for _, root in self.roots}
+        self.warnings: dict[str, str] = {}
+
+    def inside(self, path: Path) -> bool:
+        for name, root in self.roots:
+            if path.is_relative_to(root):
+                out = link_outside(path, self._real[root])
+                if out is not None:
+                    self.warnings.setdefault(f"{name}/{path.relative_to(root)}", out)
+                return out is None
+        return True  # a folder the config names outside the mirrors: the user's own choice
+
+    def is_dir(self, path: Path) -> bool:
+        return self.inside(path) and path.is_dir()
+
+    def is_file(self, path: Path) -> bool:
+        return self.inside(path) and path.is_file()
+
+
+def _has_modules(reads: MirrorReads, directory: Path) -> bool:
     try:
         return any(
-            child.is_dir() and any((child / m).is_file() for m in MANIFEST_NAMES)
+            reads.is_dir(child) and any(reads.is_file(child / m) for m in MANIFEST_NAMES)
             for child in directory.iterdir()
         )
     except OSError:
         return False
 
 
-def detect_addons(root: Path) -> list[Path]:
+def detect_addons(reads: MirrorReads, root: Path) -> list[Path]:
     """Module folders inside a branch: the root, addons/, openerp/addons/, odoo/addons/."""
     candidates = [root / "openerp" / "addons", root / "odoo" / "addons", root / "addons", root]
-    return [c for c in candidates if c.is_dir() and _has_modules(c)]
+    return [c for c in candidates if reads.is_dir(c) and _has_modules(reads, c)]
 
 
-def addons_dirs(config: Config, release: str) -> list[Path]:
+def addons_dirs(config: Config, release: str, reads: MirrorReads | None = None) -> list[Path]:
+    reads = reads or MirrorReads(config, release)
     dirs: list[Path] = []
     for branch in config.release(release).branches:
         root = config.mirror_path(branch)
-        found = [root / a for a in branch.addons] if branch.addons else detect_addons(root)
+        found = [root / a for a in branch.addons if reads.inside(root / a)] if branch.addons \
+            else detect_addons(reads, root)
         dirs.extend(d for d in found if d not in dirs)
     return dirs
 
 
-def _manifest_version(module_dir: Path, release: str) -> str | None:
+def _manifest_version(reads: MirrorReads, module_dir: Path, release: str) -> str | None:
     """The module's version in this release (``7.0.1.1``), or None when unreadable."""
     for name in MANIFEST_NAMES:
         path = module_dir / name
-        if path.is_file():
+        if reads.is_file(path):
             try:
                 manifest = parse_manifest(path.read_bytes(), str(path))
             except (OSError, ManifestError):
@@ -103,7 +132,7 @@ def _manifest_version(module_dir: Path, release: str) -> str | None:
 
 
 def modules_with_scripts(
-    dirs: Iterable[Path], release: str, before: dict[str, IrModule]
+    dirs: Iterable[Path], release: str, before: dict[str, IrModule], reads: MirrorReads,
 ) -> dict[str, list[str]]:
     """Per installed module, the migration scripts of OpenUpgrade's branches this step must run.
 
@@ -111,17 +140,20 @@ def modules_with_scripts(
     with installed < version <= the manifest's version (short forms prefixed with the
     release). These come from ouhub's mirrors, not from the server's addons path: a
     plain Odoo addons folder ahead of OpenUpgrade's on the server's path (OpenUpgrade
-    #2446) upgrades modules without their scripts, and this is how that shows.
+    #2446) upgrades modules without their scripts, and this is how that shows. A link out
+    of a mirror is not followed (``reads``).
     """
+    dirs = list(dirs)
     prefixes = tuple(p for p in SCRIPT_PREFIXES
                      if not (p == "end-" and release in NO_END_STAGE))
     found: dict[str, list[str]] = {}
     for name, row in before.items():
-        module_dir = next((d / name for d in dirs if (d / name).is_dir()), None)
-        if module_dir is None or not (module_dir / "migrations").is_dir():
+        module_dir = next((d / name for d in dirs if reads.is_dir(d / name)), None)
+        if module_dir is None or not reads.is_dir(module_dir / "migrations"):
             continue  # the first addons folder holding the module wins, as in the server
-        newest = _manifest_version(module_dir, release)
-        for version_dir in sorted(p for p in (module_dir / "migrations").iterdir() if p.is_dir()):
+        newest = _manifest_version(reads, module_dir, release)
+        for version_dir in sorted(p for p in (module_dir / "migrations").iterdir()
+                                  if reads.is_dir(p)):
             version = version_dir.name
             full = full_version(version, release)
             if newest is None:  # no readable manifest: any folder of this release counts
@@ -132,7 +164,8 @@ def modules_with_scripts(
             if version_tuple(full) <= version_tuple(row.version):
                 continue
             scripts = [f"{version}/{p.name}" for p in sorted(version_dir.iterdir())
-                       if p.name.startswith(prefixes) and p.suffix.lower() == ".py"]
+                       if p.name.startswith(prefixes) and p.suffix.lower() == ".py"
+                       and reads.inside(p)]
             found.setdefault(name, []).extend(scripts)
         if not found.get(name):
             found.pop(name, None)
@@ -212,8 +245,8 @@ def execute_step(
     server_log = directory / "server.log"
     log_path = directory / "upgrade.log"
     before = module_rows(config.dsn, database)
-    dirs = addons_dirs(config, release)
-    expected = modules_with_scripts(dirs, release, before)
+    reads = MirrorReads(config, release)
+    expected = modules_with_scripts(addons_dirs(config, release, reads), release, before, reads)
     values = command_values(config, release, database, server_log, directory)
     argv = build_argv(template, values)
     password = values["db_password"]
@@ -221,6 +254,9 @@ def execute_step(
     env["PGDATABASE"] = database
     head = [f"# ouhub: upgrade {previous} -> {release} of database {database}\n",
             f"# command: {redact_argv(argv, [password])}\n# cwd: {directory}\n"]
+    for name, warning in sorted(reads.warnings.items()):
+        log.warning("%s: %s", name, warning)
+        head.append(f"# ouhub: warning: {name}: {warning}\n")
     output_path = directory / "output.log"
     marker = secrets.token_hex(16)
     env[MARKER_ENV] = marker

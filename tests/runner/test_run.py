@@ -28,11 +28,17 @@ from psycopg2.extensions import make_dsn, parse_dsn
 
 from ouhub.cli import main
 from ouhub.errors import RunnerError
-from ouhub.runner.pg import Databases, database_exists, hostname, module_rows
+from ouhub.runner.pg import Databases, IrModule, database_exists, hostname, module_rows
 from ouhub.runner.run import run_sample
 from ouhub.runner.samples import import_samples
 from ouhub.runner.spare import wait_for_spares
-from ouhub.runner.upgrade import execute_step, run_dir
+from ouhub.runner.upgrade import (
+    MirrorReads,
+    addons_dirs,
+    execute_step,
+    modules_with_scripts,
+    run_dir,
+)
 from ouhub.store import Store
 from tests.runner.conftest import STANDIN_COMMAND, addons_70, build_config, write_module
 from tests.support.config import write_config
@@ -202,6 +208,40 @@ def test_module_missing_from_addons_path_fails_that_module(setup):
     assert outcomes["stock"].outcome == "failed" and "to upgrade" in outcomes["stock"].excerpt
     assert outcomes["sale"].outcome == "upgraded"
     assert "stock" in result.message
+
+
+def test_links_out_of_the_mirror_are_not_followed_and_named(setup, runner_log, tmp_path):
+    # the scan's rule, in the runner: a mirrored branch could point its addons folder or a
+    # module's migrations at any folder of the host running the upgrade
+    config, store = setup(stock=False)
+    root = config.mirror_path(config.release("7.0").branches[0])
+    extra = write_module(tmp_path / "outside" / "extra", "stock", "1.1", ["base"]).parent
+    scripts = tmp_path / "outside" / "scripts"
+    (scripts / "7.0.1.3").mkdir(parents=True)
+    (scripts / "7.0.1.3" / "post-migration.py").write_text("def migrate(cr, version):\n    pass\n")
+    (root / "addons").symlink_to(extra)
+    (root / "openerp" / "addons" / "base" / "migrations").symlink_to(scripts)
+
+    reads = MirrorReads(config, "7.0")
+    assert addons_dirs(config, "7.0", reads) == [root / "openerp" / "addons"]
+    installed = {"base": IrModule("base", "installed", "6.1.1.3"),
+                 "sale": IrModule("sale", "installed", "6.1.1.0")}
+    assert modules_with_scripts(addons_dirs(config, "7.0"), "7.0", installed, reads) == {
+        "sale": ["7.0.1.0/post-migration.py"]}
+    assert sorted(reads.warnings) == ["server/addons", "server/openerp/addons/base/migrations"]
+
+    result = run_sample(config, store, "7.0", "s61")
+
+    outcomes = {m.module: m.outcome for m in result.modules}
+    assert outcomes == {"base": "upgraded", "sale": "upgraded", "stock": "failed"}
+    kept = Path(result.log_path).read_text()
+    command = next(line for line in kept.splitlines() if line.startswith("# command:"))
+    assert str(tmp_path / "outside") not in command  # not on the server's addons path
+    for name, target in (("server/addons", extra),
+                         ("server/openerp/addons/base/migrations", scripts)):
+        warning = f"{name}: symlink to {target}, outside the tree: not followed"
+        assert f"# ouhub: warning: {warning}" in kept
+        assert warning in runner_log
 
 
 def test_dump_to_saves_only_a_passed_run(setup, tmp_path):
