@@ -193,9 +193,9 @@ class Config:
                     "previous": r.previous,
                     "branches": {
                         b.name: {
-                            "url": b.url,
-                            "fallback": list(b.fallback),
-                            "upstream": b.upstream,
+                            "url": redact_dsn(b.url),
+                            "fallback": [redact_dsn(u) for u in b.fallback],
+                            "upstream": redact_dsn(b.upstream) if b.upstream else None,
                             "vcs": b.vcs or "auto",
                             "addons": list(b.addons) or "auto",
                             "code_browser": b.code_browser,

@@ -4,6 +4,7 @@ Everything printed is data (module names, commit authors, log lines): rich's mar
 and emoji codes are off, and control characters are dropped (``terminal_safe``), so
 that ``[/bold]`` in an author's name cannot crash a command, ``root:x:0`` stays as
 it is, and an escape sequence in a server log cannot retitle or clear the terminal.
+Text, tables, JSON, CSV and log lines show every URL redacted (``ouhub/redact.py``).
 
 Start-up matters here (every command imports this module): rich is imported when a
 table is drawn or a progress bar shown, logging when it is set up, json when JSON is
@@ -28,8 +29,25 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def terminal_safe(text: str) -> str:
-    """``text`` without control characters: an escape sequence loses its ESC and stays inert."""
-    return _CONTROL.sub("", text)
+    """``text`` as it may reach the terminal: without control characters (an escape sequence
+    loses its ESC and stays inert) and without the credentials of any URL in it."""
+    return _CONTROL.sub("", _no_credentials(text))
+
+
+def _no_credentials(data: Any) -> Any:
+    """``data`` (text, or JSON's lists and mappings) with every URL in it through
+    ``redact.redact_urls``: a branch's ``https://user:token@...`` is shown without its token."""
+    if isinstance(data, str):
+        if "://" not in data:
+            return data
+        from ouhub.redact import redact_urls  # only when there is a URL to look at
+
+        return redact_urls(data)
+    if isinstance(data, dict):
+        return {key: _no_credentials(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_no_credentials(value) for value in data]
+    return data
 
 
 @cache
@@ -87,7 +105,7 @@ def print_json(data: Any) -> None:
     """Machine-readable output: sorted keys, ISO dates, one document on stdout."""
     import json
 
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(_no_credentials(data), indent=2, default=str) + "\n")
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...))
@@ -100,6 +118,7 @@ def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     import csv
 
     def cell(value: Any) -> Any:
+        value = _no_credentials(value)
         if isinstance(value, str) and value.startswith(_FORMULA_START):
             return "'" + value
         return value

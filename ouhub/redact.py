@@ -3,9 +3,12 @@ and hiding the hosts' file system paths from what the site publishes (``hide_pat
 
 A PostgreSQL DSN is read by libpq's own parser (psycopg2's ``parse_dsn``, rebuilt with
 ``make_dsn``), so a quoted password with spaces or escaped quotes is hidden whole;
-a URL (``postgresql://``, a Celery broker's ``amqp://``) by urllib. When a value
-cannot be parsed, everything from the password on is hidden: showing too little
-beats leaking a part of the secret.
+a URL of any scheme (``postgresql://``, a Celery broker's ``amqp://``, a branch's
+``https://user:token@github.com/...`` or ``bzr+ssh://user:pass@host/...``, a sample's
+dump) by urllib; a message or a log line has each URL in it redacted (``redact_urls``).
+When a value cannot be parsed, everything from the password on is hidden: showing too
+little beats leaking a part of the secret. The URL a fetch uses is never touched: only
+what is shown or stored passes through here.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 HIDDEN = "***"
+_TOKEN_AS_USER = ("http", "https", "git+https")
 _BARE = re.compile(r"[\w@%+=:,./*-]+")
 _PASSWORD_TAIL = re.compile(r"(password\s*=\s*).*", re.IGNORECASE | re.DOTALL)
 
@@ -49,11 +53,25 @@ def _redact_url(url: str) -> str:
     if parts.password is not None:
         user, _, host = netloc.rpartition("@")
         netloc = f"{user.partition(':')[0]}:{HIDDEN}@{host}"
+    elif parts.username and parts.scheme.lower() in _TOKEN_AS_USER:
+        # https://<token>@github.com/...: over http a user alone is how a token is given
+        netloc = f"{HIDDEN}@{netloc.rpartition('@')[2]}"
     pairs = parse_qsl(query, keep_blank_values=True)
     if any(key.lower() == "password" for key, _ in pairs):
         query = urlencode([(k, HIDDEN if k.lower() == "password" else v) for k, v in pairs],
                           safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+# a URL in free text: a scheme, then everything up to a space, a quote or an angle bracket
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` (a message, a log line) with every URL in it passed through ``redact_dsn``."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: redact_dsn(m.group(0)), text)
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:

@@ -21,6 +21,7 @@ from ouhub.config import Branch, Config, Sample
 from ouhub.errors import OuhubError, RunnerError, SyncError
 from ouhub.fsutil import FileLock
 from ouhub.records import SampleTemplate, recorded_revision
+from ouhub.redact import redact_urls
 from ouhub.runner.logcap import cap_log
 from ouhub.runner.pg import database_exists, hostname
 from ouhub.runner.run import branch_revisions, check_step, upgrade_copy
@@ -104,9 +105,9 @@ def run_task(config: Config, store: Store, task: RunTask, worker: str, losses: i
     revisions: dict[str, str] = {}
 
     def record(status: str, message: str, log_text: str = "") -> RunRecord:
-        return RunRecord(
+        return RunRecord(  # a message may quote a branch's URL: its token stays on this host
             run_id=task.run_id, release=task.release, previous=task.previous,
-            sample=task.sample, status=status, message=message,
+            sample=task.sample, status=status, message=redact_urls(message),
             duration=time.monotonic() - started, command_seconds=None, exit_code=None,
             host=hostname(), worker=worker, revisions=revisions, log=log_text, losses=losses,
         )

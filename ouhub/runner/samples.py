@@ -149,7 +149,7 @@ def _fetch(sample: Sample) -> Path:
     headers = {}
     if sample.dump.is_file() and meta_path.is_file():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("url") == sample.url:
+        if meta.get("url") == shown:  # kept redacted: the same dump, whatever its password
             if meta.get("etag"):
                 headers["If-None-Match"] = meta["etag"]
             if meta.get("last_modified"):
@@ -174,7 +174,7 @@ def _fetch(sample: Sample) -> Path:
                                   hint="fetch it again (the next import retries)")
             os.replace(part, sample.dump)
             meta_path.write_text(json.dumps({
-                "url": sample.url, "etag": got.headers.get("ETag"),
+                "url": shown, "etag": got.headers.get("ETag"),
                 "last_modified": got.headers.get("Last-Modified"),
             }), encoding="utf-8")
     except requests.RequestException as exc:

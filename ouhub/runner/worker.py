@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from typing import Any
 
 from celery import Celery
 
 from ouhub.config import Config
 from ouhub.errors import RunnerError
-from ouhub.redact import redact_dsn
+from ouhub.redact import redact_dsn, redact_urls
 from ouhub.runner.host import run_task
 from ouhub.runner.pg import hostname
 from ouhub.runner.task import PayloadError, RunRecord, RunTask
@@ -170,14 +169,12 @@ def node_name() -> str:
 
 
 class _RedactFilter(logging.Filter):
-    """Every URL in a worker's log lines passes redact_dsn: Celery and kombu log the broker's,
-    and an error may quote it."""
-
-    URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+")
+    """Every URL in a worker's log lines passes redact_urls: Celery and kombu log the
+    broker's, and an error may quote it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        shown = self.URL.sub(lambda m: redact_dsn(m.group(0)), message)
+        shown = redact_urls(message)
         if shown != message:
             record.msg, record.args = shown, ()
         return True

@@ -16,6 +16,7 @@ from ouhub.records import (
     ScratchDatabase,
     UpgradeProcess,
 )
+from ouhub.redact import redact_urls
 from ouhub.store.db import Database, utcnow
 
 
@@ -126,6 +127,8 @@ class RunnerQueries(Database):
             raise ValueError(f"update_run: unknown fields {sorted(unknown)}")
         if not fields:
             return
+        if fields.get("message"):
+            fields["message"] = redact_urls(fields["message"])
         names = sorted(fields)
         with self.transaction():
             self._execute(
@@ -142,7 +145,7 @@ class RunnerQueries(Database):
             self._execute(
                 "UPDATE runs SET status = ?, finished_at = ?, duration = ?, exit_code = ?, "
                 "message = ?, log_path = COALESCE(?, log_path) WHERE id = ?",
-                (status, utcnow(), duration, exit_code, message, log_path, run_id),
+                (status, utcnow(), duration, exit_code, redact_urls(message), log_path, run_id),
             )
             self._execute("DELETE FROM run_modules WHERE run_id = ?", (run_id,))
             self._insert_modules(run_id, modules)
@@ -181,7 +184,8 @@ class RunnerQueries(Database):
                 "UPDATE runs SET status = ?, finished_at = ?, duration = ?, exit_code = ?, "
                 "message = ?, log_path = ?, host = ?, pid = NULL, worker = ?, revisions = ?, "
                 "losses = ? WHERE id = ? AND status = 'running'",
-                (status, utcnow(), duration, exit_code, message, log_path, host, worker or None,
+                (status, utcnow(), duration, exit_code, redact_urls(message), log_path, host,
+                 worker or None,
                  json.dumps(revisions, sort_keys=True), losses, run_id),
             )
             if cur.rowcount != 1:

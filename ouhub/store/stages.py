@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from ouhub.errors import OuhubError
 from ouhub.records import StageEvent, StageSummary
+from ouhub.redact import redact_urls
 from ouhub.store.db import Database, utcnow
 
 
@@ -33,7 +34,7 @@ class StageQueries(Database):
                 "INSERT INTO stage_log (stage, started_at, finished_at, ok, summary) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (stage, started_at, utcnow(), int(summary.ok),
-                 json.dumps(summary.as_dict(), sort_keys=True)),
+                 redact_urls(json.dumps(summary.as_dict(), sort_keys=True))),
             )
 
     @contextmanager

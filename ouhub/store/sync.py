@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from ouhub.records import SyncState
+from ouhub.redact import redact_dsn, redact_urls
 from ouhub.store.db import Database, utcnow
 
 
@@ -13,7 +14,8 @@ class SyncQueries(Database):
         self, release: str, branch: str, url: str, *, served_url: str, vcs: str, revid: str,
         revno: int | None, new_revisions: int, mirror: str | None = None, at: str | None = None,
     ) -> None:
-        """A branch mirrored: its head now (in ``mirror``), and no error."""
+        """A branch mirrored: its head now (in ``mirror``), and no error. URLs and errors are
+        kept redacted, as everywhere they are shown."""
         at = at or utcnow()
         with self.transaction():
             self._execute(
@@ -25,8 +27,8 @@ class SyncQueries(Database):
                 "revno = excluded.revno, new_revisions = excluded.new_revisions, "
                 "last_success = excluded.last_success, last_attempt = excluded.last_attempt, "
                 "last_error = NULL, mirror = excluded.mirror",
-                (release, branch, url, served_url, vcs, revid, revno, new_revisions, at, at,
-                 mirror),
+                (release, branch, redact_dsn(url), redact_dsn(served_url), vcs, revid, revno,
+                 new_revisions, at, at, mirror),
             )
 
     def record_sync_failure(
@@ -41,7 +43,7 @@ class SyncQueries(Database):
                 "ON CONFLICT (release, branch) DO UPDATE SET url = excluded.url, "
                 "new_revisions = 0, last_attempt = excluded.last_attempt, "
                 "last_error = excluded.last_error",
-                (release, branch, url, at, error),
+                (release, branch, redact_dsn(url), at, redact_urls(error)),
             )
 
     def sync_state(self, release: str, branch: str) -> SyncState | None:

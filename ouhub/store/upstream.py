@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ouhub.records import BranchLag, UnmergedRevision
+from ouhub.redact import redact_dsn, redact_urls
 from ouhub.store.db import Database, utcnow
 
 
@@ -25,7 +26,8 @@ class UpstreamQueries(Database):
                 "oldest_unmerged = excluded.oldest_unmerged, authors = excluded.authors, "
                 "modules = excluded.modules, last_success = excluded.last_success, "
                 "last_attempt = excluded.last_attempt, last_error = NULL",
-                (lag.release, lag.branch, lag.upstream_url, lag.served_url, lag.upstream_revid,
+                (lag.release, lag.branch, redact_dsn(lag.upstream_url),
+                 redact_dsn(lag.served_url) if lag.served_url else None, lag.upstream_revid,
                  lag.mirror_revid, lag.count, lag.oldest, json.dumps(list(lag.authors)),
                  json.dumps(list(lag.modules)), at, at),
             )
@@ -55,7 +57,7 @@ class UpstreamQueries(Database):
                 "ON CONFLICT (release, branch) DO UPDATE SET "
                 "upstream_url = excluded.upstream_url, last_attempt = excluded.last_attempt, "
                 "last_error = excluded.last_error",
-                (release, branch, upstream_url, at, error),
+                (release, branch, redact_dsn(upstream_url), at, redact_urls(error)),
             )
 
     def upstream_lags(self, release: str | None = None) -> list[BranchLag]:
