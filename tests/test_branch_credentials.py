@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from ouhub import config as config_mod
+from ouhub import output
 from ouhub.cli import main
 from ouhub.redact import redact_dsn, redact_urls
 from ouhub.runner.host import run_task
@@ -93,7 +94,16 @@ def served_repo(folder: Path, name: str, commits: list[dict[str, str]]) -> None:
 
 
 @pytest.fixture
-def project(tmp_path, git_http):
+def wide(monkeypatch) -> Iterator[None]:
+    """Tables as wide as their URLs: a folded cell could split a token and hide it from a test."""
+    monkeypatch.setenv("COLUMNS", "400")
+    output._console.cache_clear()  # consoles are made once, with the width of their time
+    yield
+    output._console.cache_clear()
+
+
+@pytest.fixture
+def project(tmp_path, git_http, wide):
     host, served = git_http
     served_repo(served, "ou.git", [{"README": "ou\n"}])
     served_repo(served, "odoo.git", [{"README": "odoo\n"}, {"README": "odoo 2\n"}])
@@ -115,15 +125,13 @@ def project(tmp_path, git_http):
 
 
 def ouhub(path: Path, *args: str):
-    # wide: a table cell holding a URL stays on one line
-    return CliRunner(env={"COLUMNS": "400"}).invoke(main, ["--config", str(path), *args])
+    return CliRunner().invoke(main, ["--config", str(path), *args])
 
 
 def test_config_check_shows_every_url_redacted(project):
     text = ouhub(project, "config", "check")
     assert text.exit_code == 0, text.output
-    hidden(text.output)
-    assert "https://ouhub:***@127.0.0.1:1/ou.git,branch=7.0" in text.output
+    assert "https://ouhub:***@127.0.0.1:1/ou.git,branch=7.0" in hidden(text.output)
     data = json.loads(ouhub(project, "config", "check", "--json").stdout)
     hidden(json.dumps(data))
     assert data["releases"]["7.0"]["branches"]["server"]["fallback"] == [
@@ -140,7 +148,7 @@ def test_sync_upstream_status_store_and_site_never_show_a_token(project, tmp_pat
     assert not runs["7.0"]["ok"] and "bzr+ssh://me:***@127.0.0.1:1/~ou/7.0" in runs["7.0"]["error"]
     hidden(synced.stderr)
     table = ouhub(project, "sync")
-    assert "https://ouhub:***@127.0.0.1:1/ou.git" in hidden(table.output)
+    assert "https://ouhub:***@127.0.0.1:1/ou.git,branch=7.0" in hidden(table.output)
 
     lag = ouhub(project, "upstream", "--json")
     assert lag.exit_code == 0, lag.output
