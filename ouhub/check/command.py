@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,16 +169,5 @@ def check(
     return CheckResult(report, found, detected)
 
 
-@contextmanager
-def without_gc() -> Iterator[None]:
-    """A short burst of many small objects (the report and its rendering): the cyclic GC
-    would only rescan them and the check data, ~30% of the time; it is back on after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 

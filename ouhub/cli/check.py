@@ -59,9 +59,10 @@ def check_command(
       ouhub check --from 8.0 --to 9.0 --modules-file modules.txt --format markdown
       ouhub check --to 9.0 --database postgresql://odoo@dbhost/prod --format json
     """
-    from ouhub.check.command import check, without_gc
+    from ouhub.check.command import check
     from ouhub.check.data import cached_check_data
     from ouhub.check.render import render, skipped_line
+    from ouhub.memory import without_gc
 
     if database is not None:
         from ouhub.check.db import database_dsn
