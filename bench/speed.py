@@ -2,7 +2,7 @@
 
 | measure | now | baseline | ratio | target |, one row per:
 - `coverage scan` of the real 17.0 / 18.0 / 19.0 trees vs a bare walk reading the same files
-  (bench/coverage.py's first scan, walk and timer: issue 11's parse; CPU, best of ROUNDS);
+  (bench/coverage.py's ``measure``: a first scan, no parse result kept; CPU, best of 5);
 - `ouhub check` of 8 modules, `status`, `--help` as whole processes vs `python -c pass`
   (bench/startup.py; CPU time, medians);
 - a run's scratch database vs `pg_restore`, 800-table 300 MB sample (bench/clone.py; wall);
@@ -24,38 +24,24 @@ Row = tuple[str, str, str, float, str]  # measure, now, baseline, ratio, target
 
 
 def coverage_rows() -> list[Row]:
-    """A first scan (a new store: no parse result kept) against a bare walk reading the files
-    it read, per real tree: bench/coverage.py's, best of its ROUNDS each, on CPU time."""
-    from bench.coverage import ROUNDS, TARGET, _scan_fresh, bare_walk, timed
-    from ouhub.coverage.scan import scan_path
+    """A first scan (no parse result kept) of each real tree against a bare walk reading
+    the files it read: bench/coverage.py's ``measure``, best of its ROUNDS, on CPU time."""
+    from bench.coverage import TARGET, measure
     from ouhub.store import Store
-    from tests.support.real_trees import VERSIONS, real_tree
+    from tests.support.real_trees import VERSIONS
 
-    found = []
-    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "kept.sqlite") as store:
-        for release in VERSIONS:
-            root = real_tree(release)
-            previous = f"{int(release.split('.')[0]) - 1}.0"
-            bare_walk(root, [])  # the page cache warm for both sides
-            scan_path(store, root, release, previous, force=True)
-            firsts, agains, walks = [], [], []
-            for _ in range(ROUNDS):
-                *spent, result = timed(partial(_scan_fresh, root, release, previous, Path(tmp)))
-                firsts.append(spent[1])
-                walks.append(timed(partial(bare_walk, root, list(result.files_read)))[1])
-                agains.append(timed(partial(scan_path, store, root, release, previous,
-                                            force=True))[1])
-            found.append((release, min(firsts), min(agains), min(walks)))
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "scan.sqlite") as store:
+        found = [measure(store, release) for release in VERSIONS]  # oldest first: a chain
 
     def ms(values: list[float]) -> str:
         return " / ".join(f"{v * 1000:.0f}" for v in values)
 
-    return [("`coverage scan` of the real " + " / ".join(f[0] for f in found)
+    return [("`coverage scan` of the real " + " / ".join(f.release for f in found)
              + " trees, in process",
-             f"first scan {ms([f[1] for f in found])} ms CPU (a rescan reusing the parse "
-             f"results {ms([f[2] for f in found])} ms)",
-             f"bare walk reading the same files {ms([f[3] for f in found])} ms",
-             max(first / walk for _, first, _, walk in found), f"<= {TARGET:g}x (worst)")]
+             f"first scan {ms([f.first for f in found])} ms CPU (a rescan reusing the parse "
+             f"results {ms([f.again for f in found])} ms)",
+             f"bare walk reading the same files {ms([f.walk for f in found])} ms",
+             max(f.first_ratio for f in found), f"<= {TARGET:g}x (worst)")]
 
 
 def startup_rows(measured: list[Row] | None = None) -> list[Row]:
