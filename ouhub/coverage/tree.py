@@ -39,6 +39,7 @@ from ouhub.vocab import MANIFEST_NAMES
 
 _SKIP_DIRS = {".bzr", ".git", ".hg", ".svn", "__pycache__", "node_modules"}
 _SNIFF = 8192
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ def walk_directory(
 
     A symlink that resolves outside ``root`` is never followed: a mirrored branch could
     point ``openupgrade_analysis_work.txt`` at /etc/passwd. It is a warning, by name, and
-    ``read`` refuses a path that resolves outside ``root`` by the time it is read.
+    ``read`` refuses a path that resolves outside ``root`` by the time it is read: it reads
+    a file the walk stat-ed when the path still opens that very file (device and inode),
+    else it resolves the path again.
 
     Only the files whose name passes ``stat_if`` get their size and time (others 0), and
     only then are the directories' times kept in ``Tree.dirs``: a mirror's cache key is
@@ -87,6 +90,7 @@ def walk_directory(
     files: list[TreeFile] = []
     dirs: list[tuple[str, int]] = []
     warnings: list[tuple[str, str]] = []
+    found: dict[str, tuple[int, int]] = {}  # path -> (device, inode) of a stat-ed file
     try:
         start = os.path.realpath(root)
         visited = {start}
@@ -149,12 +153,27 @@ def walk_directory(
                     files.append(TreeFile(prefix + relpath, 0, 0))
                 else:
                     files.append(TreeFile(prefix + relpath, info.st_size, info.st_mtime_ns))
+                    found[prefix + relpath] = (info.st_dev, info.st_ino)
     files.sort(key=lambda f: f.path)
     base = str(root)
     cut = len(prefix)
 
     def read(path: str) -> bytes:
         full = os.path.join(base, path[cut:])
+        walked = found.get(path)
+        if walked is not None:
+            # the very file the walk met inside the tree: no need to resolve its path again
+            # (a link at its end fails to open, a link changed above it opens another file)
+            try:
+                descriptor = os.open(full, _OPEN_FLAGS)
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:
+                    raise
+            else:
+                with open(descriptor, "rb") as handle:
+                    info = os.fstat(descriptor)
+                    if (info.st_dev, info.st_ino) == walked:
+                        return handle.read()
         if link_outside(full, start):  # a link changed since the walk
             raise PermissionError(errno.EACCES, "resolves outside the tree: not read", path)
         with open(full, "rb") as handle:

@@ -116,7 +116,8 @@ def test_links_out_of_the_tree_are_never_followed_and_named(tmp_path: Path, stor
     assert "passwd" not in (crm.analysis_source or "")
 
 
-def test_a_link_swapped_after_the_walk_is_not_read(tmp_path: Path):
+@pytest.mark.parametrize("stat_files", [False, True])
+def test_a_link_swapped_after_the_walk_is_not_read(tmp_path: Path, stat_files: bool):
     root = write_tree(tmp_path / "70", tree_70())
     outside = tmp_path / "secret.txt"
     outside.write_text("root:x:0:0")
@@ -124,11 +125,29 @@ def test_a_link_swapped_after_the_walk_is_not_read(tmp_path: Path):
     target = root / ADDONS / "crm" / "manifest.real"
     link.rename(target)
     link.symlink_to(target)  # inside: listed by the walk
-    walked = tree_mod.walk_directory(root)
+    walked = tree_mod.walk_directory(root, stat_if=(lambda name: True) if stat_files else None)
     link.unlink()
     link.symlink_to(outside)  # then pointed out of the tree before the scan reads it
     with pytest.raises(OSError, match="outside the tree"):
         walked.read(f"{ADDONS}/crm/__openerp__.py")
+
+
+@pytest.mark.parametrize("stat_files", [False, True])
+def test_a_directory_swapped_for_a_link_after_the_walk_is_not_read(
+    tmp_path: Path, stat_files: bool
+):
+    root = write_tree(tmp_path / "70", tree_70())
+    sale = root / ADDONS / "sale"
+    walked = tree_mod.walk_directory(root, stat_if=(lambda name: True) if stat_files else None)
+    manifest = f"{ADDONS}/sale/__openerp__.py"
+    assert b"'name'" in walked.read(manifest)  # a file the walk met: read
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "__openerp__.py").write_text("root:x:0:0")
+    sale.rename(tmp_path / "sale.moved")
+    sale.symlink_to(outside)  # the file's directory now leads out of the tree
+    with pytest.raises(OSError, match="outside the tree"):
+        walked.read(manifest)
 
 
 def test_unknown_without_the_previous_release(tmp_path: Path, store: Store):
