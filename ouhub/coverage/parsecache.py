@@ -54,6 +54,11 @@ class ParseCache:
         if stamp:  # a file without a stamp (size and time unknown) is parsed every time
             self._kept[path] = (stamp, result)
 
+    @property
+    def changed(self) -> bool:
+        """Whether the results to keep differ from those loaded (else nothing to write)."""
+        return bool(self.misses) or len(self._kept) != len(self._old)
+
     def dumps(self) -> bytes:
         return marshal.dumps((parser_fingerprint(), self._kept))
 

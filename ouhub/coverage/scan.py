@@ -369,10 +369,12 @@ def scan_path(
                        table)
     result.summary["placed_as"] = placed.name
     result.summary["parsed"] = {"analyses": cache.misses, "reused": cache.hits}
-    scanned = _store(store, release, previous, source, key, revisions, result, started,
-                     published)
-    store.record_coverage_stamp(source, revisions, stamp)
-    store.record_coverage_parse_cache(source, cache.dumps())
+    with store.transaction():  # the scan, the stamp and the parse results: one commit
+        scanned = _store(store, release, previous, source, key, revisions, result, started,
+                         published)
+        store.record_coverage_stamp(source, revisions, stamp)
+        if cache.changed:
+            store.record_coverage_parse_cache(source, cache.dumps())
     return scanned
 
 

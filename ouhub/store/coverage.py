@@ -15,6 +15,11 @@ from ouhub.records import CoverageScan, Evidence, ModuleCoverage
 from ouhub.store.db import Database
 from ouhub.vocab import NOT_IN_RELEASE
 
+# json.dumps(x, sort_keys=True) and json.dumps(x), without making an encoder per call: a scan
+# writes three per module
+_sorted_json = json.JSONEncoder(sort_keys=True).encode
+_json = json.JSONEncoder().encode
+
 
 class CoverageQueries(Database):
     def find_coverage_scan(
@@ -56,10 +61,10 @@ class CoverageQueries(Database):
                 [
                     (
                         scan_id, m.module, m.status, m.target, m.version, m.path, int(m.in_tree),
-                        m.manifest_error, json.dumps(m.evidence.as_dict(), sort_keys=True),
+                        m.manifest_error, _sorted_json(m.evidence.as_dict()),
                         m.analysis_size, m.analysis_annotated, m.analysed_share,
-                        json.dumps(m.analysis_counts, sort_keys=True), m.analysis_source,
-                        json.dumps(list(m.disagreements)),
+                        _sorted_json(m.analysis_counts), m.analysis_source,
+                        _json(list(m.disagreements)) if m.disagreements else "[]",
                     )
                     for m in modules
                 ],

@@ -35,6 +35,22 @@ def test_only_what_a_scan_used_is_kept_for_the_next() -> None:
     assert third.get("kept.txt", "blob2") == {"x": 2}
 
 
+def test_a_cache_is_written_again_only_when_what_it_keeps_changed() -> None:
+    cache = ParseCache()
+    cache.put("a.txt", "blob1", {"x": 1})
+    cache.put("b.txt", "blob2", {"x": 2})
+    assert cache.changed
+    same = ParseCache.loads(cache.dumps())
+    assert same.get("a.txt", "blob1") and same.get("b.txt", "blob2")
+    assert not same.changed  # every result reused, none dropped: nothing to write
+    fewer = ParseCache.loads(cache.dumps())
+    assert fewer.get("a.txt", "blob1")
+    assert fewer.changed  # b.txt is gone from the tree: forget it
+    edited = ParseCache.loads(cache.dumps())
+    assert edited.get("a.txt", "blob1") and edited.get("b.txt", "blob3") is None
+    assert edited.changed
+
+
 def test_a_file_without_a_stamp_is_never_kept() -> None:
     cache = ParseCache()
     cache.put("a.txt", None, {"x": 1})
