@@ -108,7 +108,7 @@ class ModuleAnalysis:
     def record_changes(self) -> int:
         return sum(self.records.values())
 
-    @property
+    @functools.cached_property  # a scan asks it of each module several times
     def total(self) -> int:
         """All changes (fields, models and records); ``other`` lines are not changes."""
         return self.field_changes + self.model_changes + self.record_changes

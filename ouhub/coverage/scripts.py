@@ -69,40 +69,49 @@ class ScriptIndex:
 
 def version_folder_of(relpath: str, scanned_release: str) -> tuple[VersionFolder, str] | None:
     """The version folder a file sits directly in, and the file's name; None if none."""
-    parts = relpath.replace("\\", "/").split("/")
-    if len(parts) < 3:
+    directory, _, name = relpath.replace("\\", "/").rpartition("/")
+    folder = _version_folder(directory, scanned_release)
+    return (folder, name) if folder is not None else None
+
+
+def _version_folder(directory: str, scanned_release: str) -> VersionFolder | None:
+    """The version folder a directory is (its '/'-separated path), if it is one."""
+    parts = directory.split("/")
+    if len(parts) < 2:
         return None
-    name = parts[-1]
-    version, module = parts[-2], parts[-3]
+    version, module = parts[-1], parts[-2]
     if not VERSION_FOLDER.match(version):
         return None
-    folder = "/".join(parts[:-1])
-    if module == "migrations" and len(parts) >= 4:
+    if module == "migrations" and len(parts) >= 3:
         # <module>/migrations/<version>/<file>
-        owner = parts[-4]
+        owner = parts[-3]
         return VersionFolder(
-            owner, version, folder_release(version, scanned_release), LAYOUT_MODULE, folder
-        ), name
-    if len(parts) >= 5 and parts[-4] == "scripts" and parts[-5] == "openupgrade_scripts":
+            owner, version, folder_release(version, scanned_release), LAYOUT_MODULE, directory
+        )
+    if len(parts) >= 4 and parts[-3] == "scripts" and parts[-4] == "openupgrade_scripts":
         return VersionFolder(
-            module, version, folder_release(version, scanned_release), LAYOUT_SCRIPTS, folder
-        ), name
+            module, version, folder_release(version, scanned_release), LAYOUT_SCRIPTS, directory
+        )
     return None
 
 
 def classify_paths(paths: Iterable[str], scanned_release: str) -> ScriptIndex:
     """Scripts, version folders and look-alike warnings among relative file paths."""
-    folders: dict[str, VersionFolder] = {}
+    folders: dict[str, VersionFolder | None] = {}  # each directory met: its version folder
     names: dict[str, list[str]] = {}
     scripts: list[ScriptFile] = []
     warnings: list[PathWarning] = []
     for path in paths:
-        found = version_folder_of(path, scanned_release)
-        if found is None:
+        directory, _, name = (path.replace("\\", "/") if "\\" in path else path).rpartition("/")
+        try:
+            folder = folders[directory]  # a tree's files come a folder at a time
+        except KeyError:
+            folder = folders[directory] = _version_folder(directory, scanned_release)
+            if folder is not None:
+                names[directory] = []
+        if folder is None:
             continue
-        folder, name = found
-        folders.setdefault(folder.path, folder)
-        names.setdefault(folder.path, []).append(name)
+        names[directory].append(name)
         if not name.endswith(".py") or name == "__init__.py":
             continue
         match = _SCRIPT_RE.match(name)
@@ -115,7 +124,8 @@ def classify_paths(paths: Iterable[str], scanned_release: str) -> ScriptIndex:
                 path, f"{name} is {NOT_RUN}: only pre-*.py, post-*.py and end-*.py are run"
             ))
     return ScriptIndex(
-        folders=tuple(sorted(folders.values(), key=lambda f: f.path)),
+        folders=tuple(sorted((f for f in folders.values() if f is not None),
+                             key=lambda f: f.path)),
         scripts=tuple(sorted(scripts, key=lambda s: s.path)),
         warnings=tuple(warnings),
         folder_files={path: tuple(sorted(files)) for path, files in names.items()},
