@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -121,8 +121,8 @@ def scan_tree(
     apriori = find_apriori(paths, read_text, warnings)
     declarations, declared_source = find_declared(paths, release, read_text, warnings,
                                                   declared)
-    stamps = {f.path: f.stamp for f in tree.files if f.mtime_ns} if cache is not None else None
-    analyses = find_analyses(index, release, read_text, warnings, cache, stamps)
+    stamps = tree.file_stamps() if cache is not None else None
+    analyses = find_analyses(index, release, read_text, warnings, cache, stamps, tree.prefetch)
 
     statuses = decide_statuses(StepInputs(
         release=release, previous=previous, modules=modules, scripts=index.scripts,
@@ -289,7 +289,10 @@ def scan_release(config: Config, store: Store, release: Release | str,
             return hit
     files: list[TreeFile] = []
     trees: dict[str, Tree] = {}
+    stamps: dict[str, Hashable] = {}
     walk_warnings: list[tuple[str, str]] = list(missing)
+    cache_key = f"{MIRRORS}/{release.name}"  # the branches' paths repeat from release to release
+    cache = ParseCache.loads(store.coverage_parse_cache(cache_key))
     try:
         for branch in release.branches:
             if branch.name not in revisions:
@@ -298,16 +301,32 @@ def scan_release(config: Config, store: Store, release: Release | str,
                                                     revisions[branch.name])
             files.extend(tree.files)
             walk_warnings.extend(tree.warnings)
+            stamps.update(tree.stamps)
 
         def read(path: str) -> bytes:
             return trees[path.partition("/")[0]].read(path)
 
-        result = scan_tree(Tree(files, read, walk_warnings), release.name, release.previous,
-                           before.whole, first, before.seen)
+        def prefetch(paths: Iterable[str]) -> None:
+            by_branch: dict[str, list[str]] = {}
+            for path in paths:
+                by_branch.setdefault(path.partition("/")[0], []).append(path)
+            for name, wanted in by_branch.items():
+                trees[name].prefetch(wanted)
+
+        result = scan_tree(
+            Tree(files, read, walk_warnings, stamps=stamps, prefetch=prefetch), release.name,
+            release.previous, before.whole, first, before.seen, cache,
+        )
     finally:
         for tree in trees.values():
             tree.close()
-    return _store(store, release.name, release.previous, MIRRORS, key, revisions, result, started)
+    result.summary["parsed"] = {"analyses": cache.misses, "reused": cache.hits}
+    with store.transaction():  # the scan and the parse results: one commit
+        scanned = _store(store, release.name, release.previous, MIRRORS, key, revisions, result,
+                         started)
+        if cache.changed:
+            store.record_coverage_parse_cache(cache_key, cache.dumps())
+    return scanned
 
 
 def scan_path(

@@ -18,7 +18,7 @@ import functools
 import os
 import posixpath
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,16 +58,33 @@ def _nothing_to_close() -> None:
     return None
 
 
+def _nothing_to_prefetch(paths: Iterable[str]) -> None:
+    return None
+
+
 @dataclass
 class Tree:
     """A tree source: its files, and ``read(path)`` for one of them (OSError if it cannot);
-    walking problems land in ``warnings``; ``close()`` ends what reading holds open."""
+    walking problems land in ``warnings``; ``close()`` ends what reading holds open.
+
+    ``stamps`` tells files apart without reading them where size and time do not (a git
+    tree's blob ids); ``prefetch(paths)`` says which files will be read next, for a source
+    that fetches them in one exchange.
+    """
 
     files: list[TreeFile]
     read: Callable[[str], bytes]
     warnings: list[tuple[str, str]] = field(default_factory=list)
     dirs: list[tuple[str, int]] = field(default_factory=list)  # (relative path, mtime_ns)
     close: Callable[[], None] = _nothing_to_close
+    stamps: Mapping[str, Hashable] = field(default_factory=dict)
+    prefetch: Callable[[Iterable[str]], None] = _nothing_to_prefetch
+
+    def file_stamps(self) -> dict[str, Hashable]:
+        """Each file's stamp, where the source gives one (see ``TreeFile.stamp``)."""
+        found: dict[str, Hashable] = {f.path: f.stamp for f in self.files if f.mtime_ns}
+        found.update(self.stamps)
+        return found
 
 
 def walk_directory(
@@ -230,10 +247,12 @@ def _is_ancestor(real: str, directory: str) -> bool:
 
 def git_tree(git_dir: Path, rev: str, prefix: str = "") -> Tree:
     """The files of commit ``rev`` from the object store: listed by ``git ls-tree -r``, read
-    through one ``git cat-file --batch`` started at the first read, which fetches every file
-    a scan reads (``reads_content``) in one exchange (symlinks and submodules are not files
-    of the tree, as in a bzr revision; a symlink whose target leaves the tree is a warning,
-    by name, as in a directory)."""
+    through one ``git cat-file --batch`` started at the first read, which fetches the files
+    every scan reads (``reads_content``: manifests, apriori, declared tables) in one
+    exchange; analyses come in one more, for the paths given to ``prefetch`` (those a parse
+    cache does not answer: each file's stamp is its blob id). Symlinks and submodules are
+    not files of the tree, as in a bzr revision; a symlink whose target leaves the tree is
+    a warning, by name, as in a directory."""
     from ouhub.sync import git
 
     try:
@@ -245,16 +264,27 @@ def git_tree(git_dir: Path, rev: str, prefix: str = "") -> Tree:
     files = [TreeFile(path, 0, 0) for path in sorted(oids)]
     warnings = _links_out(git_dir, {e.path: e.oid for e in entries if e.mode == "120000"},
                           prefix)
+    stamps = {path: oid for path, oid in oids.items() if reads_content(path.rpartition("/")[2])}
     reader: list[git.ObjectReader] = []
     fetched: dict[str, bytes | git.GitError] = {}
+
+    def started() -> git.ObjectReader:
+        if not reader:
+            reader.append(git.ObjectReader(git_dir).__enter__())
+            first = [oid for p, oid in stamps.items()
+                     if not analysis_mod.is_openupgrade_analysis_file(p.rpartition("/")[2])]
+            fetched.update(reader[0].read_many(first))
+        return reader[0]
+
+    def prefetch(paths: Iterable[str]) -> None:
+        wanted = [oids[p] for p in paths if p in oids and oids[p] not in fetched]
+        if wanted:
+            fetched.update(started().read_many(wanted))
 
     def read(path: str) -> bytes:
         if path not in oids:
             raise FileNotFoundError(errno.ENOENT, f"not in {rev}", path)
-        if not reader:
-            reader.append(git.ObjectReader(git_dir).__enter__())
-            wanted = [oid for p, oid in oids.items() if reads_content(p.rpartition("/")[2])]
-            fetched.update(reader[0].read_many(wanted))
+        started()
         try:
             found = fetched.pop(oids[path], None)
             if found is None:
@@ -269,7 +299,7 @@ def git_tree(git_dir: Path, rev: str, prefix: str = "") -> Tree:
         if reader:
             reader.pop().close()
 
-    return Tree(files, read, warnings, close=close)
+    return Tree(files, read, warnings, close=close, stamps=stamps, prefetch=prefetch)
 
 
 def _links_out(git_dir: Path, links: dict[str, str], prefix: str) -> list[tuple[str, str]]:
@@ -521,12 +551,14 @@ def find_declared(
 def find_analyses(
     index: ScriptIndex, release: str, read_text: Callable[..., str | None],
     warnings: list[tuple[str, str]], cache: ParseCache | None = None,
-    stamps: dict[str, Any] | None = None,
+    stamps: Mapping[str, Hashable] | None = None,
+    prefetch: Callable[[Iterable[str]], None] = _nothing_to_prefetch,
 ) -> dict[str, tuple[str, Any]]:
     """Per module, (source, ModuleAnalysis) from its newest version folder of this release:
     the work file, else a hand-annotated copy, else the tool's own analysis.
 
-    With a ``cache``, a file whose stamp (``stamps[path]``) is unchanged is not read again.
+    With a ``cache``, a file whose stamp (``stamps[path]``) is unchanged is not read again;
+    the others are given to ``prefetch`` before they are read.
     """
     choices: dict[str, tuple[tuple, str]] = {}
     for path, folder in _analysis_files(index, release):
@@ -534,10 +566,13 @@ def find_analyses(
         best = choices.get(folder.module)
         if best is None or rank > best[0]:
             choices[folder.module] = (rank, path)
-    found: dict[str, tuple[str, Any]] = {}
+    chosen = []  # (module, path, stamp, the kept result or None)
     for module, (_, path) in sorted(choices.items()):
         stamp = (stamps or {}).get(path)
-        kept = cache.get(path, stamp) if cache is not None else None
+        chosen.append((module, path, stamp, cache.get(path, stamp) if cache is not None else None))
+    prefetch([path for _, path, _, kept in chosen if kept is None])
+    found: dict[str, tuple[str, Any]] = {}
+    for module, path, stamp, kept in chosen:
         if kept is not None:
             parsed = analysis_mod.AnalysisFile.from_dict(kept["parsed"])
             file_warnings = kept["warnings"]

@@ -6,6 +6,10 @@ The trees are downloaded once per machine; a failed download fails these tests.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -43,6 +47,94 @@ def scanned(trees: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
 
 def by_module(store: Store, release: str) -> dict[str, object]:
     return {m.module: m for m in store.latest_coverage(release)}
+
+
+def stored_rows(store: Store, scan_id: int, strip: str = "") -> dict[str, object]:
+    """What a scan stored, as plain data: its totals and summary, each module's row and
+    the warnings (``strip`` taken out of every path, to compare a mirror's with a
+    directory's; the summary's account of what was read and parsed left out)."""
+    scan = store.coverage_scan(scan_id)
+    assert scan is not None
+    summary = {k: v for k, v in scan.summary.items() if k not in ("parsed", "files_read")}
+    modules = []
+    for module in store.coverage_of_scan(scan_id):
+        row = dataclasses.asdict(module)
+        del row["scan_id"], row["scanned_at"]
+        modules.append(row)
+    rows = {"totals": scan.totals, "summary": summary, "modules": modules,
+            "warnings": store.coverage_warnings(scan_id)}
+    text = json.dumps(rows, sort_keys=True, default=list)
+    return json.loads(text.replace(strip, "") if strip else text)
+
+
+def rows_digest(rows: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+
+
+# sha256 of stored_rows of a first scan of each pinned tree, scanned 17.0 -> 18.0 -> 19.0
+# in one store (`scanned`), when they were recorded (before the scan's speed work of issue
+# 18): a change to any stored answer, evidence or warning shows here. When a change of
+# answers is meant, check it against count_truth and record the new digests with
+# `python -m tests.coverage.test_real_trees`.
+RECORDED_ROWS = {
+    "17.0.1.0.1.493": "325a5807be729e20401ebebdcfa15abee3858573428bd24acf31211f686f8e63",
+    "18.0.1.0.0.554": "e403ee9b554d48f5b3284241e4b732fdea363fd8d61a7ab8a67deb5e7e5a63e1",
+    "19.0.1.0.0.407": "7ac5fb2820c6ae24290ca1ae0c77dfed461dc8bcc84e8e71d74a85782eb08689",
+}
+
+
+def test_the_stored_rows_are_those_recorded(scanned: Path) -> None:
+    with Store.open(scanned) as store:
+        found = {VERSIONS[r]: rows_digest(stored_rows(store, store.latest_coverage_scan(r).id))
+                 for r in VERSIONS}
+    assert found == {VERSIONS[r]: RECORDED_ROWS.get(VERSIONS[r]) for r in VERSIONS}, (
+        "the stored rows of a real tree changed: if that is meant, record them with "
+        "`python -m tests.coverage.test_real_trees`")
+
+
+def test_every_way_of_reading_a_real_tree_stores_the_same_rows(
+    trees: dict[str, Path], scanned: Path, tmp_path: Path
+) -> None:
+    """A first scan, a rescan reusing every parse result and a rescan after one analysis
+    was touched store the same rows; so do a first scan and a rescan of the same files
+    read from a git mirror's object store."""
+    from examples.demo.gitrepo import FastImport
+    from ouhub.coverage.scan import scan_release
+    from ouhub.sync.gitmirror import git_dir_for, synced_ref
+
+    copies = {r: Path(shutil.copytree(root, tmp_path / r)) for r, root in trees.items()}
+    with Store.open(scanned) as first, Store.open(tmp_path / "again.sqlite") as store:
+        for release in VERSIONS:
+            expected = stored_rows(first, first.latest_coverage_scan(release).id)
+            previous = truth_previous(release)
+            scan_path(store, copies[release], release, previous)
+            again = scan_path(store, copies[release], release, previous, force=True)
+            assert again.summary["parsed"]["analyses"] == 0
+            assert stored_rows(store, again.scan_id) == expected, release
+            touched = sorted(copies[release].rglob("upgrade_analysis_work.txt"))[0]
+            os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1))
+            once = scan_path(store, copies[release], release, previous)
+            assert once.summary["parsed"]["analyses"] == 1
+            assert stored_rows(store, once.scan_id) == expected, release
+
+    config = real_config(tmp_path)  # 17.0 -> 18.0 -> 19.0, each a ref of one repository
+    repository = git_dir_for(config, config.release("17.0").branch("openupgrade").url)
+    repository.parent.mkdir(parents=True)
+    with FastImport(repository) as fi:
+        for release, root in trees.items():
+            files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*")
+                     if p.is_file()}
+            fi.commit(synced_ref(config.release(release).branch("openupgrade")), files, release)
+    with Store.open(tmp_path / "mirrors.sqlite") as store:
+        for release in VERSIONS:
+            mirror = scan_release(config, store, release)
+            rows = stored_rows(store, mirror.scan_id)
+            assert mirror.summary["parsed"] == {"analyses": len(
+                {m["analysis_source"] for m in rows["modules"] if m["analysis_source"]}),
+                "reused": 0}
+            again = scan_release(config, store, release, force=True)
+            assert again.summary["parsed"]["analyses"] == 0
+            assert stored_rows(store, again.scan_id) == rows, release
 
 
 @pytest.mark.parametrize("release", ["18.0", "19.0"])
@@ -277,3 +369,12 @@ def test_the_site_of_the_real_trees_has_no_dead_link(scanned: Path, tmp_path: Pa
     target = (site / "modules/html_editor.html").read_text()
     assert "What the analysis says" in target and "NOTHING TO DO" in target
     assert 'html_editor/19.0.1.0/upgrade_analysis_work.txt" rel=' in target
+
+
+if __name__ == "__main__":  # record the digests of the stored rows (see RECORDED_ROWS)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "s.sqlite") as store:
+        for release, version in VERSIONS.items():
+            result = scan_path(store, real_tree(release), release, truth_previous(release))
+            print(f"    {version!r}: {rows_digest(stored_rows(store, result.scan_id))!r},")

@@ -11,7 +11,7 @@ from ouhub.coverage import scan as scan_mod
 from ouhub.coverage.tree import git_tree, walk_directory
 from ouhub.store import Store
 from ouhub.sync.stage import run_sync
-from tests.coverage.trees import ADDONS, tree_61, tree_70
+from tests.coverage.trees import ADDONS, ANALYSIS_ACCOUNT, tree_61, tree_70
 from tests.support.gitrepos import commit, git_repo
 
 
@@ -121,3 +121,30 @@ def test_links_out_of_a_git_tree_are_never_followed_and_named(tmp_path):
                        for p in paths)
     finally:
         tree.close()
+
+
+def test_a_mirror_rescan_after_one_changed_analysis_parses_that_one(tmp_path):
+    config, ou = project(tmp_path)
+    with Store.open(config.store_path) as store:
+        run_sync(config, store, quiet=True)
+        scan_mod.scan_release(config, store, "6.1")
+        first = scan_mod.scan_release(config, store, "7.0")
+        parsed = first.summary["parsed"]
+        assert parsed["reused"] == 0 and parsed["analyses"] >= 3
+        # the binary analysis cannot be parsed: it is the one read again by every scan
+        again = scan_mod.scan_release(config, store, "7.0", force=True)
+        assert again.summary["parsed"] == {"analyses": 1, "reused": parsed["analyses"] - 1}
+        assert [p for p in again.files_read if "analysis" in p] == [
+            f"server/{ADDONS}/crm/migrations/7.0.1.0/openupgrade_analysis.txt"]
+        assert again.totals == first.totals
+        account = {m.module: m for m in store.latest_coverage("7.0")}["account"]
+
+        analysis = f"{ADDONS}/account/migrations/7.0.1.1/openupgrade_analysis.txt"
+        commit(ou, "7.0", {analysis: ANALYSIS_ACCOUNT + "account / account.invoice / "
+                                      "origin (char) : DEL\n"})
+        run_sync(config, store, quiet=True)
+        changed = scan_mod.scan_release(config, store, "7.0")
+        assert changed.summary["parsed"] == {"analyses": 2, "reused": parsed["analyses"] - 2}
+        now = {m.module: m for m in store.latest_coverage("7.0")}["account"]
+        assert now.analysis_size == account.analysis_size + 1
+        assert now.analysis_counts["fields.del"] == account.analysis_counts["fields.del"] + 1
