@@ -7,6 +7,7 @@ a migrations folder or manifest may give it without (``1.3``).
 
 from __future__ import annotations
 
+import functools
 import re
 
 RELEASE_NAME = re.compile(r"(saas~)?\d+\.\d+")
@@ -26,6 +27,7 @@ def version_key(name: str) -> tuple:
     return tuple(int(p) if p.isdigit() else -1 for p in re.findall(r"\d+|[a-z]+", name))
 
 
+@functools.lru_cache(maxsize=4096)  # a scan ranks hundreds of folders of a few versions
 def version_tuple(version: str | None) -> tuple:
     """A module version as a comparable tuple: numbers as numbers, trailing zeros dropped
     (``7.0.1.1`` < ``7.0.1.10``, ``7.0.1`` == ``7.0.1.0``)."""

@@ -108,10 +108,11 @@ class ModuleAnalysis:
     def record_changes(self) -> int:
         return sum(self.records.values())
 
-    @functools.cached_property  # a scan asks it of each module several times
+    @property
     def total(self) -> int:
         """All changes (fields, models and records); ``other`` lines are not changes."""
-        return self.field_changes + self.model_changes + self.record_changes
+        return (sum(self.fields.values()) + sum(self.models.values())
+                + sum(self.records.values()))
 
     @property
     def unannotated(self) -> int:
@@ -125,10 +126,11 @@ class ModuleAnalysis:
     @property
     def analysed_share(self) -> float:
         """Share of changes annotated with something else than a bare TODO (1.0 if none)."""
-        if not self.total:
+        total = self.total
+        if not total:
             return 1.0
         analysed = self.annotated - self.annotation_kinds.get("todo", 0)
-        return max(0.0, min(1.0, analysed / self.total))
+        return max(0.0, min(1.0, analysed / total))
 
     def as_dict(self) -> dict[str, Any]:
         return {
