@@ -118,20 +118,30 @@ def timed(work) -> tuple[float, float, object]:
 
 @dataclass(frozen=True)
 class ScanFigures:
-    """One real tree's scan against its bare walk: CPU seconds, best of ROUNDS each."""
+    """One real tree's scans against bare walks reading the files each read: CPU seconds,
+    best of ROUNDS each."""
 
     release: str
-    walk: float  # the bare walk reading the files the scan read
+    walk: float  # the bare walk reading the files a first scan read
     first: float  # a first scan: no parse result kept
     again: float  # a forced rescan reusing the parse results
-    result: ScanResult  # the last first scan's answer
+    again_walk: float  # the bare walk reading the files that rescan read
+    result: ScanResult  # a first scan's answer
+    again_read: int  # files the rescan read (it stats the analyses instead)
 
     @property
     def first_ratio(self) -> float:
+        """What the bench judges: the scan against a walk reading exactly what it read."""
         return self.first / self.walk
 
     @property
     def again_ratio(self) -> float:
+        """The rescan against its own walk, reading exactly what it read."""
+        return self.again / self.again_walk
+
+    @property
+    def again_to_first_walk(self) -> float:
+        """The rescan against the first scan's walk (the files whose content it knows)."""
         return self.again / self.walk
 
 
@@ -142,44 +152,51 @@ def previous_of(release: str) -> str:
 def measure(store: Store, release: str, rounds: int = ROUNDS) -> ScanFigures:
     """Scan the real tree of ``release`` in process (into ``store``, which holds the
     previous release's scan when the caller scanned it first, as `ouhub coverage scan`
-    scans a chain) against a bare walk reading the files the scan read, best of ``rounds``
-    each, interleaved: the machine is shared, and a one-off figure measures the neighbours
-    as much as the code. A first scan is a scan whose parse results were dropped (the store
-    stays open: opening a store is not scanning)."""
+    scans a chain) against bare walks reading the files each scan read, best of
+    ``rounds`` each, interleaved: the machine is shared, and a one-off figure measures the
+    neighbours as much as the code. A first scan is a scan whose parse results were
+    dropped (the store stays open: opening a store is not scanning)."""
     root, previous = real_tree(release), previous_of(release)
     source = str(root.resolve())
     read = scan_path(store, root, release, previous, force=True).files_read
-    wanted = walked_paths(root, read)
-    if bare_walk(root, wanted) != len(read):  # also warms the page cache for both sides
-        raise RuntimeError(f"{release}: the bare walk does not read what the scan read")
-    firsts, agains, walks = [], [], []
+    again_read = scan_path(store, root, release, previous, force=True).files_read
+    wanted, again_wanted = walked_paths(root, read), walked_paths(root, again_read)
+    for paths, files in ((wanted, read), (again_wanted, again_read)):
+        if bare_walk(root, paths) != len(files):  # also warms the page cache for both sides
+            raise RuntimeError(f"{release}: the bare walk does not read what the scan read")
+    firsts, agains, walks, again_walks = [], [], [], []
     for _ in range(rounds):
         store.record_coverage_parse_cache(source, b"")  # no parse result kept
         *spent, first = timed(partial(scan_path, store, root, release, previous, force=True))
-        if sorted(first.files_read) != sorted(read):
-            raise RuntimeError(f"{release}: a first scan read other files than the walk")
         firsts.append(spent[1])
         walks.append(timed(partial(bare_walk, root, wanted))[1])
-        agains.append(timed(partial(scan_path, store, root, release, previous, force=True))[1])
+        *spent, again = timed(partial(scan_path, store, root, release, previous, force=True))
+        agains.append(spent[1])
+        again_walks.append(timed(partial(bare_walk, root, again_wanted))[1])
+        if sorted(first.files_read) != sorted(read) or again.files_read != again_read:
+            raise RuntimeError(f"{release}: a scan read other files than its walk")
     if not first.ok:
         raise RuntimeError(f"{release}: scan failed: {first.error}")
-    return ScanFigures(release, min(walks), min(firsts), min(agains), first)
+    return ScanFigures(release, min(walks), min(firsts), min(agains), min(again_walks), first,
+                       len(again_read))
 
 
 def main() -> None:
     versions = dict(VERSIONS)
     print(f"{PACKAGE}: " + ", ".join(f"{r} -> {v}" for r, v in versions.items()))
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print("coverage scan in process vs a bare os.walk reading the same files, CPU time, best of "
-          f"{ROUNDS} each, interleaved (target <= {TARGET}x); 'first' is a scan with no parse "
-          "result kept, 'again' a forced rescan that reuses them, 'one changed' a rescan after "
-          "one module's analysis changed")
+    print(f"coverage scan in process vs a bare os.walk reading the files the scan read, CPU "
+          f"time, best of {ROUNDS} each, interleaved (target <= {TARGET}x, judged on the first "
+          "scan); 'first' is a scan with no parse result kept, 'again' a forced rescan that "
+          "reuses them (it stats the analyses instead of reading them: its own walk reads what "
+          "it read; 'x first walk' is its ratio to the first scan's walk), 'one changed' a "
+          "rescan after one module's analysis changed, 'cached' an unchanged tree's rescan")
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "bench.sqlite") as store:
         print(f"{'release':8} {'modules':>7} {'done':>5} {'nothing':>7} {'todo':>5} "
-              f"{'unknown':>7} {'warn':>4} {'read':>4} {'walk ms':>8} {'first ms':>8} "
-              f"{'ratio':>6} {'again ms':>8} {'ratio':>6} {'one changed ms':>14} {'parsed':>6} "
-              f"{'cached ms':>9}")
-        worst = {"first": 0.0, "again": 0.0}
+              f"{'unknown':>7} {'warn':>4} | {'read':>4} {'walk ms':>7} {'first ms':>8} "
+              f"{'ratio':>5} | {'read':>4} {'walk ms':>7} {'again ms':>8} {'ratio':>5} "
+              f"{'x first walk':>12} | {'one changed ms':>14} {'parsed':>6} {'cached ms':>9}")
+        worst = {"first": 0.0, "again": 0.0, "again_first": 0.0}
         for release in versions:
             root, previous = real_tree(release), previous_of(release)
             figures = measure(store, release)
@@ -194,13 +211,15 @@ def main() -> None:
             totals = result.totals
             worst["first"] = max(worst["first"], figures.first_ratio)
             worst["again"] = max(worst["again"], figures.again_ratio)
+            worst["again_first"] = max(worst["again_first"], figures.again_to_first_walk)
             print(f"{release:8} {sum(totals.values()):>7} {totals['done']:>5} "
                   f"{totals['nothing_to_do']:>7} {totals['todo']:>5} {totals['unknown']:>7} "
-                  f"{len(result.warnings):>4} {len(result.files_read):>4} "
-                  f"{figures.walk * 1000:>8.1f} {figures.first * 1000:>8.1f} "
-                  f"{figures.first_ratio:>5.1f}x {figures.again * 1000:>8.1f} "
-                  f"{figures.again_ratio:>5.1f}x {changed * 1000:>14.1f} {parsed:>6} "
-                  f"{statistics.median(rescans):>9.1f}")
+                  f"{len(result.warnings):>4} | {len(result.files_read):>4} "
+                  f"{figures.walk * 1000:>7.1f} {figures.first * 1000:>8.1f} "
+                  f"{figures.first_ratio:>4.1f}x | {figures.again_read:>4} "
+                  f"{figures.again_walk * 1000:>7.1f} {figures.again * 1000:>8.1f} "
+                  f"{figures.again_ratio:>4.1f}x {figures.again_to_first_walk:>11.1f}x | "
+                  f"{changed * 1000:>14.1f} {parsed:>6} {statistics.median(rescans):>9.1f}")
             for where, message in result.warnings[:5]:
                 print(f"    warning: {where}: {message}")
         config = mirror_config(versions)
@@ -217,9 +236,10 @@ def main() -> None:
                     assert again.cached, "the rescan of an unchanged mirror was not cached"
                 print(f"{release}: cached rescan of the git mirror: "
                       f"{statistics.median(rescans):.1f} ms")
-        print(f"worst CPU-time ratio to the walk: first scan {worst['first']:.1f}x, rescan "
-              f"reusing the parse results {worst['again']:.1f}x (target <= {TARGET}x); cached "
-              f"rescans (median of {ROUNDS}) target < 50 ms")
+        print(f"worst CPU-time ratio to the walk: first scan {worst['first']:.1f}x (judged; "
+              f"target <= {TARGET}x), rescan reusing the parse results {worst['again']:.1f}x "
+              f"its own walk, {worst['again_first']:.1f}x the first scan's; cached rescans "
+              f"(median of {ROUNDS}) target < 50 ms")
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
