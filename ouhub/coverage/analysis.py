@@ -181,6 +181,24 @@ class AnalysisFile:
         return cls(data["source"], data["is_work"], {m.module: m for m in modules},
                    tuple(data["warnings"]), data["convention"])
 
+    def result_for(self, module: str) -> ModuleAnalysis | None:
+        """The counts of ``module``: its own section, else the file's only one (a module's
+        file whose header names another)."""
+        found = self.modules.get(module)
+        if found is None and len(self.modules) == 1:
+            found = next(iter(self.modules.values()))
+        return found
+
+    @staticmethod
+    def result_from_dict(data: Mapping[str, Any], module: str) -> ModuleAnalysis | None:
+        """``AnalysisFile.from_dict(data).result_for(module)``, the other modules not built
+        (a rescan takes one module's counts from each kept file)."""
+        modules = data["modules"]
+        for item in modules:
+            if item["module"] == module:
+                return ModuleAnalysis.from_dict(item)
+        return ModuleAnalysis.from_dict(modules[0]) if len(modules) == 1 else None
+
 
 def is_openupgrade_analysis_file(name: str) -> bool:
     """True for ``openupgrade_analysis.txt``, ``upgrade_analysis.txt`` and their variants."""

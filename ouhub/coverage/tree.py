@@ -574,7 +574,7 @@ def find_analyses(
     found: dict[str, tuple[str, Any]] = {}
     for module, path, stamp, kept in chosen:
         if kept is not None:
-            parsed = analysis_mod.AnalysisFile.from_dict(kept["parsed"])
+            result = analysis_mod.AnalysisFile.result_from_dict(kept["parsed"], module)
             file_warnings = kept["warnings"]
         else:
             before = len(warnings)
@@ -586,10 +586,8 @@ def find_analyses(
             del warnings[before:]
             if cache is not None:
                 cache.put(path, stamp, {"parsed": parsed.as_dict(), "warnings": file_warnings})
+            result = parsed.result_for(module)
         warnings.extend((path, w) for w in file_warnings)
-        result = parsed.modules.get(module)
-        if result is None and len(parsed.modules) == 1:
-            result = next(iter(parsed.modules.values()))
         if result is not None:
             found[module] = (path, result)
     return found
