@@ -30,7 +30,7 @@ from tests.support.real_trees import VERSIONS, real_tree
 
 PACKAGE = "odoo-addon-openupgrade-scripts"
 RELEASES = tuple(VERSIONS)
-ROUNDS = 5
+ROUNDS = 9  # best of: the machine is shared, 5 left a figure to the neighbours too often
 TARGET = 2.0  # issue 18: a scan within twice a bare walk reading the same files
 CACHE = Path(__file__).resolve().parent / ".cache" / "coverage"
 

@@ -2,7 +2,7 @@
 
 | measure | now | baseline | ratio | target |, one row per:
 - `coverage scan` of the real 17.0 / 18.0 / 19.0 trees vs a bare walk reading the same files
-  (bench/coverage.py's ``measure``: a first scan, no parse result kept; CPU, best of 5);
+  (bench/coverage.py's ``measure``: a first scan, no parse result kept; CPU, best of 9);
 - `ouhub check` of 8 modules, `status`, `--help` as whole processes vs `python -c pass`
   (bench/startup.py; CPU time, medians);
 - a run's scratch database vs `pg_restore`, 800-table 300 MB sample (bench/clone.py; wall);
