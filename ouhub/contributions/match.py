@@ -22,10 +22,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ouhub.config import version_key
 from ouhub.coverage.declared import declared_file_step, normalise_status
 from ouhub.records import Match, MatchEvidence, MergeProposal, Pull, PullFile
-from ouhub.versions import release_of_version
+from ouhub.versions import release_of_version, version_key
 from ouhub.vocab import EVIDENCE_KINDS
 
 #: From this release on, scripts live in openupgrade_scripts/scripts/<module>/<version>/.
