@@ -36,6 +36,7 @@ from ouhub.runner.run import (
     clean_leftovers,
     run_modules,
     store_not_run,
+    synced_revids,
 )
 from ouhub.runner.samples import checksum, fetch_dump
 from ouhub.runner.task import PayloadError, RunRecord, RunTask
@@ -155,17 +156,12 @@ def _task(config: Config, store: Store, release: str, previous: str, sample_name
     found = sums[sample.name]
     if isinstance(found, OuhubError):
         raise found
-    wanted = {}
-    for branch in config.release(release).branches:
-        state = store.sync_state(release, branch.name)
-        if state is not None and state.revid:
-            wanted[branch.name] = state.revid
     run_id = store.start_run(
         kind="run", release=release, previous=previous, sample=sample.name,
         revisions=branch_revisions(config, store, release), host=hostname(), pid=os.getpid(),
     )
     return RunTask(run_id=run_id, release=release, previous=previous, sample=sample.name,
-                   checksum=found, revisions=wanted, timeout=config.runner.timeout)
+                   checksum=found, revisions=synced_revids(config, store, release), timeout=config.runner.timeout)
 
 
 def _gather(app: Any, config: Config, store: Store, sent: dict[str, Sent],

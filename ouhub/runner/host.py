@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 
 from ouhub.config import Branch, Config, Sample
-from ouhub.errors import OuhubError, RunnerError, SyncError
+from ouhub.errors import OuhubError, RunnerError
 from ouhub.fsutil import FileLock
-from ouhub.records import SampleTemplate, recorded_revision
+from ouhub.records import SampleTemplate
 from ouhub.redact import redact_urls
 from ouhub.runner.logcap import cap_log
 from ouhub.runner.pg import database_exists, hostname
-from ouhub.runner.run import branch_revisions, check_step, upgrade_copy
+from ouhub.runner.run import check_step, trees_at, upgrade_copy
 from ouhub.runner.samples import import_sample
 from ouhub.runner.task import RunRecord, RunTask
 from ouhub.store import Store
@@ -42,7 +42,7 @@ def worker_run_dir(config: Config, run_id: int) -> Path:
 def bring_mirrors(config: Config, store: Store, release: str, wanted: dict[str, str]
                   ) -> dict[str, str]:
     """Each branch of the release brought to the revision the coordinator synced; returns
-    the revisions the run is of, as `ouhub run` records them.
+    the revisions the trees are at, as `ouhub run` records them.
 
     A tree already at its revision is not touched (a worker sharing the coordinator's data
     dir fetches nothing). Otherwise the branch is fetched when the mirror lacks the revision,
@@ -51,25 +51,18 @@ def bring_mirrors(config: Config, store: Store, release: str, wanted: dict[str, 
     revision for is used as it is here, fetched only when this host has no mirror of it yet.
     One task at a time here: another run's fetch never moves the trees of a run under way.
     """
-    from ouhub.sync.stage import holds_revision, tree_at
+    from ouhub.sync.stage import holds_revision
 
-    placed: dict[str, str] = {}
     lock = config.data_dir / "worker" / ".mirrors.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(lock, wait=True):
         for branch in config.release(release).branches:
             want = wanted.get(branch.name)
-            if want is None:
-                if not config.mirror_path(branch).exists():
-                    _fetch(config, store, branch, want)
-                continue
-            if not holds_revision(config, branch, want):
+            at_hand = (config.mirror_path(branch).exists() if want is None
+                       else holds_revision(config, branch, want))
+            if not at_hand:
                 _fetch(config, store, branch, want)
-            try:
-                placed[branch.name] = recorded_revision(tree_at(config, branch, want), want)
-            except SyncError as exc:
-                raise RunnerError(exc.message, hint=exc.hint) from exc
-    return {**branch_revisions(config, store, release), **placed}
+        return trees_at(config, release, wanted)
 
 
 def _fetch(config: Config, store: Store, branch: Branch, want: str | None) -> None:

@@ -13,14 +13,14 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ouhub.config import Config, Release, Sample
-from ouhub.errors import Interrupted, OuhubError, RunnerError
+from ouhub.errors import Interrupted, OuhubError, RunnerError, SyncError
 from ouhub.fsutil import pid_alive, process_gone
 from ouhub.pgcluster import find_pg_program
 from ouhub.records import RunModule, SampleTemplate, recorded_revision
@@ -87,6 +87,35 @@ def branch_revisions(config: Config, store: Store, release: str) -> dict[str, An
             # one readable string per branch: the site and the JSON show it as is
             revisions[branch.name] = recorded_revision(state.revno, state.revid)
     return revisions
+
+
+def synced_revids(config: Config, store: Store, release: str) -> dict[str, str]:
+    """Per branch of the release, the revision id the last sync left (none if never synced)."""
+    revids: dict[str, str] = {}
+    for branch in config.release(release).branches:
+        state = store.sync_state(release, branch.name)
+        if state is not None and state.revid:
+            revids[branch.name] = state.revid
+    return revids
+
+
+def trees_at(config: Config, release: str, wanted: Mapping[str, str]) -> dict[str, str]:
+    """Each branch's tree (its ``{mirror_<branch>}``) brought to its revision in ``wanted``, a
+    branch not named there left where it is; returns the revision each tree is at, as a run
+    records it. A run records these, not the sync state: a worker sharing this data dir may
+    have left a tree at its task's older revision. A branch with no tree is not recorded."""
+    from ouhub.sync.stage import tree_at, tree_revision
+
+    placed: dict[str, str] = {}
+    for branch in config.release(release).branches:
+        want = wanted.get(branch.name) or tree_revision(config, branch)
+        if want is None:
+            continue
+        try:
+            placed[branch.name] = recorded_revision(tree_at(config, branch, want), want)
+        except SyncError as exc:
+            raise RunnerError(exc.message, hint=exc.hint) from exc
+    return placed
 
 
 def run_modules(outcomes: Iterable[ModuleOutcome]) -> list[RunModule]:
@@ -200,10 +229,11 @@ def run_sample(
     """Upgrade a clone of the sample's template over the step into ``release``."""
     rel, sample = check_step(config, release, sample_name)
     template = sample_template(config, store, sample)
+    revisions = trees_at(config, release, synced_revids(config, store, release))
     started = time.monotonic()
     run_id = store.start_run(
         kind="run", release=release, previous=rel.previous, sample=sample.name,
-        revisions=branch_revisions(config, store, release), host=hostname(), pid=os.getpid(),
+        revisions=revisions, host=hostname(), pid=os.getpid(),
     )
     directory = run_dir(config, run_id)
     log_path = directory / "upgrade.log"
@@ -307,6 +337,8 @@ def migrate_database(
                           hint="name a later release with --to")
     for _, release in chain:
         command_for(config, release)
+    trees = {release: trees_at(config, release, synced_revids(config, store, release))
+             for _, release in chain}
     say(f"migrate {source}: {' -> '.join([source_release, *(r for _, r in chain)])} "
         f"({len(chain)} step{'s' if len(chain) > 1 else ''})")
     copy = dbs.new_name("mig", source)
@@ -319,8 +351,7 @@ def migrate_database(
         started = time.monotonic()
         run_id = store.start_run(kind="migrate", release=release, previous=previous,
                                  source_db=source, chain_id=chain_id, host=hostname(),
-                                 pid=os.getpid(),
-                                 revisions=branch_revisions(config, store, release))
+                                 pid=os.getpid(), revisions=trees[release])
         if chain_id is None:
             chain_id = run_id
             store.update_run(run_id, chain_id=chain_id)

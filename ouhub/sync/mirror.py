@@ -360,6 +360,12 @@ def _tree_revision(dest: Path) -> bytes | None:
         return None
 
 
+def tree_revision(dest: Path) -> str | None:
+    """The revision id the mirror's working tree holds, as text; None without a tree."""
+    revid = _tree_revision(dest)
+    return revid_text(revid) if revid and revid != NULL_REVISION else None
+
+
 def holds_revision(dest: Path, revid: str) -> bool:
     """Whether the mirror's tree is at ``revid`` or its repository holds it."""
     wanted = revid.encode()

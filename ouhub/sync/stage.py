@@ -91,6 +91,19 @@ def holds_revision(config: Config, branch: Branch, revid: str) -> bool:
     return bzr_holds(path, revid)
 
 
+def tree_revision(config: Config, branch: Branch) -> str | None:
+    """The revision id the branch's tree (the runner's ``{mirror_<branch>}``) is at: the files
+    an upgrade reads, whatever the last sync stored; None when there is no tree of ours."""
+    path = config.mirror_path(branch)
+    if not path.exists():
+        return None
+    if gitmirror.vcs_of(branch.url, branch.vcs) == "git":
+        return gitmirror.worktree_revision(path)
+    from ouhub.sync.mirror import tree_revision as bzr_tree_revision  # breezy: only for bzr
+
+    return bzr_tree_revision(path)
+
+
 def tree_at(config: Config, branch: Branch, revid: str) -> int | None:
     """The branch's tree (the runner's ``{mirror_<branch>}``) brought to ``revid``, fetched by
     its id when the mirror lacks it; ``RevisionGone`` when no URL has it. Returns its revno."""

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from ouhub.runner.host import run_task, worker_run_dir
+from ouhub.runner.host import bring_mirrors, run_task, worker_run_dir
 from ouhub.runner.pg import database_exists
-from ouhub.runner.samples import checksum
+from ouhub.runner.samples import checksum, import_samples
 from ouhub.runner.spare import wait_for_spares
+from ouhub.runner.stage import run_one
 from ouhub.runner.task import RunTask
 from ouhub.runner.worker import perform
-from ouhub.sync.stage import sync_branch
+from ouhub.sync.stage import store_outcome, sync_branch
 from tests.runner.conftest import OK_SCRIPT, STANDIN_COMMAND, build_config
 from tests.support.gitrepos import commit, git_repo
 
@@ -168,6 +169,40 @@ def test_a_git_worktree_is_placed_at_the_tasks_revision(git_worker, dump_61, rew
     gone = run_task(config, store, task_for(never, dump_61, run_id=43), "w")
     assert gone.status == "error" and gone.modules == ()
     assert f"revision {never} of branch 7.0/server is no longer on {remote}" in gone.message
+
+
+@pytest.mark.parametrize("vcs", ["bzr", "git"])
+def test_a_local_run_brings_the_tree_a_worker_left_behind_to_the_synced_revision(
+        tmp_path, pg_server, dump_61, bzr_branch, runner_store, vcs):
+    # the sync's tip breaks sale; a worker sharing this data dir ran a task at the first
+    # revision and left the tree there
+    commits = [module_files(), module_files(BROKEN_SCRIPT)]
+    if vcs == "git":
+        remote = tmp_path / "remotes" / "ou.git"
+        first, tip = git_repo(remote, {"7.0": commits})["7.0"]
+        url = f"{remote},branch=7.0"
+    else:
+        path, revids = bzr_branch("b70", commits)
+        (first, tip), url = [r.decode() for r in revids], str(path)
+    config = build_config(tmp_path / "host", pg_server, samples=[
+        {"name": "s61", "release": "6.1", "dump": str(dump_61)}],
+        commands={"7.0": STANDIN_COMMAND}, url_70=url, vcs_70=vcs)
+    store = runner_store(config)
+    store_outcome(store, sync_branch(config, config.release("7.0").branches[0]))
+    assert store.sync_state("7.0", "server").revid == tip
+    assert bring_mirrors(config, store, "7.0", {"server": first}) == {"server": f"1 ({first})"}
+    assert sale_script(config).read_text() == OK_SCRIPT
+    # a task naming no revision runs on the tree as it is, and records where it is
+    assert bring_mirrors(config, store, "7.0", {}) == {"server": f"1 ({first})"}
+    assert [r.status for r in import_samples(config, store)] == ["imported"]
+
+    result = run_one(config, store, "7.0", "s61", local=True)  # `ouhub run`, as the nightly's
+
+    # the run is of the synced tip, and says so: its broken script ran
+    assert result.status == "failed", result.message
+    assert "broken at the tip" in result.message
+    assert store.run(result.run_id).revisions == {"server": f"2 ({tip})"}
+    assert sale_script(config).read_text() == BROKEN_SCRIPT
 
 
 def test_the_record_carries_the_logs_head_and_tail_within_the_limit(worker_host, dump_61):
