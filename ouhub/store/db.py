@@ -141,6 +141,8 @@ class Database:
         for name, sql in migrations:
             if name in done:
                 continue
+            if not applied:
+                _add_sql_functions(self._conn)
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 for statement in _statements(sql):
@@ -165,6 +167,17 @@ class Database:
     @property
     def schema_version(self) -> int:
         return len(self.applied_migrations())
+
+
+def _add_sql_functions(conn: sqlite3.Connection) -> None:
+    """The Python functions a migration's SQL calls: ``redact_dsn`` and ``redact_urls``,
+    ouhub.redact's (imported only when a migration is pending); NULL stays NULL."""
+    from ouhub import redact
+
+    for name in ("redact_dsn", "redact_urls"):
+        function = getattr(redact, name)
+        conn.create_function(name, 1, lambda value, f=function: None if value is None
+                             else f(value), deterministic=True)
 
 
 def _statements(sql: str) -> list[str]:

@@ -390,4 +390,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0080_redact_stored_credentials",
+        # rows written before branch URLs were redacted (issue 15) keep their credentials:
+        # redacted in place by ouhub.redact's functions (``db._add_sql_functions``), as the store
+        # writes them now; secure_delete zeroes what the rewritten rows leave behind
+        """
+        PRAGMA secure_delete = ON;
+        UPDATE sync_state SET url = redact_dsn(url), served_url = redact_dsn(served_url),
+            last_error = redact_urls(last_error);
+        UPDATE upstream_lag SET upstream_url = redact_dsn(upstream_url),
+            served_url = redact_dsn(served_url), last_error = redact_urls(last_error);
+        UPDATE runs SET message = redact_urls(message);
+        UPDATE stage_log SET summary = redact_urls(summary);
+        """,
+    ),
 ]
