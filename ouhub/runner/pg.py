@@ -223,6 +223,7 @@ class Databases:
         log.info("created database %s%s", name, f" from {template}" if template else "")
 
     def drop(self, name: str) -> None:
+        """Drop a database ouhub recorded (if it still exists) and mark it dropped."""
         self.record(name)
         with connect(self.dsn) as conn, conn.cursor() as cur:
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(

@@ -496,10 +496,7 @@ def clean_leftovers(config: Config, store: Store) -> list[str]:
             continue
         if rec.host != here or pid_alive(rec.pid):
             continue
-        if database_exists(config.dsn, rec.name):
-            dbs.drop(rec.name)
-        else:
-            store.mark_database_dropped(rec.name)
+        dbs.drop(rec.name)  # or only marked dropped, when it is gone already
         dropped.append(rec.name)
     return dropped
 

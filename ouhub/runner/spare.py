@@ -115,10 +115,7 @@ def drop_stale(dbs: Databases, store: Store, remade: str | None = None) -> list[
     dropped = []
     for spare in store.spare_databases():
         if stale(spare, templates) or (spare.keep and spare.cloned_from == remade):
-            if database_exists(dbs.dsn, spare.name):
-                dbs.drop(spare.name)
-            else:
-                store.mark_database_dropped(spare.name)
+            dbs.drop(spare.name)  # or only marked dropped, when it is gone already
             dropped.append(spare.name)
     return dropped
 

@@ -14,6 +14,7 @@ from ouhub.pgcluster import scratch_database
 from ouhub.runner.pg import Databases
 from ouhub.runner.spare import wait_for_spares
 from ouhub.store import Store
+from tests.coverage.trees import write_tree
 from tests.support.config import make_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,17 +103,30 @@ OK_SCRIPT = (
 )
 
 
+def module_files(sale_script: str | None = OK_SCRIPT, *, release: str = "7.0",
+                 stock: bool = True) -> dict[str, str]:
+    """A branch's files holding the s61 sample's modules: base 1.3, sale 1.0 (``sale_script``
+    its post-migration script into ``release``; none if None) and stock 1.1."""
+    def manifest(name: str, version: str, depends: Sequence[str] = ()) -> str:
+        return repr({"name": name, "version": version, "depends": list(depends)}) + "\n"
+
+    files = {
+        "openerp/addons/base/__openerp__.py": manifest("base", "1.3"),
+        "openerp/addons/sale/__openerp__.py": manifest("sale", "1.0", ["base"]),
+    }
+    if sale_script is not None:
+        files[f"openerp/addons/sale/migrations/{release}.1.0/post-migration.py"] = sale_script
+    if stock:
+        files["openerp/addons/stock/__openerp__.py"] = manifest("stock", "1.1", ["base"])
+    return files
+
+
 def addons_70(config: config_mod.Config, sale_script: str = OK_SCRIPT, stock: bool = True,
               release: str = "7.0") -> Path:
     """The 7.0 mirror with base, sale (a post-migration script) and stock."""
-    branch = config.release(release).branches[0]
-    addons = config.mirror_path(branch) / "openerp" / "addons"
-    write_module(addons, "base", "1.3")
-    write_module(addons, "sale", "1.0", ["base"],
-                 {f"{release}.1.0/post-migration.py": sale_script})
-    if stock:
-        write_module(addons, "stock", "1.1", ["base"])
-    return addons
+    root = config.mirror_path(config.release(release).branches[0])
+    write_tree(root, module_files(sale_script, release=release, stock=stock))
+    return root / "openerp" / "addons"
 
 
 @pytest.fixture(scope="session")

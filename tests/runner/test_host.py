@@ -18,21 +18,8 @@ from ouhub.runner.stage import run_one
 from ouhub.runner.task import RunTask
 from ouhub.runner.worker import perform
 from ouhub.sync.stage import store_outcome, sync_branch
-from tests.runner.conftest import OK_SCRIPT, STANDIN_COMMAND, build_config
+from tests.runner.conftest import OK_SCRIPT, STANDIN_COMMAND, build_config, module_files
 from tests.support.gitrepos import commit, git_repo
-
-
-def module_files(sale_script: str = OK_SCRIPT) -> dict[str, str]:
-    """A 7.0 server branch holding base, sale (with a post-migration script) and stock."""
-    def manifest(name: str, version: str, depends: tuple[str, ...] = ()) -> str:
-        return repr({"name": name, "version": version, "depends": list(depends)}) + "\n"
-
-    return {
-        "openerp/addons/base/__openerp__.py": manifest("base", "1.3"),
-        "openerp/addons/sale/__openerp__.py": manifest("sale", "1.0", ("base",)),
-        "openerp/addons/sale/migrations/7.0.1.0/post-migration.py": sale_script,
-        "openerp/addons/stock/__openerp__.py": manifest("stock", "1.1", ("base",)),
-    }
 
 
 @pytest.fixture

@@ -14,28 +14,18 @@ from ouhub.errors import RunnerError
 from ouhub.nightly import nightly_lock, run_nightly
 from ouhub.runner.pg import database_exists
 from ouhub.runner.spare import wait_for_spares
-from tests.runner.conftest import OK_SCRIPT, ROOT, STANDIN_COMMAND
+from tests.runner.conftest import OK_SCRIPT, ROOT, STANDIN_COMMAND, module_files
 from tests.support.broker import OUHUB, TEST_BROKER, unique_queue, workers_on
 from tests.support.config import make_config
 
 FAILING = "def migrate(cr, version):\n    raise ValueError('stock moves are broken')\n"
 
 
-def manifest(name: str, version: str, depends=()) -> str:
-    return repr({"name": name, "version": version, "depends": ["base", *depends]
-                 if name != "base" else []}) + "\n"
-
-
 def branch_files(release: str, stock_script: str | None) -> dict[str, str]:
-    files = {
-        "openerp/addons/base/__openerp__.py": manifest("base", "1.3"),
-        "openerp/addons/sale/__openerp__.py": manifest("sale", "1.0"),
-        "openerp/addons/stock/__openerp__.py": manifest("stock", "1.1"),
-    }
-    if release == "7.0":
-        files["openerp/addons/sale/migrations/7.0.1.0/post-migration.py"] = OK_SCRIPT
-        files["openerp/addons/stock/migrations/7.0.1.1/pre-migration.py"] = stock_script or OK_SCRIPT
-    return files
+    if release != "7.0":
+        return module_files(None, release=release)
+    return {**module_files(OK_SCRIPT),
+            "openerp/addons/stock/migrations/7.0.1.1/pre-migration.py": stock_script or OK_SCRIPT}
 
 
 def nightly_config(tmp_path: Path, pg_server: str, dump: Path, stock_script=None,

@@ -13,15 +13,11 @@ from ouhub.runner.samples import import_samples
 from ouhub.runner.stage import run_one
 from ouhub.sync.stage import run_sync
 from ouhub.vocab import FIXED, NEW, REGRESSION
-from tests.runner.conftest import OK_SCRIPT, STANDIN_COMMAND, build_config
+from tests.runner.conftest import OK_SCRIPT, STANDIN_COMMAND, build_config, module_files
 
 SALE = "openerp/addons/sale/"
 BROKEN = "def migrate(cr, version):\n    raise ValueError('sale cannot map partner %d' % 42)\n"
 BROKEN_OTHERWISE = "def migrate(cr, version):\n    cr.execute('SELECT no_such_column FROM res_partner')\n"
-
-
-def manifest(name: str, version: str) -> str:
-    return repr({"name": name, "version": version, "depends": ["base"] if name != "base" else []})
 
 
 @pytest.mark.slow
@@ -30,12 +26,7 @@ def test_nights_of_one_sample(tmp_path: Path, pg_server: str, dump_61: Path, run
         {"name": "s61", "release": "6.1", "dump": str(dump_61)}],
         commands={"7.0": STANDIN_COMMAND})
     tree = init_branch(tmp_path / "b70")
-    commit_files(tree, {
-        "openerp/addons/base/__openerp__.py": manifest("base", "1.3"),
-        SALE + "__openerp__.py": manifest("sale", "1.0"),
-        SALE + "migrations/7.0.1.0/post-migration.py": OK_SCRIPT,
-        "openerp/addons/stock/__openerp__.py": manifest("stock", "1.1"),
-    }, "7.0 with sale's script", timestamp=1_700_000_000)
+    commit_files(tree, module_files(OK_SCRIPT), "7.0 with sale's script", timestamp=1_700_000_000)
     store = runner_store(config)
     assert [r.status for r in import_samples(config, store)] == ["imported"]
 
@@ -99,12 +90,7 @@ def test_a_first_failure_is_new_and_has_no_suspects(tmp_path: Path, pg_server: s
         {"name": "s61", "release": "6.1", "dump": str(dump_61)}],
         commands={"7.0": STANDIN_COMMAND})
     tree = init_branch(tmp_path / "b70")
-    commit_files(tree, {
-        "openerp/addons/base/__openerp__.py": manifest("base", "1.3"),
-        SALE + "__openerp__.py": manifest("sale", "1.0"),
-        SALE + "migrations/7.0.1.0/post-migration.py": BROKEN,
-        "openerp/addons/stock/__openerp__.py": manifest("stock", "1.1"),
-    }, "7.0")
+    commit_files(tree, module_files(BROKEN), "7.0")
     store = runner_store(config)
     import_samples(config, store)
     run_sync(config, store, ["7.0"], quiet=True)
