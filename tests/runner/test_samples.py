@@ -243,6 +243,7 @@ def test_two_imports_of_one_sample_at_once_both_end_well(tmp_path, pg_server, ru
     assert database_exists(config.dsn, results[0].template)
 
 
+@pytest.mark.slow  # two downloads and two imports: 1.7 s quiet, 3.8 s on a loaded machine
 def test_dump_by_url_is_fetched_once_and_again_when_it_changes(tmp_path, pg_server, runner_store,
                                                                 dumps, dump_61):
     with DumpServer() as server:

@@ -1,14 +1,18 @@
 """One loopback Launchpad for the whole sync test package: each launchpadlib login parses
-the 1.5 MB WADL (about a second), so the server and its client cache are shared."""
+the 1.5 MB WADL (about a second), so the server and its client cache are shared; and the
+project-shaped pair of git repositories, made once and copied for each test that changes it."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from examples.demo.gitrepo import Pair, Shape, openupgrade_pair
 from ouhub.sync import launchpad
 from tests.sync.launchpad_server import LaunchpadServer
 
@@ -71,3 +75,18 @@ def tiny_fs(tmp_path: Path) -> Iterator[Path]:
         yield point
     finally:
         subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+@pytest.fixture(scope="session")
+def made_pair(tmp_path_factory: pytest.TempPathFactory) -> Pair:
+    """upstream.git and openupgrade.git in the project's shape (0.4 s of git fast-import)."""
+    return openupgrade_pair(tmp_path_factory.mktemp("pair"), Shape())
+
+
+@pytest.fixture
+def pair(made_pair: Pair, tmp_path: Path) -> Pair:
+    """A copy of ``made_pair`` of this test's own, to commit to and rewrite (a copy: 0.04 s)."""
+    root = tmp_path / "src"
+    shutil.copytree(made_pair.openupgrade.parent, root, symlinks=True)
+    return replace(made_pair, upstream=root / made_pair.upstream.name,
+                   openupgrade=root / made_pair.openupgrade.name)

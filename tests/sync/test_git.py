@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from examples.demo.gitrepo import Shape, openupgrade_pair
 from ouhub.sync import git
 from ouhub.sync.git import GitError, RemoteBranch
 from tests.support.gitrepos import commit, git_repo, sha_of
@@ -69,18 +68,13 @@ def test_fetch_errors_are_classified(tmp_path):
     assert "does not appear to be a git repository" in info.value.message
 
 
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory):
-    return openupgrade_pair(tmp_path_factory.mktemp("pair"), Shape())
-
-
-def test_tree_is_read_from_the_object_store(pair):
-    entries = git.list_tree(pair.openupgrade, "refs/heads/19.0")
+def test_tree_is_read_from_the_object_store(made_pair):
+    entries = git.list_tree(made_pair.openupgrade, "refs/heads/19.0")
     paths = {e.path for e in entries}
     assert len(paths) == len(entries) and "addons/mod_0000/__manifest__.py" in paths
     assert any(p.endswith("/openupgrade_analysis.txt") for p in paths)
     oid = {e.path: e.oid for e in entries}
-    with git.ObjectReader(pair.openupgrade) as reader:
+    with git.ObjectReader(made_pair.openupgrade) as reader:
         manifest = reader.read(oid["addons/mod_0003/__manifest__.py"])
         readme = reader.read(oid["README.md"])
         with pytest.raises(GitError, match="cannot read object 0{40}"):
@@ -88,38 +82,38 @@ def test_tree_is_read_from_the_object_store(pair):
     assert b"'version': '19.0.1.0'" in manifest
     assert readme == b"OpenUpgrade 19.0\n"
     assert manifest == git.run(["cat-file", "blob", oid["addons/mod_0003/__manifest__.py"]],
-                               git_dir=pair.openupgrade).stdout
+                               git_dir=made_pair.openupgrade).stdout
 
 
-def test_counts_and_resolution(pair):
-    tip = sha_of(pair.openupgrade, "refs/heads/18.0")
-    assert git.resolve(pair.openupgrade, "refs/heads/18.0") == tip
-    assert git.resolve(pair.openupgrade, "refs/heads/none") is None
-    total = int(git.run(["rev-list", "--count", tip], git_dir=pair.openupgrade).stdout)
-    assert git.count_commits(pair.openupgrade, [tip]) == total
-    mainline = git.run(["rev-list", "--first-parent", tip], git_dir=pair.openupgrade).stdout
-    assert git.count_commits(pair.openupgrade, [tip], first_parent=True) == \
+def test_counts_and_resolution(made_pair):
+    tip = sha_of(made_pair.openupgrade, "refs/heads/18.0")
+    assert git.resolve(made_pair.openupgrade, "refs/heads/18.0") == tip
+    assert git.resolve(made_pair.openupgrade, "refs/heads/none") is None
+    total = int(git.run(["rev-list", "--count", tip], git_dir=made_pair.openupgrade).stdout)
+    assert git.count_commits(made_pair.openupgrade, [tip]) == total
+    mainline = git.run(["rev-list", "--first-parent", tip], git_dir=made_pair.openupgrade).stdout
+    assert git.count_commits(made_pair.openupgrade, [tip], first_parent=True) == \
         len(mainline.split()) < total
-    assert git.count_commits(pair.openupgrade, [tip], [f"{tip}~2"]) == 2
+    assert git.count_commits(made_pair.openupgrade, [tip], [f"{tip}~2"]) == 2
     # three mainline commits back is before the upstream merge: the merged commits count too
-    merged = git.count_commits(pair.openupgrade, [f"{tip}~2^2"], [f"{tip}~2^1"])
+    merged = git.count_commits(made_pair.openupgrade, [f"{tip}~2^2"], [f"{tip}~2^1"])
     assert merged > 0
-    assert git.count_commits(pair.openupgrade, [tip], [f"{tip}~3"]) == 3 + merged
+    assert git.count_commits(made_pair.openupgrade, [tip], [f"{tip}~3"]) == 3 + merged
 
 
-def test_log_across_two_repositories_lists_the_unmerged_upstream_commits(pair):
-    ou = sha_of(pair.openupgrade, "refs/heads/17.0")
-    up = sha_of(pair.upstream, "refs/heads/17.0")
-    env = git.alternates_env(pair.upstream)
-    unmerged = git.log(pair.openupgrade, [up], [ou], env=env)
-    assert len(unmerged) == pair.shape.lag
+def test_log_across_two_repositories_lists_the_unmerged_upstream_commits(made_pair):
+    ou = sha_of(made_pair.openupgrade, "refs/heads/17.0")
+    up = sha_of(made_pair.upstream, "refs/heads/17.0")
+    env = git.alternates_env(made_pair.upstream)
+    unmerged = git.log(made_pair.openupgrade, [up], [ou], env=env)
+    assert len(unmerged) == made_pair.shape.lag
     assert unmerged[0].sha == up  # newest first
     assert all(c.files and c.files[0].startswith("addons/mod_") for c in unmerged)
     assert all(c.summary.startswith("[FIX] mod_") for c in unmerged)
-    assert git.count_commits(pair.openupgrade, [up], [ou], env=env) == pair.shape.lag
+    assert git.count_commits(made_pair.openupgrade, [up], [ou], env=env) == made_pair.shape.lag
     # without the upstream's objects the OpenUpgrade repository cannot see them
     with pytest.raises(GitError):
-        git.log(pair.openupgrade, [up], [ou])
+        git.log(made_pair.openupgrade, [up], [ou])
 
 
 def test_commits_touching_a_module_folder(tmp_path):

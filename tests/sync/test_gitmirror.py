@@ -10,19 +10,12 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
-from examples.demo.gitrepo import Shape, add_commits, openupgrade_pair
+from examples.demo.gitrepo import add_commits
 from ouhub.sync import git
 from ouhub.sync.gitmirror import FetchTarget, remove_leftovers, sync_repository
 from tests.support.gitrepos import commit, fsck, git_repo, sha_of
 
 RELEASES = ("17.0", "18.0", "19.0")
-
-
-@pytest.fixture
-def pair(tmp_path):
-    return openupgrade_pair(tmp_path / "src", Shape())
 
 
 def targets(source: Path, releases=RELEASES, fallback: dict[str, list[str]] | None = None,

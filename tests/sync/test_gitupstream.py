@@ -25,8 +25,7 @@ RELEASES = ("17.0", "18.0", "19.0")
 
 
 @pytest.fixture
-def project(tmp_path):
-    pair = openupgrade_pair(tmp_path / "src", Shape())
+def project(tmp_path, pair):
     lines = ['data_dir = "data"']
     for r in RELEASES:
         lines += [f'[releases."{r}"]', f'[releases."{r}".branches.openupgrade]',
