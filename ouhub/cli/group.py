@@ -206,14 +206,14 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool)
     """ouhub: mirrors, coverage, nightly upgrade runs and a status site for OpenUpgrade.
 
     Every stage reads what the previous one stored, so each also runs on its own:
-    sync -> upstream -> coverage scan -> samples import -> run -> site build, or
-    all of them with `ouhub nightly`.
+    sync -> upstream -> contributions sync -> coverage scan -> samples import -> run
+    -> site build, or all of them with `ouhub nightly`.
 
     \b
     Who uses what:
       all           config check, status
       maintainers   sync, upstream, upstream merge, discover
-      contributors  coverage scan / show / diff
+      contributors  coverage scan / show / diff, contributions sync / show
       users         check (a module list or a live database), migrate, explain (a log)
       the nightly   samples import, run, worker, nightly (all stages), site build
 
