@@ -7,6 +7,10 @@ to import, more than these commands' whole work.
 
 from __future__ import annotations
 
+import ast
+import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +60,46 @@ def test_commands_that_draw_nothing_and_touch_no_branch_import_no_heavy_library(
         assert again["code"] == first["code"]
         assert "ouhub.records" not in again["ouhub"], again["ouhub"]
 
+
+
+def _imports_of(code: str) -> list[str]:
+    """ouhub's modules in ``sys.modules`` after ``code`` ran in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True)
+    return [name for name in done.stdout.split() if name.startswith("ouhub")]
+
+
+def test_importing_one_record_creates_its_stage_records_alone():
+    # some fifty frozen dataclasses, ~0.3 ms each: `from ouhub.records import X` makes X's
+    # stage's records, not every stage's
+    found = _imports_of("from ouhub.records import StageSummary")
+    assert "ouhub.records.stages" in found
+    assert not {"ouhub.records.runner", "ouhub.records.contributions", "ouhub.records.sync",
+                "ouhub.records.coverage"} & set(found), found
+
+
+def test_every_record_is_named_once_where_it_is_defined():
+    import ouhub.records as records
+
+    defined = {}  # what each stage's module defines at its top level, by name
+    for stage in sorted({*records._STAGE_OF.values()}):
+        module = importlib.import_module(f"ouhub.records.{stage}")
+        for node in ast.parse(Path(module.__file__).read_text()).body:
+            names = [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
+            for name in names or [getattr(node, "name", "_")]:
+                if not name.startswith("_"):
+                    defined[name] = (stage, getattr(module, name))
+    assert sorted(records.__all__) == sorted(defined) == sorted(records._STAGE_OF)
+    for name, (stage, value) in defined.items():
+        assert records._STAGE_OF[name] == stage
+        assert getattr(records, name) is value
+    assert set(dir(records)) >= set(records.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'Hop'"):
+        records.Hop  # noqa: B018
+    # what type checkers and editors read: the same names, each from its stage's module
+    tree = ast.parse(Path(records.__file__).read_text())
+    static = {alias.name: node.module.rsplit(".", 1)[1] for node in ast.walk(tree)
+              if isinstance(node, ast.ImportFrom) and node.module.startswith("ouhub.records.")
+              for alias in node.names}
+    assert static == records._STAGE_OF
