@@ -10,21 +10,24 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from ouhub.records import (
-    CachedResponse,
-    ContributionRelease,
-    Issue,
-    Match,
-    MatchEvidence,
-    MergeProposal,
-    Pull,
-    PullActivity,
-    PullFile,
-    StoredPull,
-    TrackingIssue,
-)
+from ouhub import records  # each record made on first use
 from ouhub.store.db import Database, utcnow
+
+if TYPE_CHECKING:
+    from ouhub.records import (
+        CachedResponse,
+        ContributionRelease,
+        Issue,
+        Match,
+        MergeProposal,
+        Pull,
+        PullActivity,
+        PullFile,
+        StoredPull,
+        TrackingIssue,
+    )
 
 _PULL_COLUMNS = (
     "number", "title", "state", "merged", "draft", "author", "author_is_bot", "created_at",
@@ -44,8 +47,8 @@ class StoreCache:
             "SELECT etag, body, link FROM github_etags WHERE url = ?", (url,)).fetchone()
         if row is None:
             return None
-        return CachedResponse(etag=row["etag"], body=zlib.decompress(row["body"]).decode(),
-                              link=row["link"])
+        return records.CachedResponse(etag=row["etag"], body=zlib.decompress(row["body"]).decode(),
+                                      link=row["link"])
 
     def save(self, url: str, cached: CachedResponse) -> None:
         with self._store.transaction():
@@ -234,9 +237,9 @@ class ContributionQueries(Database):
         rows = self._execute(
             f"SELECT * FROM contribution_matches {where} ORDER BY release, module, ref", params)
         return [
-            (r["source"], r["ref"], Match(
+            (r["source"], r["ref"], records.Match(
                 release=r["release"], module=r["module"] or None,
-                evidence=tuple(MatchEvidence(k, d) for k, d in json.loads(r["evidence"])),
+                evidence=tuple(records.MatchEvidence(k, d) for k, d in json.loads(r["evidence"])),
                 declared_status=r["declared_status"]))
             for r in rows
         ]
@@ -249,7 +252,7 @@ def _pull_row(p: Pull) -> tuple:
 
 
 def _stored_pull(r: sqlite3.Row) -> StoredPull:
-    pull = Pull(
+    pull = records.Pull(
         number=r["number"], title=r["title"], state=r["state"], merged=bool(r["merged"]),
         draft=bool(r["draft"]), author=r["author"], author_is_bot=bool(r["author_is_bot"]),
         created_at=r["created_at"], updated_at=r["updated_at"], closed_at=r["closed_at"],
@@ -260,33 +263,33 @@ def _stored_pull(r: sqlite3.Row) -> StoredPull:
     files = None
     if r["files"] is not None:
         files = tuple(
-            PullFile(filename=name, status="", additions=0, deletions=0, patch=patch,
-                     previous_filename=previous)
+            records.PullFile(filename=name, status="", additions=0, deletions=0, patch=patch,
+                             previous_filename=previous)
             for name, previous, patch in json.loads(r["files"])
         )
     activity = None
     if r["activity_at"] is not None:
-        activity = PullActivity(
+        activity = records.PullActivity(
             last_author_activity=r["last_author_activity"], approvals=r["approvals"],
             changes_requested=r["changes_requested"], next_actor=r["next_actor"],
             superseded_by=r["superseded_by"])
-    return StoredPull(pull=pull, files_head=r["files_head"], files=files,
-                      activity_at=r["activity_at"], activity=activity, error=r["error"])
+    return records.StoredPull(pull=pull, files_head=r["files_head"], files=files,
+                              activity_at=r["activity_at"], activity=activity, error=r["error"])
 
 
 def _release(r: sqlite3.Row) -> ContributionRelease:
-    return ContributionRelease(release=r["release"], closed_through=r["closed_through"],
-                               collected_at=r["collected_at"], error=r["last_error"])
+    return records.ContributionRelease(release=r["release"], closed_through=r["closed_through"],
+                                       collected_at=r["collected_at"], error=r["last_error"])
 
 
 def _tracking(r: sqlite3.Row) -> TrackingIssue:
-    return TrackingIssue(release=r["release"], number=r["number"], title=r["title"],
-                         url=r["url"], body=r["body"], updated_at=r["updated_at"],
-                         searched_at=r["searched_at"])
+    return records.TrackingIssue(release=r["release"], number=r["number"], title=r["title"],
+                                 url=r["url"], body=r["body"], updated_at=r["updated_at"],
+                                 searched_at=r["searched_at"])
 
 
 def _proposal(r: sqlite3.Row) -> MergeProposal:
-    return MergeProposal(
+    return records.MergeProposal(
         url=r["url"], project=r["project"], source_branch=r["source_branch"],
         target_branch=r["target_branch"], release=r["release"], registrant=r["registrant"],
         status=r["status"], created_at=r["created_at"], merged_at=r["merged_at"],

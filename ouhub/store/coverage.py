@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ouhub.records import CoverageScan, Evidence, ModuleCoverage
+from ouhub import records  # each record made on first use
 from ouhub.store.db import Database
 from ouhub.vocab import NOT_IN_RELEASE
+
+if TYPE_CHECKING:
+    from ouhub.records import CoverageScan, ModuleCoverage
 
 # json.dumps(x, sort_keys=True) and json.dumps(x), without making an encoder per call: a scan
 # writes three per module
@@ -81,11 +84,16 @@ class CoverageQueries(Database):
 
     def latest_coverage_scan(self, release: str) -> CoverageScan | None:
         """The release's coverage: its newest published scan."""
-        row = self._execute(
+        row = self.latest_coverage_scan_row(release)
+        return _coverage_scan(row) if row else None
+
+    def latest_coverage_scan_row(self, release: str) -> sqlite3.Row | None:
+        """``latest_coverage_scan`` as the row it is made of: `ouhub status` shows it without
+        making a record."""
+        return self._execute(
             "SELECT * FROM coverage_scans WHERE release = ? AND published = 1 "
             "ORDER BY id DESC LIMIT 1", (release,)
         ).fetchone()
-        return _coverage_scan(row) if row else None
 
     def has_mirror_scan(self, release: str) -> bool:
         """Whether the release's mirrors were ever scanned (then they are its coverage)."""
@@ -204,7 +212,7 @@ class CoverageQueries(Database):
 
 
 def _coverage_scan(row: sqlite3.Row) -> CoverageScan:
-    return CoverageScan(
+    return records.CoverageScan(
         id=row["id"], release=row["release"], previous=row["previous"], source=row["source"],
         revisions_key=row["revisions_key"], revisions=json.loads(row["revisions"]),
         scanned_at=row["scanned_at"], duration=row["duration"], totals=json.loads(row["totals"]),
@@ -213,11 +221,11 @@ def _coverage_scan(row: sqlite3.Row) -> CoverageScan:
 
 
 def _module_coverage(row: sqlite3.Row, scan: CoverageScan) -> ModuleCoverage:
-    return ModuleCoverage(
+    return records.ModuleCoverage(
         release=scan.release, module=row["module"], status=row["status"], target=row["target"],
         version=row["version"], path=row["path"], in_tree=bool(row["in_tree"]),
         manifest_error=row["manifest_error"],
-        evidence=Evidence.from_dict(json.loads(row["evidence"])),
+        evidence=records.Evidence.from_dict(json.loads(row["evidence"])),
         analysis_size=row["analysis_size"], analysis_annotated=row["analysis_annotated"],
         analysed_share=row["analysed_share"], analysis_counts=json.loads(row["analysis_counts"]),
         analysis_source=row["analysis_source"],

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from ouhub.records import Attempt, Commit, Fingerprint, SuspectRange, revisions_of
+from ouhub import records  # each record made on first use
 from ouhub.store.db import Database, utcnow
+
+if TYPE_CHECKING:
+    from ouhub.records import Attempt, Commit, Fingerprint, SuspectRange
 
 # the runs a failure history is made of: finished sample runs
 _SAMPLE_RUNS = "r.kind = 'run' AND r.status != 'running' AND r.sample IS NOT NULL"
@@ -24,7 +28,7 @@ class FailureQueries(Database):
                 f"SELECT * FROM fingerprints WHERE key IN ({', '.join('?' * len(wanted))})",
                 tuple(wanted),
             )
-        return {r["key"]: Fingerprint(r["module"], r["stage"], r["exception"], r["message"])
+        return {r["key"]: records.Fingerprint(r["module"], r["stage"], r["exception"], r["message"])
                 for r in rows}
 
     def module_histories(
@@ -44,9 +48,9 @@ class FailureQueries(Database):
         for rel, sample, module, run_id, started, revs, outcome, key in self._tuples().execute(
                 sql + " ORDER BY r.id", params):
             if revs not in revisions:
-                revisions[revs] = revisions_of(json.loads(revs or "{}"))
+                revisions[revs] = records.revisions_of(json.loads(revs or "{}"))
             histories.setdefault((rel, sample, module), []).append(
-                Attempt(run_id, started, outcome, revisions[revs], key))
+                records.Attempt(run_id, started, outcome, revisions[revs], key))
         return histories
 
     def fingerprint_sightings(self, key: str) -> list[tuple[str, str, str]]:
@@ -65,7 +69,8 @@ class FailureQueries(Database):
             f"JOIN runs r ON r.id = m.run_id WHERE {_SAMPLE_RUNS} AND r.release = ? "
             "AND r.sample = ? AND m.module = ? ORDER BY r.id", (release, sample, module),
         )
-        return [Attempt(r[0], r[1], r[3], revisions_of(json.loads(r[2] or "{}")), r[4])
+        return [records.Attempt(r[0], r[1], r[3],
+                                records.revisions_of(json.loads(r[2] or "{}")), r[4])
                 for r in rows]
 
     def has_suspect_ranges(self, run_id: int, module: str) -> bool:
@@ -109,9 +114,9 @@ class FailureQueries(Database):
         for c in self._execute("SELECT * FROM suspect_commits ORDER BY run_id, module, branch, "
                                "position"):
             commits.setdefault((c["run_id"], c["module"], c["branch"]), []).append(
-                Commit(c["revision"], c["revid"], c["author"], c["date"], c["summary"]))
+                records.Commit(c["revision"], c["revid"], c["author"], c["date"], c["summary"]))
         return [
-            SuspectRange(
+            records.SuspectRange(
                 release=r["release"], sample=r["sample"], module=r["module"],
                 run_id=r["run_id"], since_run_id=r["since_run_id"], branch=r["branch"],
                 since=r["since"], until=r["until"],

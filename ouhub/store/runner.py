@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ouhub.records import (
-    Fingerprint,
-    ModuleRunOutcome,
-    Run,
-    RunModule,
-    SampleTemplate,
-    ScratchDatabase,
-    UpgradeProcess,
-)
+from ouhub import records  # each record made on first use
 from ouhub.redact import redact_urls
 from ouhub.store.db import Database, utcnow
+
+if TYPE_CHECKING:
+    from ouhub.records import (
+        ModuleRunOutcome,
+        Run,
+        RunModule,
+        SampleTemplate,
+        ScratchDatabase,
+        UpgradeProcess,
+    )
 
 
 class RunnerQueries(Database):
@@ -213,8 +215,9 @@ class RunnerQueries(Database):
         rows = self._execute(
             "SELECT * FROM upgrade_processes WHERE host = ? AND ended_at IS NULL "
             "ORDER BY started_at", (host,))
-        return [UpgradeProcess(r["marker"], r["host"], r["pgid"], r["owner_pid"], r["database"],
-                               r["started_at"], r["ended_at"]) for r in rows]
+        return [records.UpgradeProcess(r["marker"], r["host"], r["pgid"], r["owner_pid"],
+                                       r["database"], r["started_at"], r["ended_at"])
+                for r in rows]
 
     def run(self, run_id: int) -> Run | None:
         row = self._execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -225,6 +228,14 @@ class RunnerQueries(Database):
         kind: str | None = None,
     ) -> list[Run]:
         """Runs, newest first, optionally of one release (target), sample or kind."""
+        return [_run(r) for r in self.run_rows(release, sample, limit, kind)]
+
+    def run_rows(
+        self, release: str | None = None, sample: str | None = None, limit: int | None = None,
+        kind: str | None = None,
+    ) -> list[sqlite3.Row]:
+        """``runs`` as the rows they are made of: `ouhub status` shows them without making
+        records."""
         sql, params = "SELECT * FROM runs WHERE 1 = 1", []
         for column, value in (("release", release), ("sample", sample), ("kind", kind)):
             if value is not None:
@@ -234,7 +245,7 @@ class RunnerQueries(Database):
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [_run(r) for r in self._execute(sql, tuple(params))]
+        return self._execute(sql, tuple(params)).fetchall()
 
     def active_runs(self) -> list[Run]:
         return [_run(r) for r in self._execute("SELECT * FROM runs WHERE status = 'running'")]
@@ -264,7 +275,7 @@ class RunnerQueries(Database):
         )
         outcomes: dict[str, ModuleRunOutcome] = {}
         for r in rows:
-            outcomes[r["module"]] = ModuleRunOutcome(
+            outcomes[r["module"]] = records.ModuleRunOutcome(
                 module=r["module"], outcome=r["outcome"], run_id=r["run_id"],
                 run_status=r["run_status"], sample=r["sample"], previous=r["previous"],
                 release=release, finished_at=r["finished_at"],
@@ -275,27 +286,29 @@ class RunnerQueries(Database):
 
 
 def _template(r: sqlite3.Row) -> SampleTemplate:
-    return SampleTemplate(r["sample"], r["release"], r["dbname"], r["checksum"], r["dump"],
-                          r["filestore"], r["imported_at"])
+    return records.SampleTemplate(r["sample"], r["release"], r["dbname"], r["checksum"], r["dump"],
+                                  r["filestore"], r["imported_at"])
 
 
 def _scratch(r: sqlite3.Row) -> ScratchDatabase:
-    return ScratchDatabase(r["name"], r["kind"], r["run_id"], r["host"], r["pid"],
-                           bool(r["keep"]), r["created_at"], r["dropped_at"], r["cloned_from"])
+    return records.ScratchDatabase(r["name"], r["kind"], r["run_id"], r["host"], r["pid"],
+                                   bool(r["keep"]), r["created_at"], r["dropped_at"],
+                                   r["cloned_from"])
 
 
 def _run_module(r: sqlite3.Row) -> RunModule:
-    return RunModule(
+    return records.RunModule(
         module=r["module"], outcome=r["outcome"], version_before=r["version_before"],
         version_after=r["version_after"], scripts=tuple(json.loads(r["scripts"])),
         excerpt=r["excerpt"], run_id=r["run_id"],
-        fingerprint=Fingerprint(r["f_module"], r["f_stage"], r["f_exception"], r["f_message"])
+        fingerprint=records.Fingerprint(r["f_module"], r["f_stage"], r["f_exception"],
+                                        r["f_message"])
         if r["f_stage"] is not None else None,
     )
 
 
 def _run(r: sqlite3.Row) -> Run:
-    return Run(
+    return records.Run(
         id=r["id"], kind=r["kind"], release=r["release"], previous=r["previous"],
         sample=r["sample"], source_db=r["source_db"], status=r["status"],
         started_at=r["started_at"], finished_at=r["finished_at"], duration=r["duration"],

@@ -8,13 +8,18 @@ shape of ``StageSummary``, so `ouhub status` shows the same whoever ran the stag
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
+from ouhub import records  # each record made on first use
 from ouhub.errors import OuhubError
-from ouhub.records import StageEvent, StageSummary
 from ouhub.redact import redact_urls
 from ouhub.store.db import Database, utcnow
+
+if TYPE_CHECKING:
+    from ouhub.records import StageEvent, StageSummary
 
 
 class StageRun:
@@ -24,7 +29,7 @@ class StageRun:
         self.summary: StageSummary | None = None
 
     def finish(self, ok: bool, message: str = "", **counts: int) -> None:
-        self.summary = StageSummary(ok, counts, message)
+        self.summary = records.StageSummary(ok, counts, message)
 
 
 class StageQueries(Database):
@@ -46,24 +51,27 @@ class StageQueries(Database):
         try:
             yield run
         except OuhubError as exc:
-            self.record_stage(stage, started, StageSummary(False, message=exc.message))
+            self.record_stage(stage, started, records.StageSummary(False, message=exc.message))
             raise
         except Exception as exc:
             message = f"unexpected {type(exc).__name__}: {exc}"
-            self.record_stage(stage, started, StageSummary(False, message=message))
+            self.record_stage(stage, started, records.StageSummary(False, message=message))
             raise
-        self.record_stage(stage, started, run.summary or StageSummary(
+        self.record_stage(stage, started, run.summary or records.StageSummary(
             False, message=f"the {stage} stage ended without a summary (a bug; please report)"))
 
     def last_stage_events(self) -> dict[str, StageEvent]:
         """The newest event of each stage, by stage name."""
-        rows = self._execute(
+        return {
+            r["stage"]: records.StageEvent(r["stage"], r["started_at"], r["finished_at"],
+                                           bool(r["ok"]), json.loads(r["summary"]))
+            for r in self.last_stage_event_rows()
+        }
+
+    def last_stage_event_rows(self) -> list[sqlite3.Row]:
+        """``last_stage_events`` as the rows they are made of (stage, started_at, finished_at,
+        ok, summary JSON), by stage: `ouhub status` shows them without making records."""
+        return self._execute(
             "SELECT stage, started_at, finished_at, ok, summary FROM stage_log "
             "WHERE id IN (SELECT MAX(id) FROM stage_log GROUP BY stage) ORDER BY stage"
-        )
-        return {
-            r["stage"]: StageEvent(
-                r["stage"], r["started_at"], r["finished_at"], bool(r["ok"]), json.loads(r["summary"])
-            )
-            for r in rows
-        }
+        ).fetchall()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
-from ouhub.records import SyncState
+from ouhub import records  # each record made on first use
 from ouhub.redact import redact_dsn, redact_urls
 from ouhub.store.db import Database, utcnow
+
+if TYPE_CHECKING:
+    from ouhub.records import SyncState
 
 
 class SyncQueries(Database):
@@ -54,14 +58,17 @@ class SyncQueries(Database):
 
     def sync_states(self, release: str | None = None) -> list[SyncState]:
         """Every branch's sync state (of one release), by release then branch."""
+        return [_sync_state(r) for r in self.sync_state_rows(release)]
+
+    def sync_state_rows(self, release: str | None = None) -> list[sqlite3.Row]:
+        """``sync_states`` as the rows they are made of: `ouhub status` shows them without
+        making records."""
         if release is None:
-            rows = self._execute("SELECT * FROM sync_state ORDER BY release, branch")
-        else:
-            rows = self._execute(
-                "SELECT * FROM sync_state WHERE release = ? ORDER BY branch", (release,)
-            )
-        return [_sync_state(r) for r in rows]
+            return self._execute("SELECT * FROM sync_state ORDER BY release, branch").fetchall()
+        return self._execute(
+            "SELECT * FROM sync_state WHERE release = ? ORDER BY branch", (release,)
+        ).fetchall()
 
 
 def _sync_state(row: sqlite3.Row) -> SyncState:
-    return SyncState(**dict(row))
+    return records.SyncState(**dict(row))

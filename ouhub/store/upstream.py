@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from ouhub.records import BranchLag, UnmergedRevision
+from ouhub import records  # each record made on first use
 from ouhub.redact import redact_dsn, redact_urls
 from ouhub.store.db import Database, utcnow
+
+if TYPE_CHECKING:
+    from ouhub.records import BranchLag, UnmergedRevision
 
 
 class UpstreamQueries(Database):
@@ -67,7 +71,7 @@ class UpstreamQueries(Database):
             f"SELECT * FROM upstream_lag {where} ORDER BY release, branch", params
         ).fetchall()
         return [
-            BranchLag(
+            records.BranchLag(
                 release=r["release"], branch=r["branch"], upstream_url=r["upstream_url"],
                 served_url=r["served_url"], upstream_revid=r["upstream_revid"],
                 mirror_revid=r["mirror_revid"],
@@ -85,7 +89,7 @@ class UpstreamQueries(Database):
             (release, branch),
         )
         return [
-            UnmergedRevision(
+            records.UnmergedRevision(
                 revid=r["revid"], revno=r["revno"], author=r["author"], date=r["date"],
                 message=r["message"], modules=tuple(json.loads(r["modules"])),
             )
