@@ -62,6 +62,14 @@ def test_commands_that_draw_nothing_and_touch_no_branch_import_no_heavy_library(
 
 
 
+@pytest.mark.parametrize("args", [["status"], ["status", "--json"]])
+def test_status_makes_no_record(project, args):
+    # it shows a few fields of four stages' records: it reads them from the store's rows
+    found = probe(["--config", str(project), *args])
+    assert found["code"] == 0, found
+    assert [name for name in found["ouhub"] if name.startswith("ouhub.records.")] == []
+
+
 def _imports_of(code: str) -> list[str]:
     """ouhub's modules in ``sys.modules`` after ``code`` ran in a fresh interpreter."""
     done = subprocess.run(
