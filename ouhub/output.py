@@ -7,8 +7,8 @@ it is, and an escape sequence in a server log cannot retitle or clear the termin
 Text, tables, JSON, CSV and log lines show every URL redacted (``ouhub/redact.py``).
 
 Start-up matters here (every command imports this module): rich is imported when a
-table is drawn or a progress bar shown, logging when it is set up, json when JSON is
-printed.
+table is drawn on a terminal or a progress bar shown (a piped table is laid out by
+``plaintable`` as rich would), logging when it is set up, json when JSON is printed.
 """
 
 from __future__ import annotations
@@ -68,12 +68,33 @@ def _console(name: str) -> Console:
         return DataConsole(stderr=True, **plain)
     console = DataConsole(soft_wrap=True, **plain)
     if not console.is_terminal:
-        # Piped into a file or a CI log: do not fold tables at 80 columns, unless the
-        # user says how wide (COLUMNS=100 ouhub ... | less).
-        columns = os.environ.get("COLUMNS", "")
-        width = int(columns) if columns.isdigit() and int(columns) > 0 else 160
-        console = DataConsole(soft_wrap=True, width=width, **plain)
+        console = DataConsole(soft_wrap=True, width=_piped_width(), **plain)
     return console
+
+
+def _piped_width() -> int:
+    """How wide stdout is when it is no terminal: a file or a CI log is not folded at 80
+    columns, unless the user says how wide (COLUMNS=100 ouhub ... | less)."""
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else 160
+
+
+def _without_rich() -> bool:
+    """Whether rich would see stdout as no terminal (as rich.console.Console.is_terminal
+    decides): then what it prints has no colour, and ``plaintable`` lays a table out the same."""
+    if "rich" in sys.modules or "IPython" in sys.modules:
+        return False  # already paid for, or a notebook's display: rich draws
+    tty_compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if tty_compatible in ("0", "1"):
+        return tty_compatible == "0"
+    force_color = os.environ.get("FORCE_COLOR")
+    if force_color is not None:
+        return force_color == ""
+    isatty = getattr(sys.stdout, "isatty", None)
+    try:
+        return isatty is not None and not isatty()
+    except ValueError:  # a closed stdout
+        return True
 
 
 def __getattr__(name: str) -> Any:
@@ -132,6 +153,23 @@ def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None
 ) -> None:
+    """A table on stdout: drawn by rich, or, piped, laid out as rich would without importing it
+    (``ouhub.plaintable``: rich costs more than `ouhub status`'s whole work)."""
+    cells = [[terminal_safe("" if cell is None else str(cell)) for cell in row] for row in rows]
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    if _without_rich() and encoding.lower().startswith("utf"):
+        from ouhub.plaintable import render
+
+        text = render(columns, cells, title, _piped_width())
+        if text is not None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+    _console("stdout").print(rich_table(columns, cells, title))
+
+
+def rich_table(columns: Sequence[str], rows: Iterable[Sequence[str]], title: str | None) -> Any:
+    """The rich Table of ``print_table``: every cell folded, read as plain text."""
     from rich.table import Table
     from rich.text import Text
 
@@ -140,8 +178,8 @@ def print_table(
         table.add_column(column, overflow="fold")
     for row in rows:
         # Text, not str: a cell is never read as markup or emoji codes
-        table.add_row(*(Text(terminal_safe("" if cell is None else str(cell))) for cell in row))
-    _console("stdout").print(table)
+        table.add_row(*(Text(cell) for cell in row))
+    return table
 
 
 def info(message: str) -> None:

@@ -61,6 +61,11 @@ def test_commands_that_draw_nothing_and_touch_no_branch_import_no_heavy_library(
         assert "ouhub.records" not in again["ouhub"], again["ouhub"]
 
 
+def test_a_piped_table_is_laid_out_without_rich(project):
+    # rich costs more than `ouhub status`'s whole work; piped, its tables are plain text
+    # (ouhub/plaintable.py; tests/test_plaintable.py compares the two)
+    found = probe(["--config", str(project), "status"])
+    assert found["code"] == 0 and found["heavy"] == [], found
 
 @pytest.mark.parametrize("args", [["status"], ["status", "--json"]])
 def test_status_makes_no_record(project, args):
