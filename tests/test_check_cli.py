@@ -314,6 +314,33 @@ def test_cached_check_data_follows_the_store(project: Path) -> None:
     assert json.loads(invoke(project, *args).stdout) == third
 
 
+def test_a_check_from_the_cache_reads_as_one_from_the_store(project: Path) -> None:
+    """Each step's modules are kept packed in the cache and decoded one by one: a check made
+    from it says what one made from the store said, renamed modules, near names and all."""
+    args = ("--from", "6.1", "--to", "8.0", "--modules", "account,users_ldap,mpr,stock,sale,x",
+            "--format", "json")
+    cache = config_mod.load(project).data_dir / "cache" / CACHE_NAME
+    built = invoke(project, *args)
+    assert cache.exists() and built.exit_code == 2, built.output
+    again = invoke(project, *args)
+    assert again.stdout == built.stdout
+    assert "did you mean mrp" in json.dumps(json.loads(again.stdout))
+
+    # an entry damaged inside the cache: a clear error naming the file, and what to do
+    import marshal
+
+    cached = marshal.loads(cache.read_bytes())
+    names, ends, entries = cached["data"]["steps"]["8.0"]["modules"]
+    cached["data"]["steps"]["8.0"]["modules"] = (names, ends, b"\xff" * len(entries))
+    cache.write_bytes(marshal.dumps(cached))
+    damaged = invoke(project, *args)
+    assert damaged.exit_code == 3
+    assert f"the check data cache {cache} is damaged" in damaged.stderr
+    assert f"rm {cache}" in damaged.stderr
+    cache.unlink()
+    assert invoke(project, *args).stdout == built.stdout
+
+
 def test_the_help_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each example of `ouhub check --help` (but the live database's) runs as written."""
     import shlex

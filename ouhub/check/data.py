@@ -8,8 +8,8 @@ Built from the store (``build_check_data``), cached in the data dir
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping
+import marshal
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ouhub.errors import CheckError
@@ -20,6 +20,8 @@ SCHEMA_VERSION = 1
 
 def load_check_data(text: str, source: str) -> dict[str, Any]:
     """A check-data document read from a file (e.g. the site's api/check-data.json)."""
+    import json
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -92,6 +94,8 @@ def shape_problem(data: Mapping[str, Any]) -> str | None:
 
 def check_data_js(data: Mapping[str, Any]) -> str:
     """The check data as a script (api/check-data.js): a page on file:// cannot fetch() JSON."""
+    import json
+
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     # Keep it inert even if someone inlines it in a <script> element.
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -106,6 +110,8 @@ def build_check_data(
     Steps are keyed by their release (the step previous -> release); ``releases``
     limits the steps filled (the command needs only its chain; the site needs all).
     """
+    import json
+
     wanted = None if releases is None else set(releases)
     steps: dict[str, Any] = {}
     work = _open_work(config, store)
@@ -169,49 +175,96 @@ def cached_check_data(config: Any, reader: Any, store: Callable[[], Any]) -> dic
     check and the site, which create none of the stages' records), else built from
     ``store()`` and cached anew.
 
-    The cache is marshal, not JSON: it is read on every check and marshal reads this
-    plain tree of dicts, lists and strings about twice as fast. It is private to this
-    Python (its version is in the key); a file that does not load is rebuilt.
+    The cache is marshal, not JSON, and each step's modules are kept packed (``_Packed``):
+    a check reads a few modules of thousands, and decoding them all cost more than the rest
+    of the command (bench/startup.py). It is private to this Python (its version is in the
+    key); a file that does not load is rebuilt.
     """
-    import logging
-    import marshal
     import sys
 
-    from ouhub.fsutil import write_atomic
-
-    log = logging.getLogger(__name__)
-    key = json.dumps([SCHEMA_VERSION, list(sys.version_info[:2]), marshal.version,
-                      _builder_fingerprint(),
-                      [[r.name, r.previous] for r in config.releases.values()],
-                      reader.check_data_key()])
+    key = [SCHEMA_VERSION, list(sys.version_info[:2]), marshal.version, _builder_stamp(),
+           [[r.name, r.previous] for r in config.releases.values()], reader.check_data_key()]
     path = config.data_dir / "cache" / CACHE_NAME
     try:
         with open(path, "rb") as fh:
             cached = marshal.loads(fh.read())  # marshal.load(fh) reads piecemeal: slow
         if cached.get("key") == key:
-            return cached["data"]
+            data = cached["data"]
+            for step in data["steps"].values():
+                step["modules"] = _Packed(*step["modules"], source=path)
+            return data
     except FileNotFoundError:
         pass
     except (OSError, ValueError, EOFError, TypeError, AttributeError, KeyError) as exc:
-        log.info("ignoring the check data cache %s: %s", path, exc)
+        _log("ignoring the check data cache %s: %s", path, exc)
     data = build_check_data(config, store())
+    packed = {**data, "steps": {release: {**step, "modules": _pack(step["modules"])}
+                                for release, step in data["steps"].items()}}
     try:
-        write_atomic(path, marshal.dumps({"key": key, "data": data}))
+        from ouhub.fsutil import write_atomic
+
+        write_atomic(path, marshal.dumps({"key": key, "data": packed}))
     except (OSError, ValueError) as exc:  # a cache we cannot write only costs time
-        log.info("cannot write the check data cache %s: %s", path, exc)
+        _log("cannot write the check data cache %s: %s", path, exc)
     return data
 
 
-def _builder_fingerprint() -> str:
-    """A hash of the code that builds the check data: a new ouhub rebuilds stale caches."""
-    import hashlib
-    from pathlib import Path
+def _log(message: str, *args: Any) -> None:
+    import logging  # here: a check that reads its cache logs nothing (~20 M instructions)
+
+    logging.getLogger(__name__).info(message, *args)
+
+
+def _builder_stamp() -> list[int]:
+    """The size and time of the code that builds the check data: a new ouhub rebuilds stale
+    caches (as Python's own bytecode cache is stamped)."""
+    import os
 
     from ouhub import redact
 
-    digest = hashlib.sha1(Path(__file__).read_bytes())
-    digest.update(Path(redact.__file__).read_bytes())
-    return digest.hexdigest()[:16]
+    return [n for file in (__file__, redact.__file__)
+            for st in [os.stat(file)] for n in (st.st_size, st.st_mtime_ns)]
+
+
+def _pack(modules: Mapping[str, Any]) -> tuple[str, tuple[int, ...], bytes]:
+    """A step's modules as ``_Packed`` keeps them: their names, and each entry marshalled."""
+    names = sorted(modules)
+    entries = [marshal.dumps(modules[name]) for name in names]
+    ends, end = [], 0
+    for entry in entries:
+        end += len(entry)
+        ends.append(end)
+    return "\0".join(names), tuple(ends), b"".join(entries)
+
+
+class _Packed(Mapping[str, Any]):
+    """A step's modules read from the cache file ``source``: a name is found in the text of
+    all names and its entry alone is decoded (names are module folders: no NUL in them)."""
+
+    def __init__(self, names: str, ends: tuple[int, ...], entries: bytes, source: Any):
+        self._names = f"\0{names}\0" if ends else ""
+        self._ends = ends
+        self._entries = entries
+        self._source = source
+
+    def __getitem__(self, name: str) -> Any:
+        at = self._names.find(f"\0{name}\0") if "\0" not in name else -1
+        if at < 0:
+            raise KeyError(name)
+        index = self._names.count("\0", 0, at)
+        try:
+            return marshal.loads(self._entries[self._ends[index - 1] if index else 0:
+                                               self._ends[index]])
+        except (ValueError, EOFError, TypeError) as exc:
+            raise CheckError(f"the check data cache {self._source} is damaged: {exc}",
+                             hint=f"delete it (rm {self._source}): the next check rebuilds it "
+                             "from the store") from exc
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names[1:-1].split("\0") if self._ends else ())
+
+    def __len__(self) -> int:
+        return len(self._ends)
 
 
 # The check data cache's file name in <data_dir>/cache (see cached_check_data).
