@@ -105,6 +105,54 @@ def __getattr__(name: str) -> Any:
 
 
 def setup_logging(verbose: int, quiet: bool) -> None:
+    """Log lines on stderr, at the level -v/-q ask for; configured when ``logging`` is first
+    imported: most quick commands (a check, status, --help) log nothing, and logging with
+    its formatter costs a fifth of the interpreter's start (bench/startup.py)."""
+    for finder in [f for f in sys.meta_path if isinstance(f, _ConfigureOnImport)]:
+        sys.meta_path.remove(finder)  # a second call (tests) replaces the first's
+    if "logging" in sys.modules:
+        _configure_logging(verbose, quiet)
+    else:
+        sys.meta_path.insert(0, _ConfigureOnImport(verbose, quiet))
+
+
+class _ConfigureOnImport:
+    """A finder (PEP 451) that steps in once, for ``import logging``: the module is found
+    and run as always, then configured before the import returns, so nothing logs before
+    ouhub's handler is in place."""
+
+    def __init__(self, verbose: int, quiet: bool):
+        self.settings = (verbose, quiet)
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        from importlib.util import find_spec
+
+        spec = find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenConfigure(spec.loader, self.settings)
+        return spec
+
+
+class _ThenConfigure:
+    """``logging``'s own loader, then ``_configure_logging``."""
+
+    def __init__(self, loader: Any, settings: tuple[int, bool]):
+        self.loader = loader
+        self.settings = settings
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        module.__loader__ = module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        _configure_logging(*self.settings)
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
     import logging
 
     class SafeFormatter(logging.Formatter):

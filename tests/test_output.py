@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 
@@ -71,6 +72,22 @@ def test_log_lines_lose_their_escape_sequences():
                          check=True).stderr
     assert "server said ]0;ownedhi" in err and "\x1b" not in err
 
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_logging_imported_after_it_was_set_up_logs_as_set_up(verbose: int) -> None:
+    # most commands never import logging: it is configured when it is first imported,
+    # before anything can log (here through logging.handlers, which imports it)
+    code = ("import sys; from ouhub import output; "
+            f"output.setup_logging({verbose}, False); "
+            "assert 'logging' not in sys.modules; import logging.handlers, logging; "
+            "logging.getLogger('ouhub.x').info('late %s', 'import'); "
+            "logging.getLogger('ouhub.x').warning('careful'); "
+            "logging.getLogger('breezy').info('chatty')")
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stderr
+    assert re.search(r"^\d{4}-\d\d-\d\d [\d:,]+ WARNING ouhub.x: careful$", err, re.M), err
+    assert ("INFO ouhub.x: late import" in err) == bool(verbose)
+    assert "chatty" not in err
 
 @pytest.mark.parametrize(("columns", "widest"), [("70", 70), ("", 160), ("junk", 160)])
 def test_piped_tables_honour_columns(columns: str, widest: int) -> None:
