@@ -61,6 +61,21 @@ def test_commands_that_draw_nothing_and_touch_no_branch_import_no_heavy_library(
         assert "ouhub.records" not in again["ouhub"], again["ouhub"]
 
 
+@pytest.mark.parametrize(("args", "unused"), [
+    # logging with its formatter: a fifth of the interpreter's start, and nothing to log
+    (["--help"], {"logging", "json", "sqlite3", "tomllib", "hashlib"}),
+    (["status"], {"logging", "hashlib", "shutil", "textwrap"}),
+    # a check from its cached data, piped: no JSON, no terminal to measure
+    (["check", "--from", "7.0", "--to", "8.0", "--modules", "sale,mrp,custom_x"],
+     {"logging", "json", "hashlib", "shutil"}),
+])
+def test_commands_people_wait_on_import_no_module_they_need_only_sometimes(project, args, unused):
+    argv = args if args == ["--help"] else ["--config", str(project), *args]
+    probe(argv)  # a check's first run builds its cached data
+    found = probe(argv)
+    assert found["code"] in (0, 1, 2), found
+    assert unused & set(found["modules"]) == set()
+
 def test_a_piped_table_is_laid_out_without_rich(project):
     # rich costs more than `ouhub status`'s whole work; piped, its tables are plain text
     # (ouhub/plaintable.py; tests/test_plaintable.py compares the two)

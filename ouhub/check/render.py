@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +28,8 @@ def render(report: CheckReport, found: CheckInput, detected: bool, fmt: str) -> 
     if fmt == "json":
         # Compact, keys in their documented order: a report of a thousand modules is
         # megabytes, and indenting or sorting makes the encoding several times slower.
+        import json  # here: the table and Markdown need none
+
         data = report_json(report, found, detected)  # a tree: no cycle to check
         return json.dumps(data, check_circular=False, separators=(",", ":")) + "\n"
     if fmt == "markdown":
@@ -145,8 +146,6 @@ def reason_lines(report: CheckReport, everything: bool = False,
                  width: int | None = None) -> list[str]:
     """Why, per module not ok (or every module): per step its verdict, then each reason
     with its evidence; reasons wrapped at ``width`` columns (None: not wrapped)."""
-    import textwrap
-
     lines: list[str] = []
     for module in report.modules:
         if module.verdict == "ok" and not everything:
@@ -156,6 +155,8 @@ def reason_lines(report: CheckReport, everything: bool = False,
             lines.append(f"  {steps}: {WORDS[verdict]}")
             for reason in reasons:
                 if width and len(reason.text) + 6 > width:
+                    import textwrap  # here: piped, nothing wraps
+
                     lines.extend(textwrap.wrap(reason.text, max(width, 40), initial_indent="    - ",
                                                subsequent_indent="      ", break_on_hyphens=False))
                 else:
@@ -169,12 +170,13 @@ def text_width() -> int | None:
     """Where reasons wrap: $COLUMNS, else the terminal's width; None (no wrapping) when the
     output goes to a file or a pipe and COLUMNS is not set."""
     import os
-    import shutil
 
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
     if os.isatty(1):
+        import shutil  # here: it imports bz2 and lzma (~7 M instructions), for a terminal
+
         return shutil.get_terminal_size().columns
     return None
 

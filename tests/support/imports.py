@@ -12,7 +12,7 @@ HEAVY = ("docutils", "breezy", "dulwich", "psycopg2", "jinja2", "rich", "request
          "kombu", "launchpadlib")
 
 _PROBE = """
-import json, sys
+import sys
 heavy = {heavy!r}
 code = 0
 argv = {argv!r}
@@ -24,17 +24,21 @@ if argv is not None:
         code = exc.code
 else:
     import ouhub.cli
-sys.__stdout__.write("\\n@@" + json.dumps({{
+found = {{
     "code": code,
     "heavy": sorted(name for name in sys.modules if name.split(".")[0] in heavy),
     "ouhub": sorted(name for name in sys.modules if name.startswith("ouhub.")),
-}}))
+    "modules": sorted(sys.modules),
+}}
+import json
+sys.__stdout__.write("\\n@@" + json.dumps(found))
 """
 
 
 def probe(argv: list[str] | None, cwd: Path | None = None) -> dict:
-    """``{"code": exit code, "heavy": heavy libraries imported, "ouhub": ouhub's modules}`` of
-    `ouhub ARGV` (None: of `import ouhub.cli`) in a fresh interpreter."""
+    """``{"code": exit code, "heavy": heavy libraries imported, "ouhub": ouhub's modules,
+    "modules": every module}`` of `ouhub ARGV` (None: of `import ouhub.cli`) in a fresh
+    interpreter."""
     code = _PROBE.format(heavy=HEAVY, argv=argv)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=cwd, check=True)
