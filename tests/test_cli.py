@@ -16,10 +16,26 @@ from tests.support.config import write_config
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         yield prefix + (name,), command
         if isinstance(command, click.Group):
             yield from _commands(command, prefix + (name,))
+
+
+def test_each_command_is_defined_where_the_group_looks_for_it():
+    # `ouhub check` imports ouhub/cli/check.py alone: the group's table says where each is
+    import importlib
+
+    from ouhub.cli.group import COMMAND_MODULES
+
+    for module in set(COMMAND_MODULES.values()):
+        importlib.import_module(f"ouhub.cli.{module}")
+    assert sorted(main.commands) == sorted(COMMAND_MODULES)
+    for name, command in main.commands.items():
+        assert command.callback.__module__ == f"ouhub.cli.{COMMAND_MODULES[name]}", name
 
 
 def test_every_command_explains_itself_with_an_example():

@@ -23,8 +23,17 @@ from tests.support.imports import probe
 def test_importing_the_cli_imports_no_heavy_library():
     found = probe(None)
     assert found["heavy"] == []
-    # nor the config and store, which `ouhub --help` does not read
+    # nor the config and store, which `ouhub --help` does not read, nor the commands
     assert "ouhub.config" not in found["ouhub"] and "ouhub.store" not in found["ouhub"]
+    assert [name for name in found["ouhub"] if name.startswith("ouhub.cli.")] == [
+        "ouhub.cli.group"]
+
+
+def test_a_command_defines_itself_alone(project):
+    found = probe(["--config", str(project), "status", "--json"])
+    assert found["code"] == 0
+    assert [name for name in found["ouhub"] if name.startswith("ouhub.cli.")] == [
+        "ouhub.cli.config", "ouhub.cli.group"]
 
 
 @pytest.fixture(scope="module")

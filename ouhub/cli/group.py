@@ -9,6 +9,7 @@ Exit codes: 0 success; 1 the work ran and something failed (a branch, a run, the
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import signal
 import sys
@@ -83,11 +84,36 @@ class Context:
                 opened.close()
 
 
+# Each command's module in ouhub/cli/, imported when the command is asked for: `ouhub check`
+# defines its own command alone, `ouhub --help` all of them (tests/test_cli.py checks this
+# table against what the modules define).
+COMMAND_MODULES = {
+    "check": "check", "config": "config", "status": "config", "contributions": "contributions",
+    "coverage": "coverage", "explain": "explain", "nightly": "nightly", "samples": "runner",
+    "run": "runner", "worker": "runner", "migrate": "runner", "site": "site", "sync": "sync",
+    "discover": "sync", "upstream": "sync",
+}
+
+
 class OuhubGroup(click.Group):
     """The one error boundary: expected errors print a message and a hint; bugs leave a log.
 
     A command may set ``error_exit_code`` (check: 3) for every error it ends with.
+
+    Commands are defined when asked for (``COMMAND_MODULES``, click's lazily loaded
+    subcommands): defining all of them cost a quarter of the interpreter's start.
     """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            # an unknown name: every command, for click's "did you mean"
+            for module in ([COMMAND_MODULES[cmd_name]] if cmd_name in COMMAND_MODULES
+                           else sorted(set(COMMAND_MODULES.values()))):
+                importlib.import_module(f"ouhub.cli.{module}")
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         _interrupt_on_signals()
