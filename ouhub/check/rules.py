@@ -31,6 +31,7 @@ open pull request and how long ago its author last worked on it; the verdict sta
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,6 +117,8 @@ class ModuleOutcome:
 
 @dataclass(frozen=True)
 class CheckReport:
+    """What check decided: a verdict per module over the steps from ``source`` to ``target``."""
+
     source: str
     target: str
     steps: tuple[tuple[str, str], ...]
@@ -229,15 +232,17 @@ def decide_verdicts(
 def _near(coverage: Mapping[str, Any]) -> Callable[[str], list[str]]:
     """The step's names a letter longer, shorter or as long as a name: the only ones
     ``close_name`` can find. Indexed by length on first use: a check of a few unknown
-    modules against a step of thousands scanned them all once per module (bench/startup.py)."""
-    index: dict[int, list[str]] = {}
+    modules against a step of thousands scanned them all once per module (bench/startup.py).
+    The index is the names sorted by length, cut by bisection: no Python loop over them."""
+    names: list[str] = []
+    lengths: list[int] = []
 
     def near(name: str) -> list[str]:
-        if not index:
-            for known in coverage:
-                index.setdefault(len(known), []).append(known)
+        if not names:
+            names.extend(sorted(coverage, key=len))
+            lengths.extend(map(len, names))
         size = len(name)
-        return [k for n in (size - 1, size, size + 1) for k in index.get(n, ())]
+        return names[bisect_left(lengths, size - 1):bisect_right(lengths, size + 1)]
 
     return near
 

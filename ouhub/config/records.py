@@ -35,6 +35,8 @@ class Branch:
 
 @dataclass(frozen=True)
 class Release:
+    """A release ([releases."X"]): its name, the release it upgrades from, its branches."""
+
     name: str
     previous: str | None
     branches: tuple[Branch, ...] = ()
@@ -66,6 +68,8 @@ class Sample:
 
 @dataclass(frozen=True)
 class RunnerSettings:
+    """How upgrades run ([runner]): each release's command, time limit, parallelism, broker."""
+
     commands: dict[str, str] = field(default_factory=dict)  # release -> command template
     timeout: float = 3600.0
     parallel: int = 1
@@ -76,6 +80,8 @@ class RunnerSettings:
 
 @dataclass(frozen=True)
 class SiteSettings:
+    """Where and how the static site is built ([site])."""
+
     output: Path
     base_url: str = ""
     code_browser: str | None = None  # e.g. https://host/{release}/{branch}/{path}
@@ -101,6 +107,8 @@ class ContributionsSettings:
 
 @dataclass(frozen=True)
 class Config:
+    """The whole validated config: releases, samples, and each stage's settings."""
+
     path: Path | None
     data_dir: Path
     dsn: str
