@@ -72,7 +72,7 @@ def test_commands_that_draw_nothing_and_touch_no_branch_import_no_heavy_library(
 
 @pytest.mark.parametrize(("args", "unused"), [
     # logging with its formatter: a fifth of the interpreter's start, and nothing to log
-    (["--help"], {"logging", "json", "sqlite3", "tomllib", "hashlib"}),
+    (["--help"], {"logging", "json", "sqlite3", "tomllib", "hashlib", "signal"}),
     (["status"], {"logging", "hashlib", "shutil", "textwrap"}),
     # a check from its cached data, piped: no JSON, no terminal to measure
     (["check", "--from", "7.0", "--to", "8.0", "--modules", "sale,mrp,custom_x"],

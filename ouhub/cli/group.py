@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -122,6 +121,8 @@ class OuhubGroup(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Interrupted as exc:
+            import signal
+
             click.echo(f"interrupted ({exc.signal_name})", err=True)
             ctx.exit(128 + signal.Signals[exc.signal_name])
         except KeyboardInterrupt:
@@ -172,6 +173,7 @@ def _interrupt_on_signals() -> None:
     cleanup is ignored."""
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers belong to the main thread
+    import signal  # here: `ouhub --help` runs no command (its enums cost 3 M instructions)
 
     def handler(signum: int, frame: Any) -> None:
         for name in (signal.SIGTERM, signal.SIGINT):
