@@ -9,6 +9,7 @@ Built from the store (``build_check_data``), cached in the data dir
 from __future__ import annotations
 
 import marshal
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -227,7 +228,8 @@ def _builder_stamp() -> list[int]:
 
 
 def _pack(modules: Mapping[str, Any]) -> tuple[str, tuple[int, ...], bytes]:
-    """A step's modules as ``_Packed`` keeps them: their names, and each entry marshalled."""
+    """A step's modules as ``_Packed`` keeps them: their sorted names in one text (module
+    folders: no NUL in them), and each entry marshalled, one after the other."""
     names = sorted(modules)
     entries = [marshal.dumps(modules[name]) for name in names]
     ends, end = [], 0
@@ -238,20 +240,21 @@ def _pack(modules: Mapping[str, Any]) -> tuple[str, tuple[int, ...], bytes]:
 
 
 class _Packed(Mapping[str, Any]):
-    """A step's modules read from the cache file ``source``: a name is found in the text of
-    all names and its entry alone is decoded (names are module folders: no NUL in them)."""
+    """A step's modules read from the cache file ``source``: a name is found by bisection in
+    the sorted names (split from their text on first use) and its entry alone is decoded."""
 
     def __init__(self, names: str, ends: tuple[int, ...], entries: bytes, source: Any):
-        self._names = f"\0{names}\0" if ends else ""
+        self._text = names
+        self._names: list[str] = []
         self._ends = ends
         self._entries = entries
         self._source = source
 
     def __getitem__(self, name: str) -> Any:
-        at = self._names.find(f"\0{name}\0") if "\0" not in name else -1
-        if at < 0:
+        names = self._sorted()
+        index = bisect_left(names, name)
+        if index == len(names) or names[index] != name:
             raise KeyError(name)
-        index = self._names.count("\0", 0, at)
         try:
             return marshal.loads(self._entries[self._ends[index - 1] if index else 0:
                                                self._ends[index]])
@@ -261,10 +264,15 @@ class _Packed(Mapping[str, Any]):
                              "from the store") from exc
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names[1:-1].split("\0") if self._ends else ())
+        return iter(self._sorted())
 
     def __len__(self) -> int:
         return len(self._ends)
+
+    def _sorted(self) -> list[str]:
+        if not self._names and self._ends:
+            self._names = self._text.split("\0")
+        return self._names
 
 
 # The check data cache's file name in <data_dir>/cache (see cached_check_data).
