@@ -24,6 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from ouhub.config import Config, Release
+from ouhub.coverage.contents import (
+    find_analyses,
+    find_apriori,
+    find_declared,
+    find_modules,
+    text_reader,
+)
 from ouhub.coverage.declared import declared_file_step
 from ouhub.coverage.parsecache import ParseCache
 from ouhub.coverage.scripts import STAGES, ScriptIndex, classify_paths
@@ -31,15 +38,10 @@ from ouhub.coverage.status import StepInputs, decide_statuses, totals
 from ouhub.coverage.tree import (
     Tree,
     TreeFile,
-    find_analyses,
-    find_apriori,
-    find_declared,
-    find_modules,
     mirror_head,
     place_directory,
     read_mirror,
     reads_content,
-    text_reader,
     walk_directory,
 )
 from ouhub.errors import CoverageError
