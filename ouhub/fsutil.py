@@ -40,6 +40,20 @@ def write_atomic(path: Path, content: bytes) -> None:
         raise
 
 
+def read_open(descriptor: int, size: int) -> bytes:
+    """The whole content of an open file of ``size`` bytes (as its stat said; read to the
+    end whatever it holds now), without a buffered file object around it."""
+    data = os.read(descriptor, size + 1)
+    more = os.read(descriptor, 65536) if data else b""
+    if not more:
+        return data
+    chunks = [data, more]
+    while more:
+        more = os.read(descriptor, 65536)
+        chunks.append(more)
+    return b"".join(chunks)
+
+
 def read_capped(path: Path, limit: int) -> bytes:
     """The bytes of the regular file ``path``, refused past ``limit`` bytes.
 

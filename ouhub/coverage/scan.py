@@ -375,9 +375,10 @@ def scan_path(
     walked = walk_directory(root, stat_if=reads_content)
     tree, placed = place_directory(root, walked)
     stamp = make_stamp(walked, walked_at)  # of the walk: paths relative to root
-    signature = hashlib.sha1()
-    for item in tree.files:
-        signature.update(f"{item.path}\0{item.size}\0{item.mtime_ns}\n".encode())
+    # one update of the whole text: the same digest as a line at a time
+    signature = hashlib.sha1("".join([
+        f"{item.path}\0{item.size}\0{item.mtime_ns}\n" for item in tree.files
+    ]).encode())
     revisions = {"files": signature.hexdigest(), **given}
     key = _key(revisions, before.scan, first_release)
     if not force:

@@ -26,7 +26,7 @@ from ouhub.coverage import analysis as analysis_mod
 from ouhub.coverage import declared as declared_mod
 from ouhub.coverage.layout import Placement, placement, repository_path
 from ouhub.errors import CoverageError
-from ouhub.fsutil import LINK_OUT, link_outside
+from ouhub.fsutil import LINK_OUT, link_outside, read_open
 from ouhub.vocab import MANIFEST_NAMES
 
 _SKIP_DIRS = {".bzr", ".git", ".hg", ".svn", "__pycache__", "node_modules"}
@@ -178,10 +178,12 @@ def walk_directory(
                 if exc.errno != errno.ELOOP:
                     raise
             else:
-                with open(descriptor, "rb") as handle:
+                try:
                     info = os.fstat(descriptor)
                     if (info.st_dev, info.st_ino) == walked:
-                        return handle.read()
+                        return read_open(descriptor, info.st_size)
+                finally:
+                    os.close(descriptor)
         if link_outside(full, start):  # a link changed since the walk
             raise PermissionError(errno.EACCES, "resolves outside the tree: not read", path)
         with open(full, "rb") as handle:

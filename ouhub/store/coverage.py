@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ouhub import records  # each record made on first use
@@ -18,10 +19,21 @@ from ouhub.vocab import NOT_IN_RELEASE
 if TYPE_CHECKING:
     from ouhub.records import CoverageScan, ModuleCoverage
 
-# json.dumps(x, sort_keys=True) and json.dumps(x), without making an encoder per call: a scan
-# writes three per module
-_sorted_json = json.JSONEncoder(sort_keys=True).encode
-_json = json.JSONEncoder().encode
+
+def _encoder(sort_keys: bool) -> Callable[[Any], str]:
+    """``json.dumps(x, sort_keys=sort_keys)`` for the plain data a scan writes (dicts,
+    lists, str, numbers: no cycle to check), without making an encoder per call: a scan
+    writes three per module. The C encoder made once when there is one."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return json.JSONEncoder(sort_keys=sort_keys).encode
+    encode = make(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ": ", ", ",
+                  sort_keys, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_sorted_json = _encoder(sort_keys=True)
+_json = _encoder(sort_keys=False)
 
 
 class CoverageQueries(Database):
