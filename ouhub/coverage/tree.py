@@ -19,7 +19,7 @@ import stat
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ouhub.config import Branch, Config
 from ouhub.coverage import analysis as analysis_mod
@@ -31,10 +31,12 @@ from ouhub.vocab import MANIFEST_NAMES
 
 _SKIP_DIRS = {".bzr", ".git", ".hg", ".svn", "__pycache__", "node_modules"}
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
-@dataclass(frozen=True)
-class TreeFile:
+class TreeFile(NamedTuple):
+    """A file of a tree (a named tuple: a walk makes one per file, twice in a wheel)."""
+
     path: str  # relative, '/'-separated; prefixed with the branch name for mirrors
     size: int
     mtime_ns: int
@@ -102,7 +104,8 @@ def walk_directory(
     try:
         start = os.path.realpath(root)
         visited = {start}
-        stack: list[tuple[str, str]] = [(str(root), "")]
+        # (path, relative path, where its time goes in ``dirs``: -1 known or not kept)
+        stack: list[tuple[str, str, int]] = [(str(root), "", -1)]
         top = os.stat(root)
     except OSError as exc:
         raise CoverageError(
@@ -112,56 +115,25 @@ def walk_directory(
     if stat_if is not None:
         dirs.append(("", top.st_mtime_ns))
     while stack:
-        directory, rel = stack.pop()
+        directory, rel, slot = stack.pop()
+        # listed through a descriptor: its own time by fstat, its entries' by fstatat, no
+        # path resolved from the root again
         try:
-            entries = list(os.scandir(directory))
+            handle = os.open(directory, _DIR_FLAGS)
         except OSError as exc:
+            if slot >= 0:
+                dirs[slot] = (rel, _mtime(directory))
             warnings.append((prefix + rel or ".", f"unreadable directory: {exc.strerror}"))
             continue
-        for entry in entries:
-            name = entry.name
-            relpath = f"{rel}/{name}" if rel else name
-            try:
-                is_link = entry.is_symlink()
-                if is_link and (out := link_outside(entry.path, start)):
-                    warnings.append((prefix + relpath, out))
-                    continue
-                if not is_link:
-                    # the directory entry's type is enough: a stat call only where needed
-                    if entry.is_file(follow_symlinks=False):
-                        if stat_if is None or not stat_if(name):
-                            files.append(TreeFile(prefix + relpath, 0, 0))
-                            continue
-                    elif not entry.is_dir(follow_symlinks=False) or name in _SKIP_DIRS:
-                        continue
-                    elif stat_if is None:
-                        stack.append((entry.path, relpath))
-                        continue
-                info = entry.stat(follow_symlinks=True)
-            except OSError as exc:
-                what = "symlink loop" if exc.errno == errno.ELOOP else (
-                    "broken symlink" if entry.is_symlink() else "unreadable entry")
-                warnings.append((prefix + relpath, f"{what}: skipped ({exc.strerror})"))
-                continue
-            if stat.S_ISDIR(info.st_mode):
-                if name in _SKIP_DIRS:
-                    continue
-                real = os.path.realpath(entry.path) if is_link else None
-                if real is not None:
-                    if real in visited or _is_ancestor(real, directory):
-                        warnings.append((prefix + relpath,
-                                         f"symlink loop: points back to {real}; skipped"))
-                        continue
-                    visited.add(real)
-                stack.append((entry.path, relpath))
-                if stat_if is not None:
-                    dirs.append((relpath, info.st_mtime_ns))
-            elif stat.S_ISREG(info.st_mode):
-                if stat_if is None or not stat_if(name):
-                    files.append(TreeFile(prefix + relpath, 0, 0))
-                else:
-                    files.append(TreeFile(prefix + relpath, info.st_size, info.st_mtime_ns))
-                    found[prefix + relpath] = (info.st_dev, info.st_ino)
+        try:
+            if slot >= 0:
+                dirs[slot] = (rel, os.fstat(handle).st_mtime_ns)
+            _walk_entries(handle, directory, rel, prefix, stat_if, start, visited, stack, files,
+                          dirs, warnings, found)
+        except OSError as exc:
+            warnings.append((prefix + rel or ".", f"unreadable directory: {exc.strerror}"))
+        finally:
+            os.close(handle)
     files.sort(key=lambda f: f.path)
     base = str(root)
     cut = len(prefix)
@@ -192,6 +164,70 @@ def walk_directory(
     return Tree(files, read, warnings, dirs)
 
 
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1  # never matches: the next scan walks again
+
+
+def _walk_entries(
+    handle: int, directory: str, rel: str, prefix: str, stat_if: Callable[[str], bool] | None,
+    start: str, visited: set[str], stack: list[tuple[str, str, int]], files: list[TreeFile],
+    dirs: list[tuple[str, int]], warnings: list[tuple[str, str]],
+    found: dict[str, tuple[int, int]],
+) -> None:
+    """``walk_directory``'s work on one directory, open as ``handle`` (see there)."""
+    here = directory if directory.endswith(os.sep) else directory + os.sep
+    for entry in list(os.scandir(handle)):
+        name = entry.name
+        relpath = f"{rel}/{name}" if rel else name
+        try:
+            is_link = entry.is_symlink()
+            if is_link and (out := link_outside(here + name, start)):
+                warnings.append((prefix + relpath, out))
+                continue
+            if not is_link:
+                # the directory entry's type is enough: a stat call only where needed
+                if entry.is_file(follow_symlinks=False):
+                    if stat_if is None or not stat_if(name):
+                        files.append(TreeFile(prefix + relpath, 0, 0))
+                        continue
+                elif not entry.is_dir(follow_symlinks=False) or name in _SKIP_DIRS:
+                    continue
+                else:  # its time is taken when it is listed
+                    if stat_if is None:
+                        stack.append((here + name, relpath, -1))
+                    else:
+                        stack.append((here + name, relpath, len(dirs)))
+                        dirs.append((relpath, -1))
+                    continue
+            info = entry.stat(follow_symlinks=True)
+        except OSError as exc:
+            what = "symlink loop" if exc.errno == errno.ELOOP else (
+                "broken symlink" if entry.is_symlink() else "unreadable entry")
+            warnings.append((prefix + relpath, f"{what}: skipped ({exc.strerror})"))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            if name in _SKIP_DIRS:
+                continue
+            real = os.path.realpath(here + name)  # a link (a directory's own entry is above)
+            if real in visited or _is_ancestor(real, directory):
+                warnings.append((prefix + relpath,
+                                 f"symlink loop: points back to {real}; skipped"))
+                continue
+            visited.add(real)
+            stack.append((here + name, relpath, -1))
+            if stat_if is not None:
+                dirs.append((relpath, info.st_mtime_ns))
+        elif stat.S_ISREG(info.st_mode):
+            if stat_if is None or not stat_if(name):
+                files.append(TreeFile(prefix + relpath, 0, 0))
+            else:
+                files.append(TreeFile(prefix + relpath, info.st_size, info.st_mtime_ns))
+                found[prefix + relpath] = (info.st_dev, info.st_ino)
+
+
 def place_directory(root: Path, walked: Tree) -> tuple[Tree, Placement]:
     """The tree walked from ``root``, with every path as the OpenUpgrade repository holds
     it wherever in the repository ``root`` is (see ``layout``).
@@ -214,7 +250,8 @@ def place_directory(root: Path, walked: Tree) -> tuple[Tree, Placement]:
         path = above.get(item.path) or repository_path(found.prefix + item.path)
         if path != item.path:
             moved[path] = item.path
-        files.append(TreeFile(path, item.size, item.mtime_ns))
+            item = TreeFile(path, item.size, item.mtime_ns)
+        files.append(item)
     if not moved:
         return walked, found
     read = walked.read
