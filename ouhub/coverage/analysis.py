@@ -32,6 +32,7 @@ as ``other`` and reported as a warning (with its line number).
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import re
 from collections.abc import Mapping
@@ -49,8 +50,8 @@ from ouhub.coverage.analysis_lines import (
 
 __all__ = [
     "AFTER", "BEFORE", "KINDS", "MAX_WARNINGS", "Annotation", "AnalysisFile", "ModuleAnalysis",
-    "annotation_kind", "era_convention", "is_general_log", "is_openupgrade_analysis_file",
-    "is_work", "parse_analysis", "preference",
+    "analysis_data", "annotation_kind", "era_convention", "is_general_log",
+    "is_openupgrade_analysis_file", "is_work", "parse_analysis", "preference",
 ]
 KINDS = ("done", "nothing_to_do", "todo", "note")
 
@@ -263,9 +264,19 @@ def parse_analysis(
 
     ``module`` names the module of lines found before any header (default: ``""``);
     ``work`` says whether free text lines are annotations (default: from the ``source``
-    file name: a work file or a hand-made copy, see :func:`preference`); ``convention`` is the era's ("before"/"after"; default: from the version
-    folder in ``source``).
+    file name: a work file or a hand-made copy, see :func:`preference`); ``convention`` is
+    the era's ("before"/"after"; default: from the version folder in ``source``).
     """
+    return AnalysisFile.from_dict(analysis_data(text, source, module=module, work=work,
+                                                convention=convention))
+
+
+def analysis_data(
+    text: str | bytes, source: str = "", *, module: str | None = None, work: bool | None = None,
+    convention: str | None = None,
+) -> dict[str, Any]:
+    """``parse_analysis(...).as_dict()``, made as plain data at once: what a scan keeps in
+    its parse cache, and ``AnalysisFile.result_from_dict`` makes the one module it asks."""
     if work is None:
         work = preference(source) > 0 if source else False
     convention = convention or era_convention(source)
@@ -281,19 +292,23 @@ def parse_analysis(
             text = text.decode("utf-8", errors="replace")
     reader.feed(text)
     counted, warnings = reader.finish()
-    modules = {
-        name: ModuleAnalysis(
-            module=name, fields=c.tables["fields"], models=c.tables["models"],
-            records=c.tables["records"], other=c.other, annotated=c.annotated,
-            annotation_kinds={k: v for k, v in c.kinds.items() if v},
-            warnings=tuple(c.warnings[:MAX_WARNINGS]),
-            open={k: v for k, v in c.open.items() if v > 0},
-            annotations=tuple(
-                Annotation(a.line, a.kind, shorten(a.text, 160), a.covers)
-                for a in sorted(c.annotations, key=lambda a: a.line)
-            ),
-            unchanged=c.unchanged,
-        )
-        for name, c in counted.items()
-    }
-    return AnalysisFile(source, work, modules, tuple(warnings), convention)
+    modules = []
+    for name, c in counted.items():
+        kinds, opened, tables = c.kinds, c.open, c.tables
+        modules.append({
+            "module": name, "fields": tables["fields"], "models": tables["models"],
+            "records": tables["records"], "other": c.other, "annotated": c.annotated,
+            "annotation_kinds": {k: v for k, v in kinds.items() if v} if kinds else {},
+            "warnings": c.warnings[:MAX_WARNINGS],
+            "open": {k: v for k, v in opened.items() if v > 0} if opened else {},
+            "annotations": [
+                [a.line, a.kind, shorten(a.text, 160), a.covers]
+                for a in sorted(c.annotations, key=_LINE)
+            ] if c.annotations else [],
+            "unchanged": c.unchanged,
+        })
+    return {"source": source, "is_work": work, "warnings": warnings,
+            "convention": convention, "modules": modules}
+
+
+_LINE = operator.attrgetter("line")

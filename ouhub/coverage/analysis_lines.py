@@ -210,33 +210,26 @@ class Reader:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         text = "\n" + text
         count, find = text.count, text.find
+        work = self.work
         number = 0
         mine = f"module '{self.name}'"  # the headers of the module being read say this
-        # spans, not copies: record runs are most of a file's bytes
+        # spans, not copies: record runs are most of a file's bytes. The commonest kinds
+        # first, the commonest work inline (a method call costs as much as the line)
         for match in _LINES.finditer(text):
             kind = match.lastgroup
             number += 1
-            if kind == "new" or kind == "del" or kind == "fields":
-                start, end = match.span(kind)
-                lines = count("\n", start, end)
-                if self.work and find("#", start, end) != -1:  # maybe inline comments
-                    for offset, line in enumerate(text[start:end].split("\n")):
-                        self.line(number + offset, line)
-                else:
-                    tables = (self.current or self.counts()).tables
-                    if kind == "fields":
-                        run = _field_run(text, start, end, tables["fields"])
-                    else:
-                        run = _record_run(text, start, end, kind, lines + 1, tables["records"])
-                    self.changes(run)
-                number += lines
-            elif kind == "blank":
+            if kind == "blank":
                 if self.group:
                     self.end_group()
-                start, end = match.span(kind)
-                number += count("\n", start, end)
+                number += count("\n", match.start() + 1, match.end())
             elif kind == "comment":
-                self.comment(number, match.group(kind))
+                words = match.group(kind).strip().lstrip("#").strip()
+                if words:  # a bare "#": no words to read
+                    group = self.group
+                    if group and type(group[-1]) is Comment:
+                        group[-1].add(number, words)
+                    else:
+                        group.append(Comment(number, words))
             elif kind == "headers":
                 start, end = match.span(kind)
                 lines = count("\n", start, end)
@@ -250,8 +243,28 @@ class Reader:
                     number += 1
                 number -= 1
                 mine = f"module '{self.name}'"
-            else:
+            elif kind == "line":
                 self.line(number, match.group(kind))
+            else:  # a run of record lines (NEW or DEL) or of field lines
+                start, end = match.span(kind)
+                lines = count("\n", start, end)
+                if work and find("#", start, end) != -1:  # maybe inline comments
+                    for offset, line in enumerate(text[start:end].split("\n")):
+                        self.line(number + offset, line)
+                else:
+                    tables = (self.current or self.counts()).tables
+                    if kind == "fields":
+                        run = _field_run(text, start, end, tables["fields"])
+                    else:
+                        run = _record_run(text, start, end, kind, lines + 1, tables["records"])
+                    group = self.group
+                    if group and type(group[-1]) is dict:
+                        last = group[-1]
+                        for key, found in run.items():
+                            last[key] = last.get(key, 0) + found
+                    else:
+                        group.append(run)
+                number += lines
 
     def changes(self, run: dict[str, int]) -> None:
         group = self.group
@@ -356,17 +369,21 @@ class Reader:
     def end_group(self) -> None:
         """Credit each change run of the group to the comment that answers it."""
         group, self.group = self.group, []
+        counts = self.current or self.counts()
         if len(group) == 1:  # the commonest shapes first: changes alone, a comment alone
             item = group[0]
             if type(item) is dict:
-                self.open(item)
+                table = counts.open
+                for key, number in item.items():
+                    table[key] = table.get(key, 0) + number
                 if self.carry is not None:  # a comment alone just before ("before")
                     self.credit(self.carry, item)
                     self.carry, self.unanswered = None, None
                 else:
                     self.unanswered = item
                 return
-            self.keep(item)
+            if len(counts.annotations) < MAX_ANNOTATIONS:
+                counts.annotations.append(item)
             if self.unanswered and self.convention == AFTER:
                 self.credit(item, self.unanswered)  # about the changes just above
                 self.unanswered, self.carry = None, None
@@ -377,9 +394,16 @@ class Reader:
             self.carry = item
             return
         if len(group) == 2 and self.carry is None and type(group[0]) is dict:
-            self.open(group[0])  # changes, then their comment
-            self.keep(group[1])
-            self.credit(group[1], group[0])
+            run, comment = group  # changes, then their comment: opened and answered at once
+            table = counts.open
+            for key in run:
+                table.setdefault(key, 0)
+            if len(counts.annotations) < MAX_ANNOTATIONS:
+                counts.annotations.append(comment)
+            number = sum(run.values())
+            comment.covers += number
+            counts.annotated += number
+            counts.kinds[comment.kind] = counts.kinds.get(comment.kind, 0) + number
             self.unanswered = None
             return
         for item in group:

@@ -184,12 +184,12 @@ def find_analyses(
             text = read_text(path, strict=False)
             if text is None:
                 continue
-            parsed = analysis_mod.parse_analysis(text, path, module=module)
-            file_warnings = [m for _, m in warnings[before:]] + list(parsed.warnings)
+            parsed = analysis_mod.analysis_data(text, path, module=module)
+            file_warnings = [m for _, m in warnings[before:]] + parsed["warnings"]
             del warnings[before:]
             if cache is not None:
-                cache.put(path, stamp, {"parsed": parsed.as_dict(), "warnings": file_warnings})
-            result = parsed.result_for(module)
+                cache.put(path, stamp, {"parsed": parsed, "warnings": file_warnings})
+            result = analysis_mod.AnalysisFile.result_from_dict(parsed, module)
         warnings.extend((path, w) for w in file_warnings)
         if result is not None:
             found[module] = (path, result)
