@@ -37,7 +37,7 @@ def text_reader(
             warnings.append((path, f"unreadable file: {exc.strerror or exc}; skipped"))
             return None
         files_read.append(path)
-        if b"\0" in data[:_SNIFF]:
+        if data.find(b"\0", 0, _SNIFF) != -1:  # no copy of the first bytes
             warnings.append((path, "binary file where text was expected; skipped"))
             return None
         try:
