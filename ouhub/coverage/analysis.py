@@ -37,6 +37,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import starmap
 from typing import Any
 
 from ouhub.coverage.analysis_lines import (
@@ -148,7 +149,7 @@ class ModuleAnalysis:
             module=data["module"], fields=data["fields"], models=data["models"],
             records=data["records"], other=data["other"], annotated=data["annotated"],
             annotation_kinds=data["annotation_kinds"], warnings=tuple(data["warnings"]),
-            open=data["open"], annotations=tuple(Annotation(*a) for a in data["annotations"]),
+            open=data["open"], annotations=tuple(starmap(Annotation, data["annotations"])),
             unchanged=data["unchanged"],
         )
 

@@ -458,21 +458,26 @@ class Reader:
 def _record_run(text: str, start: int, end: int, kind: str, lines: int,
                 table: dict[str, int]) -> dict[str, int]:
     """The kinds of a run of NEW (or DEL) record lines, also added to the module's counts."""
-    counted = {kind: lines}
-    if text.find("[", start, end) != -1:  # renamed/moved records, marked on their line
-        renamed = text.count("[renamed ", start, end)
-        moved = text.count("[moved ", start, end)
-        if renamed and moved:  # one line may say both: "[renamed " wins
-            moved = sum(1 for line in text[start:end].split("\n")
-                        if "[moved " in line and "[renamed " not in line)
-        counted = {kind: lines - renamed - moved, f"{kind}_renamed": renamed,
-                   f"{kind}_moved": moved}
+    if text.find("[", start, end) == -1:  # the commonest: no renamed or moved record
+        table[kind] = table.get(kind, 0) + lines
+        return {_RECORD_KEYS[kind]: lines}
+    # renamed/moved records, marked on their line
+    renamed = text.count("[renamed ", start, end)
+    moved = text.count("[moved ", start, end)
+    if renamed and moved:  # one line may say both: "[renamed " wins
+        moved = sum(1 for line in text[start:end].split("\n")
+                    if "[moved " in line and "[renamed " not in line)
+    counted = {kind: lines - renamed - moved, f"{kind}_renamed": renamed,
+               f"{kind}_moved": moved}
     run = {}
     for key, number in counted.items():
         if number:
             table[key] = table.get(key, 0) + number
             run[f"records.{key}"] = number
     return run
+
+
+_RECORD_KEYS = {"new": "records.new", "del": "records.del"}
 
 
 def _field_run(text: str, start: int, end: int, table: dict[str, int]) -> dict[str, int]:
