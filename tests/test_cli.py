@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -112,3 +114,24 @@ def test_an_error_message_reaches_the_terminal_without_escape_sequences(tmp_path
     assert "no such config file" in result.stderr
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert "]0;owned[2Jouhub.toml" in result.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    # `ouhub explain log | head -1`: head exits, the next write meets a closed pipe
+    log = tmp_path / "server.log"
+    log.write_text("2026-03-02 09:14:07,882 2211 ERROR db openerp: Failed to initialize "
+                   "database `db`.\n")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ouhub", "--config", str(tmp_path / "none.toml"),
+             "explain", str(log)],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 128 + signal.SIGPIPE
+    assert proc.stderr == ""
+    assert not (tmp_path / "state").exists()  # no crash log: it is no bug

@@ -2,7 +2,8 @@
 crash log, and the option decorators the commands share.
 
 Exit codes: 0 success; 1 the work ran and something failed (a branch, a run, the store);
-2 bad config or usage; 128 + the signal for SIGTERM/SIGINT; `check`: 3 for every error
+2 bad config or usage; 128 + the signal for SIGTERM/SIGINT; 141 (SIGPIPE's) when the
+reader of stdout went away; `check`: 3 for every error
 (see `ouhub check --help`).
 """
 
@@ -117,7 +118,10 @@ class OuhubGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         _interrupt_on_signals()
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a reader gone away (`| head`) shows here, not at exit
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Interrupted as exc:
@@ -129,6 +133,13 @@ class OuhubGroup(click.Group):
             click.echo("interrupted", err=True)
             ctx.exit(130)
         except Exception as exc:
+            if isinstance(exc, BrokenPipeError) and _stdout_reader_gone():
+                # nobody reads our output any more (`| head`): stop quietly, with the code
+                # of a program killed by SIGPIPE; another pipe's error is a bug like any
+                import signal
+
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                ctx.exit(128 + signal.SIGPIPE)
             error = _expected(exc, ctx)
             if error is None:
                 where = _write_crash_log(ctx)
@@ -140,6 +151,18 @@ class OuhubGroup(click.Group):
                 click.echo(f"  hint: {output.terminal_safe(error.hint)}", err=True)
             command = self.get_command(ctx, ctx.invoked_subcommand or "")
             ctx.exit(getattr(command, "error_exit_code", None) or error.exit_code)
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader closed it (poll says POLLERR)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), 0)  # POLLERR is always reported
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _expected(exc: Exception, ctx: click.Context) -> OuhubError | None:
