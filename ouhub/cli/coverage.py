@@ -85,7 +85,8 @@ def coverage_scan(obj: Context, releases: tuple[str, ...], path: str | None,
             ("warnings", *(r.summary.get("warnings", len(r.warnings)) for r in results),
              "problems met reading the tree (listed below)"),
             ("scan", *("cached" if r.cached else "FAILED" if r.error else "new"
-                       for r in results), "cached: the tree had not changed since"),
+                       for r in results),
+             "new: scanned now; cached: the tree had not changed since its last scan"),
         ])
         for r in report.results:
             placed = r.summary.get("placed_as")

@@ -82,6 +82,10 @@ def test_scan_mirrors_rescan_cached_and_diff(tmp_path: Path, config_file: Path):
     assert [r["cached"] for r in json.loads(first.stdout)] == [False, False]
     second = ouhub(config_file, "coverage", "scan", "--json")
     assert [r["cached"] for r in json.loads(second.stdout)] == [True, True]
+    # the table's scan row: its legend says both words it may show
+    third = " ".join(ouhub(config_file, "coverage", "scan").stdout.split())
+    assert re.search(r"│ scan │ cached │ cached │ new: scanned now; cached: the tree had not "
+                     r"changed since its last scan", third), third
     alone = ouhub(config_file, "coverage", "diff", "7.0")
     assert alone.exit_code == 0 and "has one scan so far" in alone.stdout
 
