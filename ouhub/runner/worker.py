@@ -191,7 +191,8 @@ def serve(config: Config, store: Store, concurrency: int, queue: str) -> int:
     broker = config.runner.broker
     if not broker:
         raise RunnerError("no broker configured: a worker takes runs from RabbitMQ",
-                          hint='add [runner] broker = "amqp://user:password@host:5672/vhost"')
+                          hint='add [runner] broker = "amqp://user@host:5672/vhost" (with a password: '
+                               'user:password@host)')
     for handler in logging.getLogger().handlers:
         handler.addFilter(_RedactFilter())
     cleaned = clean_leftovers(config, store)

@@ -6,10 +6,13 @@ import time
 import uuid
 
 import pytest
+from click.testing import CliRunner
 
+from ouhub.cli import main
 from ouhub.errors import RunnerError
 from ouhub.runner.worker import check_broker, make_app
 from tests.support.broker import TEST_BROKER
+from tests.support.config import write_config
 
 
 @pytest.mark.parametrize("url, expected", [
@@ -25,3 +28,14 @@ def test_a_broker_that_is_down_or_refuses_us_is_a_clear_error_at_once(url, expec
     assert info.value.message.startswith(expected)
     assert "s3cret-pw" not in info.value.message and "rabbitmq" in info.value.hint.lower()
 
+
+
+def test_a_worker_without_a_broker_shows_a_broker_url_to_copy(tmp_path):
+    # the hint reaches the terminal through the redaction of URLs: a password in it would
+    # read `***`, which a user would copy
+    config = write_config(tmp_path, {"7.0": {"server": "/srv/x"}})
+    result = CliRunner().invoke(main, ["--config", str(config), "worker"])
+    assert result.exit_code == 1
+    assert "no broker configured" in result.stderr
+    hint = result.stderr.partition("hint: ")[2]
+    assert "[runner] broker" in hint and "amqp://" in hint and "***" not in hint
