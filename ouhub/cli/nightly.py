@@ -12,9 +12,12 @@ from ouhub.cli.group import Context, json_option, main, pass_ctx
 @json_option
 @pass_ctx
 def nightly_command(obj: Context, as_json: bool) -> None:
-    """Sync, upstream, coverage scan, every sample run, site build; exit 1 if anything failed.
+    """Every stage in order: sync, upstream, contributions, coverage, runs, site.
 
-    One nightly at a time (a lock in the data dir). At start, databases left by an
+    That is: sync, upstream, contributions sync (with a [contributions] table), coverage
+    scan, samples import, each sample's run into the next release (in-process, or on the
+    workers with [runner] broker), site build. A failing stage does not stop the next
+    ones; exit 1 if a stage or a run failed. One nightly at a time (a lock in the data dir). At start, databases left by an
     interrupted earlier run are dropped and listed. Schedule it with a systemd timer
     or cron (see README).
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from ouhub import config as config_mod
+from ouhub.cli import main
 from ouhub.nightly import run_nightly
 from ouhub.store import Store
 from tests.contributions.test_stage import TOKEN_ENV, fill
@@ -32,3 +34,7 @@ def test_nightly_runs_the_stage_after_sync(tmp_path: Path, monkeypatch: pytest.M
             stage = next(s for s in report.stages if s.stage == "contributions")
             assert stage.status == "ok" and stage.detail.startswith("5 pull requests")
             assert store.last_stage_events()["contributions"].ok
+            # `ouhub nightly --help` names every stage the nightly ran
+            told = CliRunner().invoke(main, ["nightly", "--help"]).output.lower()
+            for name in names:
+                assert {"runner": "run"}.get(name, name) in told, name
