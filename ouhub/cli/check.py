@@ -37,7 +37,8 @@ class CheckCommand(click.Command):
 @click.option("--data", "data_file", metavar="FILE",
               help="Check against a site's api/check-data.json instead of the store.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
-              default="table", show_default=True)
+              default="table", show_default=True,
+              help="table for people, markdown for an issue or a plan, json for data.")
 @json_option
 @pass_ctx
 def check_command(

@@ -81,8 +81,8 @@ def run_sample_command(obj: Context, release: str | None, sample: str | None, ru
                        local: bool, keep: bool, dump_to: Path | None, as_json: bool) -> None:
     """Upgrade copies of samples and store the runs; exit 1 unless every run passed.
 
-    The sample's template is cloned into a scratch database, the release's upgrade
-    command runs on it, and the database and the log are inspected: a run passes only
+    The scratch database is the sample template's spare clone, renamed (else a new
+    clone of the template); the release's upgrade command runs on it, and the database and the log are inspected: a run passes only
     when every module is installed with a higher version and ran its scripts.
 
     With [runner] broker configured the runs go to `ouhub worker`s through RabbitMQ,
