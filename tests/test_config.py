@@ -295,3 +295,15 @@ def test_the_real_projects_config_passes():
     assert seven.branch("server").upstream == "lp:openobject-server/7.0"
     assert seven.branch("addons").fallback[0].endswith("OpenUpgrade.git,branch=7.0")
     assert cfg.release("12.0").branches[0].vcs == "git"
+
+
+def test_the_readme_config_reference_is_a_valid_config(tmp_path):
+    # a new user starts from it: every key it shows must load as it stands
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n## Configuration\n"):]
+    start = section.index("```toml\n") + len("```toml\n")
+    path = tmp_path / "ouhub.toml"
+    path.write_text(section[start:section.index("```", start)], encoding="utf-8")
+    config = config_mod.load(path)
+    assert config.releases["7.0"].previous == "6.1"
+    assert config.contributions is not None and config.samples
