@@ -14,6 +14,8 @@ import gc
 import multiprocessing
 import os
 import stat
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,10 +145,21 @@ def _produce(outputs: list[Output], previous: dict[str, str], out: Path,
         # Fork: the workers inherit the gathered data and the compiled templates. Frozen out
         # of the garbage collector's sight first: its passes would touch, hence copy, every
         # page of the parent's memory in each worker.
+        # concurrent.futures rather than multiprocessing.Pool: a worker that dies (killed,
+        # out of memory) breaks the pool with an error instead of leaving map waiting forever
+        # for its share, and its shutdown only sends each worker its end, never terminates
+        # one in the middle of a queue operation.
         gc.freeze()
         try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                shares = pool.map(_produce_share, range(workers), chunksize=1)
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) \
+                    as pool:
+                shares = list(pool.map(_produce_share, range(workers)))
+        except BrokenProcessPool as exc:
+            raise SiteError(
+                f"a process writing the site in {out} died before finishing its pages",
+                hint="the system log says why (the out-of-memory killer?); the next "
+                     "`ouhub site build` writes what is missing",
+            ) from exc
         finally:
             gc.unfreeze()
         return [one for share in shares for one in share]

@@ -361,3 +361,26 @@ def test_published_pages_show_no_server_path(tmp_path: Path) -> None:
     run_page = next(t for p, t in published.items() if p.parent.name == "runs" and "KeyError" in t)
     assert "addons/sale/migrations/7.0.1.0/post-migration.py" in run_page
     assert "openerp_server.py" in run_page
+
+
+_PRODUCE = build._produce_share
+
+
+def _dies_in_the_second_worker(share: int):
+    if share == 1:
+        os._exit(137)  # as a SIGKILL leaves it: no exception, no result
+    return _PRODUCE(share)
+
+
+def test_a_worker_that_dies_is_a_clear_error_not_a_wait(site, tmp_path, monkeypatch):
+    """A forked worker killed mid-build (the out-of-memory killer) ends the build with an
+    error that says so; multiprocessing.Pool waited forever for its share."""
+    config, store = site
+    monkeypatch.setattr(build, "_produce_share", _dies_in_the_second_worker)
+    out = tmp_path / "site"
+    with pytest.raises(SiteError, match="died before finishing its pages"):
+        build_site(config, store, out, workers=2)
+    assert not (out / incremental.STATUS_FILE).exists()  # the next build writes it all
+    monkeypatch.setattr(build, "_produce_share", _PRODUCE)
+    report = build_site(config, store, out, workers=2)
+    assert report.written == report.pages
