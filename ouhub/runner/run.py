@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ouhub.config import Config, Release, Sample
-from ouhub.errors import Interrupted, OuhubError, RunnerError, SyncError
+from ouhub.errors import ConfigError, Interrupted, OuhubError, RunnerError, SyncError
 from ouhub.fsutil import pid_alive, process_gone
 from ouhub.pgcluster import find_pg_program
 from ouhub.records import RunModule, SampleTemplate, recorded_revision
@@ -154,7 +154,7 @@ def check_step(config: Config, release: str, sample_name: str) -> tuple[Release,
     rel = config.release(release)
     sample = config.sample(sample_name)
     if rel.previous is None:
-        raise RunnerError(f"release {release} has no previous release: there is no step into it",
+        raise ConfigError(f"release {release} has no previous release: there is no step into it",
                           hint="name a release with `previous` in the config")
     if rel.previous != sample.release:
         raise RunnerError(

@@ -18,7 +18,7 @@ from pathlib import Path
 from ouhub.config import Config
 from ouhub.errors import OuhubError, RunnerError
 from ouhub.runner.regressions import read_suspects
-from ouhub.runner.run import RunResult, run_sample, store_not_run
+from ouhub.runner.run import RunResult, check_step, run_sample, store_not_run
 from ouhub.runner.samples import ImportResult, import_samples
 from ouhub.store import Store
 from ouhub.vocab import PASSED
@@ -35,8 +35,7 @@ def run_one(
 
     On a worker when a broker is configured, unless ``local``.
     """
-    config.release(release)  # unknown names fail before any work
-    config.sample(sample)
+    check_step(config, release, sample)  # unknown names, a step that is none: before any work
     remote = bool(config.runner.broker) and not local
     if remote and (keep or dump_to):
         raise RunnerError(

@@ -30,7 +30,7 @@ from typing import Any
 from celery import Celery
 
 from ouhub.config import Config
-from ouhub.errors import RunnerError
+from ouhub.errors import ConfigError, RunnerError
 from ouhub.redact import redact_dsn, redact_urls
 from ouhub.runner.host import run_task
 from ouhub.runner.pg import hostname
@@ -190,7 +190,7 @@ def serve(config: Config, store: Store, concurrency: int, queue: str) -> int:
 
     broker = config.runner.broker
     if not broker:
-        raise RunnerError("no broker configured: a worker takes runs from RabbitMQ",
+        raise ConfigError("no broker configured: a worker takes runs from RabbitMQ",
                           hint='add [runner] broker = "amqp://user@host:5672/vhost" (with a password: '
                                'user:password@host)')
     for handler in logging.getLogger().handlers:

@@ -16,7 +16,7 @@ from ouhub.runner.pg import database_exists
 from ouhub.runner.spare import wait_for_spares
 from tests.runner.conftest import OK_SCRIPT, ROOT, STANDIN_COMMAND, module_files
 from tests.support.broker import OUHUB, TEST_BROKER, unique_queue, workers_on
-from tests.support.config import make_config
+from tests.support.config import make_config, write_config
 
 FAILING = "def migrate(cr, version):\n    raise ValueError('stock moves are broken')\n"
 
@@ -121,7 +121,26 @@ def test_cli_samples_import_and_clear_run_errors(
     assert events["samples"].summary == {"samples": 1, "imported": 1, "failed": 0}
     assert events["runner"].summary == {"message": "sample s61 has no template database yet"}
     wrong = cli.invoke(main, ["--config", str(config.path), "run", "-r", "6.1", "-s", "s61"])
-    assert wrong.exit_code == 1 and "release 6.1 has no previous release" in wrong.output
+    # a usage mistake (README's Commands: exit 2), as an unknown release is
+    assert wrong.exit_code == 2 and "release 6.1 has no previous release" in wrong.stderr
+    assert "hint: name a release with `previous`" in wrong.stderr
+
+
+def test_run_into_a_first_release_is_a_usage_mistake_before_the_broker_is_asked(tmp_path):
+    """With a broker, the step is checked here too: no errored run stored, no broker reached
+    (this one answers nothing), no stage event; exit 2 as for an unknown release."""
+    config = write_config(tmp_path, ["6.1", "7.0"], samples=[
+        {"name": "s61", "release": "6.1", "dump": "s61.dump"}],
+        runner={"broker": "amqp://guest@127.0.0.1:1//", "commands": {"7.0": STANDIN_COMMAND}})
+    cli = CliRunner()
+    wrong = cli.invoke(main, ["--config", str(config), "run", "-r", "6.1", "-s", "s61"])
+    assert wrong.exit_code == 2, wrong.output
+    assert wrong.stderr.splitlines() == [
+        "error: release 6.1 has no previous release: there is no step into it",
+        "  hint: name a release with `previous` in the config"]
+    status = json.loads(cli.invoke(main, ["--config", str(config), "status", "--json"]).output)
+    assert status["stages"]["runner"] is None  # a typo is no failed runner stage
+    assert [r["last_run"] for r in status["releases"]] == [None, None]
 
 
 @pytest.mark.slow

@@ -35,7 +35,7 @@ def test_a_worker_without_a_broker_shows_a_broker_url_to_copy(tmp_path):
     # read `***`, which a user would copy
     config = write_config(tmp_path, {"7.0": {"server": "/srv/x"}})
     result = CliRunner().invoke(main, ["--config", str(config), "worker"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a config mistake (README's Commands)
     assert "no broker configured" in result.stderr
     hint = result.stderr.partition("hint: ")[2]
     assert "[runner] broker" in hint and "amqp://" in hint and "***" not in hint
