@@ -257,13 +257,7 @@ class Reader:
                         run = _field_run(text, start, end, tables["fields"])
                     else:
                         run = _record_run(text, start, end, kind, lines + 1, tables["records"])
-                    group = self.group
-                    if group and type(group[-1]) is dict:
-                        last = group[-1]
-                        for key, found in run.items():
-                            last[key] = last.get(key, 0) + found
-                    else:
-                        group.append(run)
+                    self.changes(run)
                 number += lines
 
     def changes(self, run: dict[str, int]) -> None:
