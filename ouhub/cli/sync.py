@@ -159,9 +159,11 @@ def upstream_group(ctx: click.Context, releases: tuple[str, ...], as_json: bool)
               help="Working tree to merge in (default: <data_dir>/merges/<release>/<branch>).")
 @click.option("--push", metavar="URL", default=None,
               help="Push the merge commit there; without it nothing is pushed.")
-@pass_ctx
+@json_option
+@click.pass_context
 def upstream_merge(
-    obj: Context, release: str, branch_name: str, workdir: Path | None, push: str | None
+    ctx: click.Context, release: str, branch_name: str, workdir: Path | None, push: str | None,
+    as_json: bool,
 ) -> None:
     """Merge the upstream mirror into a working tree of the branch's mirror.
 
@@ -170,7 +172,9 @@ def upstream_merge(
     lists the conflicted files by module, leaves the tree for you to resolve and
     exits 1. On a clean merge, commits with a message listing the merged
     revisions (git: the worktree is then removed, the commit stays on the
-    branch); pushes only with --push.
+    branch); pushes only with --push. With every upstream revision merged already
+    (and no earlier merge waiting to be pushed) there is nothing to merge and nothing
+    to push. --json prints the outcome (`nothing_to_merge`, `nothing_to_push`).
 
     \b
     Example:
@@ -182,7 +186,14 @@ def upstream_merge(
     """
     from ouhub.sync.upstream import merge_upstream
 
+    obj: Context = ctx.obj
+    as_json = as_json or bool(ctx.parent and ctx.parent.params.get("as_json"))  # upstream --json
     outcome = merge_upstream(obj.config, release, branch_name, workdir=workdir, push=push)
+    if as_json:
+        output.print_json(outcome.as_dict())
+        if outcome.conflicts:
+            sys.exit(1)
+        return
     if outcome.conflicts:
         output.print_table(
             ("module", "conflicted files"),
@@ -193,9 +204,15 @@ def upstream_merge(
             "`brz resolve` and `brz commit`"
         output.info(f"the merge is left in {outcome.workdir}: resolve there, then {then}")
         sys.exit(1)
-    if not outcome.merged and outcome.committed is None:
-        output.stdout.print(f"nothing to merge: {release}/{branch_name} has every upstream "
-                            "revision", markup=False)
+    if outcome.to_push is None:
+        output.stdout.print(f"nothing to merge and nothing to push: {release}/{branch_name} "
+                            "has every upstream revision", markup=False)
+        return
+    if outcome.committed is None:
+        output.stdout.print(
+            f"nothing new to merge: the merge committed earlier ({outcome.earlier}, in "
+            f"{outcome.kept_in or outcome.workdir}) has every upstream revision; it is not in "
+            f"{release}/{branch_name}'s mirror yet", markup=False)
     else:
         output.stdout.print(outcome.message.rstrip(), markup=False)
         output.info(f"committed {outcome.committed} in {outcome.kept_in or outcome.workdir}")

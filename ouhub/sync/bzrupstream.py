@@ -110,15 +110,16 @@ def mirror_upstream(config: Config, branch: Branch) -> str:
 # -- assisted merge ----------------------------------------------------------------------------
 
 
-def _working_tree(config: Config, branch: Branch, workdir: Path) -> WorkingTree:
-    """A branch of the mirror with a working tree in ``workdir``, brought up to the mirror."""
+def _working_tree(config: Config, branch: Branch, workdir: Path) -> tuple[WorkingTree, bytes]:
+    """A branch of the mirror with a working tree in ``workdir``, brought up to the mirror;
+    and the mirror's tip."""
     mirror = _open_branch(
         config.mirror_path(branch), f"the mirror of {branch.key}",
         f"run `ouhub sync --release {branch.release}` first",
     )
     if not workdir.exists() or not any(workdir.iterdir()):
         workdir.parent.mkdir(parents=True, exist_ok=True)
-        return mirror.controldir.sprout(str(workdir)).open_workingtree()
+        return mirror.controldir.sprout(str(workdir)).open_workingtree(), mirror.last_revision()
     try:
         tree = WorkingTree.open(str(workdir))
     except bzr_errors.NotBranchError:
@@ -139,7 +140,7 @@ def _working_tree(config: Config, branch: Branch, workdir: Path) -> WorkingTree:
     except bzr_errors.DivergedBranches:
         # An earlier merge committed here but not pushed: keep it and merge on top.
         log.info("%s has local commits the mirror lacks; merging on top of them", workdir)
-    return tree
+    return tree, mirror.last_revision()
 
 
 def _committer(tree: WorkingTree) -> str:
@@ -165,7 +166,9 @@ def merge(config: Config, branch: Branch, workdir: Path, push: str | None) -> Me
         config.upstream_mirror_path(branch), f"the upstream mirror of {branch.key}",
         f"run `ouhub upstream --release {release}` first",
     )
-    tree = _working_tree(config, branch, workdir)
+    tree, mirror_tip = _working_tree(config, branch, workdir)
+    start = tree.last_revision()
+    earlier = revid_text(start) if start != mirror_tip else None
     merged = tuple(unmerged_revisions(tree.branch, remote))
     message, revid = "", None
     if merged:
@@ -180,7 +183,7 @@ def merge(config: Config, branch: Branch, workdir: Path, push: str | None) -> Me
             message = merge_message(branch.upstream, merged)
             revid = tree.commit(message, committer=_committer(tree))
     pushed = None
-    if push:
+    if push and (revid or earlier):  # nothing merged now or before: nothing to publish
         try:
             _push(tree, push)
         except (bzr_errors.BzrError, OSError) as exc:
@@ -191,5 +194,5 @@ def merge(config: Config, branch: Branch, workdir: Path, push: str | None) -> Me
         pushed = push
     return MergeOutcome(
         workdir=workdir, merged=merged, committed=revid_text(revid) if revid else None,
-        message=message, pushed_to=pushed,
+        message=message, pushed_to=pushed, earlier=earlier,
     )

@@ -170,10 +170,12 @@ def merge_upstream(
             git.run(["commit", "--quiet", "--no-verify", "-F", "-"], cwd=workdir,
                     input=message.encode(), env=env)
             committed = git.resolve(repo, local)
-    pushed = _push(workdir, branch, push) if push else None
+    earlier = start if start != tip else None
+    # nothing merged now or before: the worktree is the synced commit, nothing to publish
+    pushed = _push(workdir, branch, push) if push and (committed or earlier) else None
     git.remove_worktree(repo, workdir)  # the commit stays on the local branch
     return MergeOutcome(workdir=workdir, merged=merged, committed=committed, message=message,
-                        pushed_to=pushed, vcs="git",
+                        pushed_to=pushed, vcs="git", earlier=earlier,
                         kept_in=f"branch {local.removeprefix('refs/heads/')} of {repo}")
 
 

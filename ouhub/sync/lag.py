@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ouhub.records import UnmergedRevision
 from ouhub.vocab import MANIFEST_NAMES
@@ -90,7 +91,23 @@ class MergeOutcome:
     pushed_to: str | None = None
     vcs: str = "bzr"
     kept_in: str | None = None  # where the commit is once the working tree is gone (git)
+    earlier: str | None = None  # a merge committed before, not in the mirror yet: merged on top of
 
     @property
     def ok(self) -> bool:
         return not self.conflicts
+
+    @property
+    def to_push(self) -> str | None:
+        """The merge --push publishes: this run's commit, else the earlier one; None: nothing."""
+        return self.committed or self.earlier
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "vcs": self.vcs, "workdir": str(self.workdir),
+            "merged": [r.as_dict() for r in self.merged], "conflicts": self.conflicts,
+            "committed": self.committed, "earlier": self.earlier, "kept_in": self.kept_in,
+            "message": self.message, "pushed_to": self.pushed_to,
+            "nothing_to_merge": self.ok and not self.merged,
+            "nothing_to_push": self.ok and self.to_push is None,
+        }

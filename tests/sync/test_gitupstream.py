@@ -103,6 +103,9 @@ def test_a_clean_merge_is_committed_in_a_temporary_worktree_and_pushed(project, 
     # nothing left to merge
     again = merge_upstream(config, "17.0", "openupgrade")
     assert again.merged == () and again.committed is None
+    # pushed elsewhere, not synced yet: still the merge --push would publish
+    assert again.earlier == outcome.committed == again.to_push
+    assert not again.as_dict()["nothing_to_push"]
 
 
 @pytest.mark.slow

@@ -199,6 +199,12 @@ def test_clean_merge_is_committed_and_not_pushed(project: Project, tmp_path: Pat
     assert (workdir / "README").read_text() == "OpenERP 7\n"
     assert VcsBranch.open(str(project.published)).last_revision() == published_tip
     assert "not pushed" in result.stderr
+    # again: nothing new, and the earlier merge still waits to be pushed
+    again = _cli(cfg, "upstream", "merge", "--release", "7.0", "--branch", "server",
+                 "--workdir", str(workdir))
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith("nothing new to merge: the merge committed earlier (")
+    assert "not pushed (use --push URL" in again.stderr
     # with --push, the published branch gets the merge
     outcome = merge_upstream(cfg, "7.0", "server", workdir=workdir, push=str(project.published))
     assert outcome.merged == ()  # nothing new to merge; the earlier commit is pushed
@@ -206,6 +212,33 @@ def test_clean_merge_is_committed_and_not_pushed(project: Project, tmp_path: Pat
                   "--workdir", str(workdir), "--push", str(project.published))
     assert result.exit_code == 0, result.output
     assert VcsBranch.open(str(project.published)).last_revision() == tree.branch.last_revision()
+
+
+def test_nothing_to_merge_is_nothing_to_push(project: Project, tmp_path: Path) -> None:
+    """OpenUpgrade merged every upstream revision itself: nothing to merge, nothing to push
+    (even with --push), and --json says so."""
+    project.openupgrade.merge_from_branch(project.upstream.branch)
+    project.openupgrade.commit("merge upstream", committer="Ou <ou@example.org>")
+    cfg = project.config
+    server = cfg.release("7.0").branch("server")
+    update_mirror([server.url], cfg.mirror_path(server))
+    with Store.open(cfg.store_path) as store:
+        run_upstream(cfg, store, ["7.0"], quiet=True)
+    published_tip = VcsBranch.open(str(project.published)).last_revision()
+    args = ("upstream", "merge", "--release", "7.0", "--branch", "server",
+            "--workdir", str(tmp_path / "work"))
+    result = _cli(cfg, *args, "--push", str(project.published))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ("nothing to merge and nothing to push: 7.0/server has every "
+                             "upstream revision\n")
+    assert "pushed" not in result.stderr
+    assert VcsBranch.open(str(project.published)).last_revision() == published_tip
+    for json_args in ((*args, "--json"), ("upstream", "--json", *args[1:])):
+        shown = _cli(cfg, *json_args)
+        assert shown.exit_code == 0, shown.output
+        data = json.loads(shown.stdout)
+        assert data["nothing_to_merge"] and data["nothing_to_push"]
+        assert data["merged"] == [] and data["pushed_to"] is None and data["earlier"] is None
 
 
 def test_conflicting_merge_reported_by_module_and_tree_left(
