@@ -200,10 +200,12 @@ def coverage_diff(obj: Context, release: str, from_ref: str | None, to_ref: str 
             markup=False,
         )
         return
+    if not changes:  # a line, not a table without rows (--json keeps its empty list)
+        output.stdout.print(f"coverage {release}: no module's status changed between scan "
+                            f"{before.id} and scan {after.id}", markup=False)
+        return
     output.print_table(
         ("module", "before", "after"),
         [(c.module, c.before or "(absent)", c.after or "(absent)") for c in changes],
         title=f"coverage {release}: scan {before.id} -> scan {after.id}",
     )
-    if not changes:
-        output.info("no module changed status")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from examples.demo.vcs import make_branch
+from examples.demo.vcs import commit_files, make_branch
 from ouhub.cli import main
 from ouhub.store import Store
 from tests.coverage.trees import ADDONS, tree_61, tree_70, write_tree
@@ -94,6 +94,24 @@ def test_scan_mirrors_rescan_cached_and_diff(tmp_path: Path, config_file: Path):
     diff = ouhub(config_file, "coverage", "diff", "7.0", "--json")
     assert diff.exit_code == 0, diff.output
     assert json.loads(diff.stdout)["changes"] == []  # same revisions, same statuses
+
+
+def test_a_diff_where_no_status_changed_is_one_line(tmp_path: Path, config_file: Path):
+    mirrors = tmp_path / "data" / "mirrors"
+    make_branch(mirrors / "6.1" / "server", [tree_61()])
+    make_branch(mirrors / "7.0" / "server", [tree_70()])
+    assert ouhub(config_file, "coverage", "scan").exit_code == 0
+    commit_files(mirrors / "7.0" / "server", {"README": "no module changes\n"}, "readme")
+    assert ouhub(config_file, "coverage", "scan", "--release", "7.0").exit_code == 0
+    diff = ouhub(config_file, "coverage", "diff", "7.0", "--json")
+    data = json.loads(diff.stdout)
+    assert data["changes"] == []  # for scripts, still an empty list
+    before, after = data["from"]["scan_id"], data["to"]["scan_id"]
+    assert before != after
+    plain = ouhub(config_file, "coverage", "diff", "7.0")
+    assert plain.exit_code == 0, plain.output
+    assert plain.stdout == (f"coverage 7.0: no module's status changed between scan {before} "
+                            f"and scan {after}\n")
 
 
 def test_errors_name_the_fix(tmp_path: Path, config_file: Path):
