@@ -38,6 +38,17 @@ def contributions_sync(obj: Context, as_json: bool) -> None:
         output.info(note)
     if as_json:
         output.print_json(result.as_dict())
+    elif result.stopped and not result.releases:  # a table without rows would say nothing
+        from datetime import UTC, datetime
+
+        from ouhub.contributions.github import resume_time
+
+        resume = "" if result.resume_at is None else (
+            f"; it can resume after {resume_time(result.resume_at, datetime.now(UTC))}")
+        click.echo(
+            f"stopped before any release was read; kept: {result.pulls} pull requests "
+            f"({result.pending} still to read in detail), {result.proposals} merge proposals, "
+            f"{result.matches} matches{resume}")
     else:
         output.print_table(
             ("release", "open", "closed since last", "tracking issue", "error"),

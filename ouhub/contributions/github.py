@@ -274,13 +274,12 @@ class GitHub:
             resume = self.rate.reset
         else:  # GitHub's advice when it says nothing: wait at least a minute
             resume = now + timedelta(minutes=1)
-        wait = max(0, int((resume - now).total_seconds()))
         who = "with the token" if self.authenticated else (
             f"anonymously ({ANONYMOUS_LIMIT} requests an hour)"
         )
         raise RateLimited(
             f"GitHub's rate limit is reached {who}: collection stopped, what was collected is "
-            f"kept; it can resume after {resume:%Y-%m-%d %H:%M} UTC (in {_duration(wait)})",
+            f"kept; it can resume after {resume_time(resume, now)}",
             resume_at=resume,
             hint="run `ouhub contributions sync` again after that time; it continues where "
             "it stopped" + ("" if self.authenticated else
@@ -390,6 +389,14 @@ def _int(value: str | None) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
+
+
+def resume_time(resume: datetime | str, now: datetime) -> str:
+    """When a stopped collection may resume, as people read it: `2026-11-30 15:02 UTC (in 40 min)`."""
+    if isinstance(resume, str):  # as the store keeps it
+        resume = datetime.fromisoformat(resume)
+    wait = max(0, int((resume - now).total_seconds()))
+    return f"{resume:%Y-%m-%d %H:%M} UTC (in {_duration(wait)})"
 
 
 def _duration(seconds: int) -> str:

@@ -29,6 +29,7 @@ from ouhub.contributions.github import (
     GitHubNotFound,
     GitHubUnavailable,
     RateLimited,
+    resume_time,
 )
 from ouhub.contributions.launchpad import read_proposals
 from ouhub.contributions.match import match_proposal, match_pull, parse_tracking
@@ -122,8 +123,8 @@ def _collect(config: Config, settings: ContributionsSettings, store: Store, now:
     resume = store.contributions_resume_at()
     if resume is not None and datetime.fromisoformat(resume) > now:
         collector.stopped = (
-            f"GitHub's rate limit was reached: collection resumes after {resume}; "
-            "what was collected is kept")
+            f"GitHub's rate limit was reached: collection resumes after "
+            f"{resume_time(resume, now)}; what was collected is kept")
         collector.resume_at = resume
     else:
         with GitHub(settings.api, settings.github, token, cache=store.github_cache()) as client:

@@ -82,8 +82,17 @@ def test_sync_exits_1_when_stopped_by_the_rate_limit(config: Path, gh: GitHubSer
     assert code == 1
     assert "stopped: GitHub's rate limit is reached anonymously" in err
     assert "it can resume after" in err and "waiting)" in out
-    code, _out, err = _run(config, "sync", "--json")
+    # before the time: no release read, so no table, but what is kept and when to resume
+    code, out, err = _run(config, "sync")
+    assert code == 1
+    assert re.fullmatch(
+        r"stopped before any release was read; kept: 1 pull requests \(1 still to read in "
+        r"detail\), 0 merge proposals, 1 matches; it can resume after "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC \(in \d+ min\)\n", out), out
+    assert re.search(r"collection resumes after \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in", err), err
+    code, out, err = _run(config, "sync", "--json")
     assert code == 1 and "collection resumes after" in err
+    assert json.loads(out)["releases"] == []  # --json as it was
 
 
 def test_coverage_show_has_a_work_column(config: Path) -> None:
