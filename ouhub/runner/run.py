@@ -157,7 +157,7 @@ def check_step(config: Config, release: str, sample_name: str) -> tuple[Release,
         raise ConfigError(f"release {release} has no previous release: there is no step into it",
                           hint="name a release with `previous` in the config")
     if rel.previous != sample.release:
-        raise RunnerError(
+        raise ConfigError(
             f"sample {sample.name} is a {sample.release} database; the step into {release} "
             f"starts from {rel.previous}",
             hint="run a sample of the previous release, or use `ouhub migrate` for a chain",

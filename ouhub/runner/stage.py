@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ouhub.config import Config
-from ouhub.errors import OuhubError, RunnerError
+from ouhub.errors import ConfigError, OuhubError
 from ouhub.runner.regressions import read_suspects
 from ouhub.runner.run import RunResult, check_step, run_sample, store_not_run
 from ouhub.runner.samples import ImportResult, import_samples
@@ -38,7 +38,7 @@ def run_one(
     check_step(config, release, sample)  # unknown names, a step that is none: before any work
     remote = bool(config.runner.broker) and not local
     if remote and (keep or dump_to):
-        raise RunnerError(
+        raise ConfigError(
             "--keep and --dump-to leave a database on the host that ran the upgrade; with a "
             "broker, that is a worker",
             hint="add --local to run it here",

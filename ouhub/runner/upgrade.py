@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ouhub.config import Config
 from ouhub.coverage.manifest import ManifestError, parse_manifest
-from ouhub.errors import OuhubError, RunnerError
+from ouhub.errors import ConfigError, OuhubError, RunnerError
 from ouhub.fsutil import link_outside
 from ouhub.redact import redact_argv
 from ouhub.runner.outcome import RunOutcome, decide_run
@@ -224,7 +224,7 @@ def build_argv(template: str, values: dict[str, str]) -> list[str]:
 def command_for(config: Config, release: str) -> str:
     command = config.runner.commands.get(release)
     if not command:
-        raise RunnerError(
+        raise ConfigError(
             f"no upgrade command for release {release}",
             hint=f'add [runner.commands] "{release}" = "... -d {{database}} -u all '
             '--stop-after-init ..." to the config',

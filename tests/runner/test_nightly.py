@@ -143,6 +143,35 @@ def test_run_into_a_first_release_is_a_usage_mistake_before_the_broker_is_asked(
     assert [r["last_run"] for r in status["releases"]] == [None, None]
 
 
+@pytest.mark.parametrize("args, config_runner, error, hint", [
+    (["-r", "8.0", "-s", "s61"], {},
+     "sample s61 is a 6.1 database; the step into 8.0 starts from 7.0",
+     "run a sample of the previous release"),
+    (["-r", "7.0", "-s", "s61"], {"commands": {}},
+     "no upgrade command for release 7.0", 'add [runner.commands] "7.0"'),
+    (["-r", "7.0", "-s", "s61", "--keep"], {},
+     "--keep and --dump-to leave a database on the host that ran the upgrade",
+     "add --local to run it here"),
+])
+def test_the_other_usage_mistakes_of_run_exit_2_before_any_work(
+    tmp_path, args, config_runner, error, hint
+):
+    """A sample of another release, a release without its command, --keep through a broker:
+    mistakes in what was asked or configured (exit 2, README's Commands), said before the
+    broker is asked (this one answers nothing) and recorded as no failed runner stage."""
+    runner = {"broker": "amqp://guest@127.0.0.1:1//", "commands": {"7.0": STANDIN_COMMAND},
+              **config_runner}
+    config = write_config(tmp_path, ["6.1", "7.0", "8.0"], samples=[
+        {"name": "s61", "release": "6.1", "dump": "s61.dump"}], runner=runner)
+    cli = CliRunner()
+    wrong = cli.invoke(main, ["--config", str(config), "run", *args])
+    assert wrong.exit_code == 2, wrong.output
+    first, second = wrong.stderr.splitlines()[:2]
+    assert first.startswith(f"error: {error}") and hint in second, wrong.stderr
+    status = json.loads(cli.invoke(main, ["--config", str(config), "status", "--json"]).output)
+    assert status["stages"]["runner"] is None
+
+
 @pytest.mark.slow
 def test_nightly_with_a_broker_runs_on_a_worker_of_another_data_dir(tmp_path, pg_server,
                                                                      dump_61, runner_store):
