@@ -12,7 +12,13 @@ settings follow Celery's documentation ("Configuration and defaults"):
 - JSON only (``task_serializer``, ``result_serializer``, ``accept_content``): a task is
   data; a pickled message is refused before it is decoded;
 - ``broker_connection_timeout`` and ``broker_connection_retry_on_startup = False``: a
-  broker that is down is an error at start, not a wait.
+  broker that is down is an error at start, not a wait;
+- no result backend: a worker leaves each run record as a persistent message on the
+  durable queue ``<queue>.results`` (``publish_record``; publisher confirms,
+  ``confirm_publish``), before its task is acknowledged. Celery's ``rpc://`` backend sends
+  it to the coordinator's own reply queue instead, which dies with the coordinator: a
+  coordinator killed mid-round lost the records of the runs its workers finished after.
+  The results queue outlives any coordinator; the next one stores what it finds there.
 
 A task whose worker is lost comes back *redelivered*; the worker that receives it
 counts the loss by sending it again with Celery's retry counter raised, and after
@@ -28,6 +34,7 @@ import os
 from typing import Any
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 from ouhub.config import Config
 from ouhub.errors import ConfigError, RunnerError
@@ -44,16 +51,21 @@ TASK_NAME = "ouhub.run"
 MAX_LOSSES = 2  # workers lost with one run before it is stored as `error`
 CONNECT_TIMEOUT = 5.0  # seconds to reach the broker
 HEARTBEAT = 10  # seconds between AMQP heartbeats of a worker's connection
+# leaving a record: a broker away for a minute is waited for (the run took far longer)
+PUBLISH_RETRY = {"max_retries": 12, "interval_start": 0.5, "interval_step": 1,
+                 "interval_max": 5}
 
 
 def make_app(broker: str, queue: str) -> Celery:
     """The Celery app of a coordinator or a worker on ``broker``, runs sent to ``queue``."""
-    app = Celery("ouhub", broker=broker, backend="rpc://", set_as_current=False)
+    app = Celery("ouhub", broker=broker, set_as_current=False)
     app.conf.update(
         task_serializer="json",
-        result_serializer="json",
         accept_content=["json"],
-        result_accept_content=["json"],
+        task_ignore_result=True,  # the record travels on the results queue
+        # the broker confirms each message it took (a task sent, a record left): a
+        # publish that returned is on the broker
+        broker_transport_options={"confirm_publish": True},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -66,8 +78,6 @@ def make_app(broker: str, queue: str) -> Celery:
         # publishing a run: a few quick tries, then an error, never a wait without end
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2,
                                    "interval_step": 0.5, "interval_max": 1},
-        # a reply queue nobody reads (its coordinator gone) disappears after an hour unused
-        result_expires=3600,
         # a worker logs through ouhub's logging set-up (stderr, -v/-q), every line redacted
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
@@ -75,6 +85,21 @@ def make_app(broker: str, queue: str) -> Celery:
         task_send_sent_event=False,
     )
     return app
+
+
+def results_queue(queue: str) -> Queue:
+    """The durable queue where the workers of ``queue`` leave their run records."""
+    name = f"{queue}.results"
+    return Queue(name, Exchange(""), routing_key=name, durable=True, auto_delete=False)
+
+
+def publish_record(app: Celery, queue: str, record: dict[str, Any]) -> None:
+    """Leave ``record`` on the results queue, persistent; returns once the broker has it."""
+    results = results_queue(queue)
+    with app.producer_or_acquire() as producer:
+        producer.publish(record, exchange=results.exchange, routing_key=results.routing_key,
+                         declare=[results], serializer="json", delivery_mode="persistent",
+                         retry=True, retry_policy=PUBLISH_RETRY)
 
 
 def check_broker(app: Celery, url: str) -> None:
@@ -141,12 +166,17 @@ def perform(config: Config, store: Store, payload: Any, worker: str, losses: int
     return record.as_dict()
 
 
-def register_run_task(app: Celery, config: Config, store: Store) -> None:
-    """The `ouhub.run` task of a worker: runs with this host's config and store."""
+def register_run_task(app: Celery, config: Config, store: Store, queue: str) -> None:
+    """The `ouhub.run` task of a worker: runs with this host's config and store, and
+    leaves each record on ``queue``'s results queue (before the task is acknowledged: a
+    worker lost in between leaves the task to be run again, its record stored once)."""
 
     @app.task(name=TASK_NAME, bind=True, max_retries=None, acks_late=True,
-              reject_on_worker_lost=True)
-    def run(self: Any, payload: Any) -> dict[str, Any]:
+              reject_on_worker_lost=True, ignore_result=True)
+    def run(self: Any, payload: Any) -> None:
+        publish_record(app, queue, answer(self, payload))
+
+    def answer(self: Any, payload: Any) -> dict[str, Any]:
         request = self.request
         losses = request.retries
         if (request.delivery_info or {}).get("redelivered"):
@@ -201,7 +231,7 @@ def serve(config: Config, store: Store, concurrency: int, queue: str) -> int:
                     ", ".join(cleaned))
     app = make_app(broker, queue)
     check_broker(app, broker)
-    register_run_task(app, config, store)
+    register_run_task(app, config, store, queue)
     name = node_name()
     log.info("worker %s: %s slot(s) on queue %s at %s", name, concurrency, queue,
              redact_dsn(broker))

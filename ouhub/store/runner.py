@@ -179,13 +179,14 @@ class RunnerQueries(Database):
         """Store a worker's record of run ``run_id`` unless that run was stored already.
 
         The run id is the coordinator's: a run done twice (a worker thought lost finished
-        it after all) is stored once. Returns whether this record was stored.
+        it after all) is stored once. A run `interrupted` (its coordinator gone, or stopped
+        waiting) takes the record that comes back after all. Returns whether it was stored.
         """
         with self.transaction():
             cur = self._execute(
                 "UPDATE runs SET status = ?, finished_at = ?, duration = ?, exit_code = ?, "
                 "message = ?, log_path = ?, host = ?, pid = NULL, worker = ?, revisions = ?, "
-                "losses = ? WHERE id = ? AND status = 'running'",
+                "losses = ? WHERE id = ? AND status IN ('running', 'interrupted')",
                 (status, utcnow(), duration, exit_code, redact_urls(message), log_path, host,
                  worker or None,
                  json.dumps(revisions, sort_keys=True), losses, run_id),

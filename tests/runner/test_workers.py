@@ -5,7 +5,8 @@ sample's template and the 7.0 mirror are found, not fetched (tests/runner/test_h
 covers a bare worker). The 7.0 sale script reads two variables from the worker's
 environment, which the upgrade inherits: OUHUB_TEST_SLEEP (seconds of work) and
 OUHUB_TEST_HANG (a folder: say "I hang" there with a file named by the pid, then
-hang), so a test decides which worker hangs and where to kill it.
+hang), so a test decides which worker hangs and where to kill it; OUHUB_TEST_GATE (a
+folder: say "I wait" there the same way, then wait until a file named ``go`` is there).
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ SCRIPT = (
     "    if hang:\n"
     "        open(os.path.join(hang, str(os.getpid())), 'w').close()\n"
     "        time.sleep(600)\n"
+    "    gate = os.environ.get('OUHUB_TEST_GATE')\n"
+    "    if gate:\n"
+    "        open(os.path.join(gate, str(os.getpid())), 'w').close()\n"
+    "        for _ in range(6000):\n"
+    "            if os.path.exists(os.path.join(gate, 'go')):\n"
+    "                break\n"
+    "            time.sleep(0.1)\n"
     "    time.sleep(float(os.environ.get('OUHUB_TEST_SLEEP', '0')))\n"
     "    cr.execute(\"UPDATE res_partner SET comment = 'migrated' WHERE id = 1\")\n"
 )
@@ -101,6 +109,42 @@ def test_runs_spread_over_two_workers_and_each_is_stored_once(project, tmp_path)
         log_text = Path(stored[0].log_path).read_text()  # the log came back with the record
         assert log_text.startswith("# ouhub: upgrade 6.1 -> 7.0") and "sale" in log_text
         assert leftovers(config, store) == []
+
+
+def test_a_coordinator_killed_mid_round_loses_no_record(project, tmp_path):
+    path = project()
+    config = config_mod.load(path)
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    with workers_on(path, config.runner.queue, tmp_path / "logs") as workers:
+        workers.start("a", env={"OUHUB_TEST_GATE": str(gate)})
+        coordinator = ouhub_cli(path, "run", "--all", "--json")
+        workers.wait(lambda: any(gate.iterdir()), 120)  # a's upgrade is under way
+        with Store.open(config.store_path) as store:
+            [run_id] = [r.id for r in store.runs(kind="run")]
+        coordinator.kill()  # SIGKILL: no goodbye, nothing stored, its reply queue gone
+        coordinator.wait(timeout=60)
+        (gate / "go").touch()  # the worker finishes the run with nobody waiting for it
+        workers.wait(lambda: workers.records() == 1, 120)  # its record, left on the broker
+        with Store.open(config.store_path) as store:
+            assert store.run(run_id).status == "running"
+
+        code, out, err = finish(ouhub_cli(path, "run", "--all", "--json"))  # the next round
+
+        assert code == 0, err
+        assert f"run {run_id} 6.1 -> 7.0 s61: passed on {workers.node('a')}" in err
+        [again] = json.loads(out)  # this round's own run of the sample
+        assert again["run_id"] != run_id and again["status"] == "passed"
+        # the killed coordinator's run was run once, by a, and not sent again
+        assert workers.log("a").count(f"run {run_id}: 6.1 -> 7.0 s61 started") == 1
+        assert workers.records() == 0  # acknowledged once stored
+    with Store.open(config.store_path) as store:
+        run = store.run(run_id)
+        assert (run.status, run.losses) == ("passed", 0)
+        assert run.worker.startswith(workers.node("a"))
+        assert {(m.module, m.outcome) for m in store.run_modules(run_id)} == {
+            ("base", "upgraded"), ("sale", "upgraded"), ("stock", "upgraded")}
+        assert Path(run.log_path).read_text().startswith("# ouhub: upgrade 6.1 -> 7.0")
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from ouhub import config as config_mod
 from ouhub.fsutil import pid_alive
 from ouhub.runner.coordinator import queue_consumers
 from ouhub.runner.pg import database_exists, hostname
+from ouhub.runner.worker import results_queue
 from ouhub.store import Store
 
 TEST_BROKER = os.environ.get("OUHUB_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
@@ -80,8 +81,14 @@ class Workers:
             assert time.monotonic() < deadline, "timed out waiting"
             time.sleep(0.1)
 
+    def records(self) -> int:
+        """How many run records wait on the queue's results queue (unacknowledged ones not
+        counted)."""
+        return waiting(results_queue(self.queue).name)
+
     def stop(self) -> None:
-        """SIGTERM every worker still running (SIGKILL after 30 s); delete the queue."""
+        """SIGTERM every worker still running (SIGKILL after 30 s); delete the queue and its
+        results queue."""
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -93,10 +100,21 @@ class Workers:
                 proc.wait(timeout=10)
         with Connection(TEST_BROKER) as conn:
             channel = conn.channel()
-            try:
-                channel.queue_delete(self.queue)
-            except conn.channel_errors:
-                pass
+            for name in (self.queue, results_queue(self.queue).name):
+                try:
+                    channel.queue_delete(name)
+                except conn.channel_errors:  # never declared: the channel is closed now
+                    channel = conn.channel()
+
+
+def waiting(queue: str) -> int:
+    """How many messages ``queue`` holds ready (0 when it does not exist)."""
+    with Connection(TEST_BROKER) as conn:
+        channel = conn.channel()
+        try:
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
+        except conn.channel_errors:
+            return 0
 
 
 @contextmanager
