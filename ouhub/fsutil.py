@@ -1,11 +1,14 @@
-"""Files and processes, done one way: atomic writes, exclusive locks, links out of a tree,
-"is this pid alive"."""
+"""Files and processes, done one way: atomic writes, exclusive locks (between processes, and
+between the threads of one), links out of a tree, "is this pid alive"."""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -116,6 +119,20 @@ class FileLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def thread_lock(key: str) -> Iterator[None]:
+    """One thread of this process at a time for ``key``: a ``FileLock`` keeps other
+    processes out, not the other threads of its own."""
+    with _THREAD_LOCKS_GUARD:
+        lock = _THREAD_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        yield
 
 
 def process_gone(host: str | None, pid: int | None) -> bool:

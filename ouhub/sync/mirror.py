@@ -41,7 +41,7 @@ from breezy.revision import NULL_REVISION
 from breezy.workingtree import WorkingTree
 
 from ouhub.errors import RevisionGone, SyncError
-from ouhub.fsutil import FileLock, LockHeld
+from ouhub.fsutil import FileLock, LockHeld, thread_lock
 from ouhub.redact import redact_dsn
 
 log = logging.getLogger("ouhub.sync")
@@ -454,15 +454,20 @@ def _has_own_repository(dest: Path) -> bool:
 def _writing(shared: Path | None) -> Iterator[None]:
     """Around a write into the shared repository, which is made first if missing.
 
-    Writers need no lock of ours: each writes its own pack and breezy locks the repository
+    Processes need no lock of ours: each writes its own pack and breezy locks the repository
     only to list it in ``pack-names``, stealing that lock from a holder that died (breezy's
-    ``locks.steal_dead``, on by default)."""
-    if shared is not None:
-        from ouhub.sync.gitmirror import repository_lock
+    ``locks.steal_dead``, on by default). The threads of one `ouhub sync -j N` do: breezy
+    keeps the files being written in one table per process, by path, so two threads writing
+    the same pack (the same new revisions, or the same autopack) collide (a KeyError)."""
+    if shared is None:
+        yield
+        return
+    from ouhub.sync.gitmirror import repository_lock
 
+    with thread_lock(str(shared)):
         with repository_lock(shared, wait=True):
             _ensure_shared(shared)
-    yield
+        yield
 
 
 def _ensure_shared(shared: Path) -> None:

@@ -303,3 +303,37 @@ def test_a_standalone_mirror_is_adopted_into_the_shared_repository(bzr_branch, t
     later = update_mirror([str(src)], dest, shared=shared)
     assert not later.adopted and (later.new_revisions, later.revno) == (1, 3)
     assert sorted(p.name for p in dest.parent.iterdir()) == [".server.lock", "server"]
+
+
+def test_threads_of_one_sync_write_a_shared_repository_one_at_a_time(tmp_path):
+    """`ouhub sync -j4` over bzr branches of one shared repository: breezy keeps the files it
+    writes in one table per process, so two threads writing the same pack (the same new
+    revisions, or the same autopack) crashed the sync with a KeyError. Within a process, one
+    writer per shared repository at a time; writers of other repositories go on."""
+    shared, other = tmp_path / "mirrors", tmp_path / "elsewhere"
+    holding, release = threading.Event(), threading.Event()
+    entered = {name: threading.Event() for name in ("same", "other")}
+
+    def first_writer():
+        with mirror._writing(shared):
+            holding.set()
+            release.wait(30)
+
+    def writer(name: str, repository: Path):
+        with mirror._writing(repository):
+            entered[name].set()
+
+    threads = [threading.Thread(target=first_writer)]
+    threads[0].start()
+    assert holding.wait(30)
+    threads += [threading.Thread(target=writer, args=("same", shared)),
+                threading.Thread(target=writer, args=("other", other))]
+    for thread in threads[1:]:
+        thread.start()
+    assert entered["other"].wait(30)  # another repository: not held up
+    assert not entered["same"].wait(0.5)  # the same repository: waits for the first writer
+    release.set()
+    assert entered["same"].wait(30)
+    for thread in threads:
+        thread.join(30)
+    assert (shared / ".bzr" / "repository" / "format").is_file()  # made once, by the first
