@@ -17,52 +17,26 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import psycopg2
 
-from examples.demo.sampledb import SampleModule, create_sample_database, dump_database
+from bench.pgserver import MODULES, bench_server, database_size, sql, timed_restore
+from examples.demo.sampledb import create_sample_database, dump_database
 from ouhub import config as config_mod
-from ouhub import pgcluster
 from ouhub.pgcluster import dsn_for, find_pg_program
 from ouhub.runner.pg import Databases
 from ouhub.runner.samples import import_samples
 from ouhub.runner.spare import make_spare, provide_scratch
 from ouhub.store import Store
 
-LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TABLES = int(os.environ.get("OUHUB_BENCH_TABLES", "800"))
 SAMPLE_MB = int(os.environ.get("OUHUB_BENCH_SAMPLE_MB", "300"))
 BIG_TABLES = 40  # the tables holding the data (account_move_line, mail_message, ...)
 ROUNDS = int(os.environ.get("OUHUB_BENCH_CLONE_ROUNDS", "3"))
 TARGET = 20.0
-MODULES = [SampleModule("base", "1.3"), SampleModule("sale", "1.0", depends=("base",)),
-           SampleModule("stock", "1.1", depends=("base",))]
-
-
-def _sql(dsn: str, *statements: str) -> None:
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-    finally:
-        conn.close()
-
-
-def _size(dsn: str) -> int:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_database_size(current_database())")
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
 
 
 def odoo_shape(dsn: str, tables: int = TABLES, megabytes: int = SAMPLE_MB) -> None:
@@ -107,19 +81,19 @@ def odoo_shape(dsn: str, tables: int = TABLES, megabytes: int = SAMPLE_MB) -> No
 
 def bench(server: str, work: Path) -> dict:
     source = f"ouhub_bench_odoo_{uuid.uuid4().hex[:8]}"
-    _sql(server, f'CREATE DATABASE "{source}"')
+    sql(server, f'CREATE DATABASE "{source}"')
     restored: list[str] = []
     try:
         started = time.perf_counter()
         create_sample_database(dsn_for(server, source), "6.1", MODULES, partners=1000)
         odoo_shape(dsn_for(server, source))
-        size = _size(dsn_for(server, source))
+        size = database_size(dsn_for(server, source))
         dump = dump_database(dsn_for(server, source), work / "odoo61.dump", fmt="custom")
         print(f"sample: {TABLES + 5} tables, {size / 1e6:.0f} MB, dump "
               f"{dump.stat().st_size / 1e6:.0f} MB (made in {time.perf_counter() - started:.0f} s)",
               flush=True)
     finally:
-        _sql(server, f'DROP DATABASE IF EXISTS "{source}" WITH (FORCE)')
+        sql(server, f'DROP DATABASE IF EXISTS "{source}" WITH (FORCE)')
 
     config = config_mod.from_dict({
         "data_dir": str(work / "data"), "dsn": server,
@@ -156,14 +130,7 @@ def bench(server: str, work: Path) -> dict:
             assert make_spare(config, store, template)
             spare_s.append(time.perf_counter() - t0)
             # the baseline: pg_restore of the dump into an empty database
-            name = f"ouhub_bench_restore_{uuid.uuid4().hex[:8]}"
-            restored.append(name)
-            t0 = time.perf_counter()
-            _sql(server, f'CREATE DATABASE "{name}"')
-            subprocess.run([pg_restore, "--no-owner", "-d", dsn_for(server, name), str(dump)],
-                           check=True, capture_output=True)
-            restore_s.append(time.perf_counter() - t0)
-            _sql(server, f'DROP DATABASE "{name}"')
+            restore_s.append(timed_restore(server, dump, pg_restore, restored))
         return {"size_mb": size / 1e6, "spare": statistics.median(spare_s),
                 "take": statistics.median(take_s), "clone": statistics.median(clone_s),
                 "restore": statistics.median(restore_s),
@@ -173,23 +140,13 @@ def bench(server: str, work: Path) -> dict:
             dbs.drop(rec.name)
         store.close()
         for name in restored:
-            _sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def measure() -> dict:
     """The figures, on the runner's server or a throwaway cluster."""
-    server = os.environ.get("OUHUB_TEST_DSN") or (
-        LOCAL_DSN if pgcluster.reachable(LOCAL_DSN) else None)
-    with tempfile.TemporaryDirectory(prefix="ouhub-bench-clone-") as tmp:
-        cluster = None
-        if server is None:
-            cluster = pgcluster.ThrowawayCluster(Path(tmp) / "pg")
-            server = cluster.start()
-        try:
-            return bench(server, Path(tmp))
-        finally:
-            if cluster is not None:
-                cluster.stop()
+    with bench_server("ouhub-bench-clone-") as (server, work):
+        return bench(server, work)
 
 
 def rows(got: dict) -> list[tuple[str, str, str, float, str]]:

@@ -20,14 +20,14 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import psycopg2
 
-from examples.demo.sampledb import SampleModule, create_sample_database, dump_database
+from bench.pgserver import MODULES, bench_server, database_size, sql, timed_restore
+from examples.demo.sampledb import create_sample_database, dump_database
 from ouhub import config as config_mod
 from ouhub import pgcluster
 from ouhub.pgcluster import dsn_for, find_pg_program
@@ -37,11 +37,8 @@ from ouhub.runner.samples import import_samples
 from ouhub.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PARTNERS = int(os.environ.get("OUHUB_BENCH_PARTNERS", "220000"))
 REPEAT = 3
-MODULES = [SampleModule("base", "1.3"), SampleModule("sale", "1.0", depends=("base",)),
-           SampleModule("stock", "1.1", depends=("base",))]
 
 
 def _clone(server: str, name: str, template: str) -> None:
@@ -53,22 +50,6 @@ def _clone(server: str, name: str, template: str) -> None:
             cur.execute(create_statement(name, template, conn.server_version))
     finally:
         conn.close()
-
-
-def _sql(server: str, statement: str) -> None:
-    conn = psycopg2.connect(server)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement)
-    finally:
-        conn.close()
-
-
-def _size(server: str, name: str) -> int:
-    with psycopg2.connect(dsn_for(server, name)) as conn, conn.cursor() as cur:
-        cur.execute("SELECT pg_database_size(current_database())")
-        return cur.fetchone()[0]
 
 
 QUICK_SCRIPT = "def migrate(cr, version):\n    cr.execute('SELECT 1')\n"
@@ -88,7 +69,7 @@ def _addons(root: Path, sale_script: str = QUICK_SCRIPT) -> None:
 
 def bench(server: str, work: Path) -> None:
     source = f"ouhub_bench_src_{uuid.uuid4().hex[:8]}"
-    _sql(server, f'CREATE DATABASE "{source}"')
+    sql(server, f'CREATE DATABASE "{source}"')
     created: list[str] = [source]
     try:
         started = time.perf_counter()
@@ -96,9 +77,9 @@ def bench(server: str, work: Path) -> None:
         # The indexes OpenERP 6.1 creates on res_partner (select=True fields): a restore
         # rebuilds them, a clone copies them; without them pg_restore would look cheap.
         for column in ("name", "ref", "display_name", "email", "city"):
-            _sql(dsn_for(server, source),
+            sql(dsn_for(server, source),
                  f"CREATE INDEX res_partner_{column}_index ON res_partner ({column})")
-        size = _size(server, source)
+        size = database_size(dsn_for(server, source))
         dump = dump_database(dsn_for(server, source), work / "bench61.dump", fmt="custom")
         print(f"sample: {PARTNERS} partners, database {size / 1e6:.0f} MB, dump "
               f"{dump.stat().st_size / 1e6:.0f} MB (made in {time.perf_counter() - started:.1f}s)")
@@ -106,8 +87,6 @@ def bench(server: str, work: Path) -> None:
             print("warning: the sample is under 50 MB; raise OUHUB_BENCH_PARTNERS")
 
         pg_restore = find_pg_program("pg_restore")
-        import subprocess
-
         clone_times, restore_times = [], []
         for _ in range(REPEAT):
             name = f"ouhub_bench_clone_{uuid.uuid4().hex[:8]}"
@@ -115,15 +94,8 @@ def bench(server: str, work: Path) -> None:
             t0 = time.perf_counter()
             _clone(server, name, source)
             clone_times.append(time.perf_counter() - t0)
-            _sql(server, f'DROP DATABASE "{name}"')
-            name = f"ouhub_bench_restore_{uuid.uuid4().hex[:8]}"
-            created.append(name)
-            t0 = time.perf_counter()
-            _sql(server, f'CREATE DATABASE "{name}"')
-            subprocess.run([pg_restore, "--no-owner", "-d", dsn_for(server, name), str(dump)],
-                           check=True, capture_output=True)
-            restore_times.append(time.perf_counter() - t0)
-            _sql(server, f'DROP DATABASE "{name}"')
+            sql(server, f'DROP DATABASE "{name}"')
+            restore_times.append(timed_restore(server, dump, pg_restore, created))
         clone, restore = statistics.median(clone_times), statistics.median(restore_times)
         print(f"scratch database by template clone: {clone:.2f}s (median of {REPEAT})")
         print(f"scratch database by pg_restore:     {restore:.2f}s (median of {REPEAT})")
@@ -167,13 +139,15 @@ def bench(server: str, work: Path) -> None:
                   f"on {os.cpu_count()} CPUs")
         finally:
             from ouhub.runner.pg import Databases
+            from ouhub.runner.spare import wait_for_spares
 
+            wait_for_spares()  # the last run's spare, made in the background, then dropped
             for rec in store.live_databases():
                 Databases(store, config.dsn).drop(rec.name)
             store.close()
     finally:
         for name in created:
-            _sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 WORKER_RUNS = 8
@@ -247,21 +221,10 @@ def bench_workers(server: str, work: Path) -> None:
 
 
 def main() -> None:
-    server = os.environ.get("OUHUB_TEST_DSN") or (
-        LOCAL_DSN if not os.environ.get("OUHUB_TEST_THROWAWAY")
-        and pgcluster.reachable(LOCAL_DSN) else None)
-    with tempfile.TemporaryDirectory(prefix="ouhub-bench-runner-") as tmp:
-        cluster = None
-        if server is None:
-            cluster = pgcluster.ThrowawayCluster(Path(tmp) / "pg")
-            server = cluster.start()
-        try:
-            if os.environ.get("OUHUB_BENCH_RUNNER") != "workers":
-                bench(server, Path(tmp))
-            bench_workers(server, Path(tmp))
-        finally:
-            if cluster is not None:
-                cluster.stop()
+    with bench_server("ouhub-bench-runner-") as (server, work):
+        if os.environ.get("OUHUB_BENCH_RUNNER") != "workers":
+            bench(server, work)
+        bench_workers(server, work)
 
 
 if __name__ == "__main__":
